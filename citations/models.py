@@ -1,0 +1,84 @@
+"""The records that come out of a document: what was cited, where, and which URLs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class DocumentFormat(StrEnum):
+    PLAINTEXT = "plaintext"
+    MARKDOWN = "markdown"
+    HTML = "html"
+    PDF = "pdf"
+    BIBTEX = "bibtex"
+
+
+class LinkKind(StrEnum):
+    WEB = "web"          # an ordinary page: check it, archive it when lost
+    ARCHIVE = "archive"  # already points into a web archive (Wayback, archive.today, perma.cc)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Link:
+    """One distinct URL, shared by every citation that cites it.
+
+    ``url`` is the normalised form (IDNA host, percent-encoded path, no fragment): the key that is
+    checked, cached and archived. For archive links, ``original_url`` and ``captured_at`` are the
+    page and capture time the archive URL names.
+    """
+
+    url: str
+    kind: LinkKind = LinkKind.WEB
+    archive: str | None = None            # "wayback", "archive.today", "perma.cc"
+    original_url: str | None = None
+    captured_at: datetime | None = None   # UTC
+
+    @property
+    def host(self) -> str:
+        from citations.urls import host_of
+
+        return host_of(self.url)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CitedUrl:
+    """A URL as it stands in the citation text, and the Link it resolves to."""
+
+    cited: str    # exactly as written (may hold Cyrillic, an IDN host, a fragment)
+    link: Link
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Citation:
+    """One footnote, reference entry or outbound link, as the author wrote it.
+
+    ``key`` identifies the citation inside its document across rescans: the footnote label, made
+    unique with ``#n`` when a label repeats; for unlabelled links, ``@`` + the URL.
+    """
+
+    key: str
+    label: str | None            # footnote label as written ("12", "a", a BibTeX key); None for bare links
+    number: int | None           # numeric footnote label, if it is one
+    line: int                    # 1-based line where the citation starts
+    text: str                    # the full citation text
+    urls: tuple[CitedUrl, ...] = ()
+    title: str | None = None     # the cited title (the quoted title, if any)
+    publisher: str | None = None
+    published: date | None = None
+    accessed: date | None = None
+    ibid_of: str | None = None   # "Ibid." citations: key of the citation whose source they repeat
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedDocument:
+    """A document and everything cited in it, in document order."""
+
+    path: str
+    format: DocumentFormat
+    content_hash: str                      # sha256 of the file's bytes
+    title: str | None = None
+    date: date | None = None               # the document's own date, when it states one
+    citations: tuple[Citation, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()         # things a human may want to look at (skipped numbers, …)

@@ -1,0 +1,54 @@
+"""Build Citation records from what a format parser found: shared by every format."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from citations.fields import extract_fields
+from citations.models import Citation, CitedUrl, Link
+from citations.urls import InvalidUrl, make_link
+
+
+def cited_url(cited: str) -> CitedUrl:
+    """A URL as written and its Link; an unfetchable URL keeps its text so the checker can call it invalid."""
+    try:
+        link = make_link(cited)
+    except InvalidUrl:
+        link = Link(url=cited.strip())
+    return CitedUrl(cited=cited, link=link)
+
+
+def make_citation(
+    *,
+    label: str | None,
+    line: int,
+    text: str,
+    urls: Iterable[str],
+    title: str | None = None,
+    fields_from_text: bool = True,
+) -> Citation:
+    """A Citation with its URLs deduplicated (in order) and its title and dates read from ``text``.
+
+    ``key`` is provisional (the label, or ``@`` + first URL); ``parse_document`` makes keys unique.
+    """
+    seen: set[str] = set()
+    cited: list[CitedUrl] = []
+    for url in urls:
+        if url not in seen:
+            seen.add(url)
+            cited.append(cited_url(url))
+    fields = extract_fields(text) if fields_from_text else None
+    number = int(label) if label is not None and label.isdigit() else None
+    key = label if label is not None else "@" + (cited[0].link.url if cited else text[:80])
+    return Citation(
+        key=key,
+        label=label,
+        number=number,
+        line=line,
+        text=text,
+        urls=tuple(cited),
+        title=title or (fields.title if fields else None),
+        publisher=fields.publisher if fields else None,
+        published=fields.published if fields else None,
+        accessed=fields.accessed if fields else None,
+    )
