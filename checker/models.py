@@ -1,0 +1,104 @@
+"""What a check saw (Observation) and what citewatch concluded (Verdict), kept apart so old checks
+can be re-judged without new requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    """The verdict of one check. Values are stored verbatim in SQLite and every report."""
+
+    ALIVE = "alive"
+    MOVED = "moved"              # permanent redirect to a different live page
+    DEAD = "dead"                # 404/410, NXDOMAIN, connection refused
+    SOFT_404 = "soft-404"        # 200, but the page is gone
+    BLOCKED = "blocked"          # the site refuses robots (401/403/429/bot wall): NOT dead
+    DRIFTED = "drifted"          # live, but no longer the cited page
+    UNREACHABLE = "unreachable"  # no usable answer: timeout, TLS, DNS (not NXDOMAIN), lasting 5xx
+    INVALID = "invalid"          # not a fetchable URL
+    SKIPPED = "skipped"          # excluded by configuration
+
+    @property
+    def is_failure(self) -> bool:
+        """Counts towards confirming a link dead (see checker.state)."""
+        return self in _FAILURES
+
+    @property
+    def is_lost(self) -> bool:
+        """The cited page is gone or changed: it wants an archive capture."""
+        return self in _LOST
+
+
+_FAILURES = frozenset({Verdict.DEAD, Verdict.SOFT_404})
+_LOST = frozenset({Verdict.DEAD, Verdict.SOFT_404, Verdict.DRIFTED})
+
+
+class FailureKind(StrEnum):
+    """Why no HTTP answer could be had (the error class stored as evidence)."""
+
+    NXDOMAIN = "nxdomain"
+    DNS = "dns"
+    REFUSED = "connection-refused"
+    CONNECT = "connect"
+    RESET = "connection-reset"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    TOO_MANY_REDIRECTS = "too-many-redirects"
+    REDIRECT_LOOP = "redirect-loop"
+    FORBIDDEN_ADDRESS = "forbidden-address"
+    PROTOCOL = "protocol"
+    INVALID_URL = "invalid-url"
+    DECODING = "decoding"
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One response in a redirect chain."""
+
+    status: int
+    url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
+    """What the wire said about one URL, without judgement."""
+
+    url: str
+    final_url: str | None = None
+    status: int | None = None            # status of the final response
+    chain: tuple[Hop, ...] = ()          # every response, redirects included, in order
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()   # selected headers of the final response
+    content_type: str | None = None
+    title: str | None = None             # <title>, else og:title
+    headings: tuple[str, ...] = ()       # og:title, first h1: extra evidence for drift/soft-404
+    body_sample: str = ""                # start of the decoded text, for soft-404 comparison
+    body_bytes: int = 0
+    truncated: bool = False              # body cap reached
+    failure: FailureKind | None = None
+    error: str = ""                      # human message of the failure
+    attempts: int = 1
+    retry_after_s: float | None = None
+    elapsed_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckTarget:
+    """One link to check, with what its citations say the page is."""
+
+    url: str
+    cited_titles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    url: str
+    verdict: Verdict
+    reason: str                           # for humans; never parse it
+    observation: Observation
+    checked_at: datetime                  # UTC
+    suggested_url: str | None = None      # the new URL of a moved link
+    evidence: dict[str, str] = field(default_factory=dict)

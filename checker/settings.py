@@ -1,0 +1,41 @@
+"""Defaults shared by the library and the command line (help text and behaviour agree)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_CONCURRENCY = 64
+DEFAULT_PER_HOST_CONCURRENCY = 2
+DEFAULT_HOST_INTERVAL_S = 0.5
+DEFAULT_TIMEOUT_S = 15.0          # connect and read, each
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_TOTAL_TIMEOUT_S = 60.0    # whole check of one URL, retries included
+DEFAULT_RETRIES = 2
+DEFAULT_BACKOFF_BASE_S = 1.0
+DEFAULT_MAX_RETRY_AFTER_S = 60.0
+DEFAULT_MAX_REDIRECTS = 10
+DEFAULT_MAX_BODY_BYTES = 512_000  # enough for <title>, headings and soft-404 heuristics
+DEFAULT_USER_AGENT = "citewatch/0.1 (+https://github.com/citewatch/citewatch; citation link checker)"
+DEFAULT_MAX_AGE_S = 24 * 3600.0
+DEFAULT_CONFIRM_COUNT = 3         # InternetArchiveBot: three failing checks …
+DEFAULT_CONFIRM_SPACING_S = 3 * 24 * 3600.0  # … at least three days apart
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckSettings:
+    concurrency: int = DEFAULT_CONCURRENCY
+    per_host: int = DEFAULT_PER_HOST_CONCURRENCY
+    host_interval_s: float = DEFAULT_HOST_INTERVAL_S
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    total_timeout_s: float = DEFAULT_TOTAL_TIMEOUT_S
+    retries: int = DEFAULT_RETRIES
+    backoff_base_s: float = DEFAULT_BACKOFF_BASE_S
+    max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    user_agent: str = DEFAULT_USER_AGENT
+    host_headers: dict[str, dict[str, str]] = field(default_factory=dict)  # host -> extra headers
+    allow_private: bool = True        # loopback and private ranges; link-local/metadata never
+    accepted_status: frozenset[int] = frozenset()  # extra codes that count as alive
+    exclude: tuple[str, ...] = ()     # regexes; matching URLs get the verdict "skipped"
