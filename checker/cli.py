@@ -1,0 +1,91 @@
+"""The ``citewatch`` command line: thin click commands over the library.
+
+Exit codes (documented in the README):
+
+== ===========================================================================================
+0  nothing failed the policy
+1  citations failed the ``--fail-on`` policy (link rot; the only code that means rot)
+2  usage error (bad option or argument)
+3  unreadable input: a document is missing, empty, binary, malformed or of unknown format
+4  operational failure: database locked or not SQLite, bad configuration, archive refusing
+130 interrupted (Ctrl-C); everything finished before it is saved
+== ===========================================================================================
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import IntEnum
+from typing import Any
+
+import click
+
+from checker.errors import CheckerError, ConfigError, StoreError
+from citations.errors import CitationsError
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    POLICY = 1
+    USAGE = 2
+    INPUT = 3
+    OPERATIONAL = 4
+    INTERRUPTED = 130
+
+
+class InputError(click.ClickException):
+    exit_code = ExitCode.INPUT
+
+
+class OperationalError(click.ClickException):
+    exit_code = ExitCode.OPERATIONAL
+
+
+class Interrupted(click.ClickException):
+    exit_code = ExitCode.INTERRUPTED
+
+
+class CitewatchGroup(click.Group):
+    """Turns program errors into one-line messages with their exit codes, at one point."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (KeyboardInterrupt, click.Abort):
+            raise Interrupted("interrupted; everything finished so far is saved") from None
+        except CitationsError as exc:
+            raise InputError(str(exc)) from None
+        except (StoreError, ConfigError, CheckerError) as exc:
+            raise OperationalError(str(exc)) from None
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=CitewatchGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(package_name="citewatch")
+def cli() -> None:
+    """Check the web citations of documents, keep their history, and find archive captures.
+
+    \b
+        citewatch audit report.txt
+    """
+
+
+def main() -> None:
+    from checker.commands import register
+
+    register(cli)
+    cli(prog_name="citewatch")
+
+
+def get_cli() -> click.Group:
+    """The command group with every command registered (for tests and ``python -m checker``)."""
+    from checker.commands import register
+
+    register(cli)
+    return cli
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_DB = "citewatch.db"
+
+
+def db_option(f: F) -> F:
+    return click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
+        envvar="CITEWATCH_DB", show_default=True, show_envvar=True,
+        help="SQLite database that keeps citations and their history.",
+    )(f)
+
+
+def document_option(f: F) -> F:
+    return click.option(
+        "--document", "documents", multiple=True, metavar="D",
+        help="Only this document (path, path suffix or id); repeatable.",
+    )(f)
+
+
+def is_quiet() -> bool:
+    """No progress display in CI or when stderr is not a terminal."""
+    import os
+
+    return bool(os.environ.get("CI")) or not click.get_text_stream("stderr").isatty()

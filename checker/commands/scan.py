@@ -1,0 +1,179 @@
+"""``citewatch scan`` and ``citewatch citations``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import click
+
+from checker.collect import collect_documents
+from checker.commands.options import db_option, document_option, is_quiet
+from checker.errors import StoreError
+from checker.store import Store, StoredCitation, open_store
+from citations import CitationsError, DocumentFormat, parse_document
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@db_option
+@click.option("--glob", "globs", multiple=True, metavar="PATTERN",
+              help="Pattern for files inside folders (e.g. '*.md'); repeatable. "
+                   "Default: every known document type.")
+@click.option("--format", "fmt", type=click.Choice([f.value for f in DocumentFormat]),
+              help="Parse every file as this format instead of detecting it.")
+def scan(paths: tuple[Path, ...], db_path: Path, globs: tuple[str, ...], fmt: str | None) -> None:
+    """Read documents and store their citations and links.
+
+    PATHS may be files or folders (searched recursively). A file that cannot be read is reported
+    and skipped; the others are still scanned, and the exit status is 3.
+
+    \b
+        citewatch scan report.txt notes/ --db citations.db
+    """
+    with open_store(db_path) as store:
+        failures = scan_paths(store, list(paths), globs, DocumentFormat(fmt) if fmt else None)
+    if failures:
+        raise SystemExit(3)
+
+
+def scan_paths(
+    store: Store, paths: list[Path], globs: tuple[str, ...], fmt: DocumentFormat | None
+) -> int:
+    """Scan every document under ``paths`` into ``store``; print one line per failure and a
+    summary. Returns the number of failures."""
+    collected = collect_documents(paths, globs)
+    failures = 0
+    for path, reason in collected.errors:
+        click.echo(f"Error: {path}: {reason}", err=True)
+        failures += 1
+    totals = {"documents": 0, "unchanged": 0, "citations": 0, "added": 0, "updated": 0,
+              "removed": 0, "new_links": 0}
+    with _progress(len(collected.files)) as advance:
+        for path in collected.files:
+            try:
+                parsed = parse_document(path, format=fmt)
+            except CitationsError as exc:
+                click.echo(f"Error: {exc}", err=True)
+                failures += 1
+                advance()
+                continue
+            parsed = _absolute(parsed, path)
+            outcome = store.save_document(parsed)
+            totals["documents"] += 1
+            totals["unchanged"] += outcome.unchanged
+            totals["citations"] += len(parsed.citations)
+            for k in ("added", "updated", "removed", "new_links"):
+                totals[k] += getattr(outcome, k)
+            for warning in parsed.warnings:
+                click.echo(f"Warning: {path}: {warning}", err=True)
+            advance()
+    click.echo(
+        f"Scanned {totals['documents']} document(s): {totals['citations']} citations "
+        f"({totals['added']} new, {totals['updated']} changed, {totals['removed']} removed), "
+        f"{totals['new_links']} new links"
+        + (f", {totals['unchanged']} unchanged document(s)" if totals["unchanged"] else "")
+        + (f"; {failures} file(s) failed" if failures else ""),
+        err=True,
+    )
+    return failures
+
+
+def _absolute(parsed, path: Path):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    return replace(parsed, path=str(path.resolve()))
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing in CI or when output is redirected."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._progress = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if is_quiet() or self.total < 2:
+            return lambda: None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self._progress = Progress(console=Console(stderr=True), transient=True)
+        self._progress.start()
+        task = self._progress.add_task("Scanning", total=self.total)
+        return lambda: self._progress.advance(task)  # type: ignore[union-attr]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+@click.command("citations")
+@db_option
+@document_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("--removed", is_flag=True, help="Also list citations removed from their document.")
+def citations_command(db_path: Path, documents: tuple[str, ...], fmt: str, removed: bool) -> None:
+    """List the stored citations and their URLs.
+
+    \b
+        citewatch citations --document report.txt --format json
+    """
+    if not db_path.exists():
+        raise StoreError(f"{db_path}: no such database (run citewatch scan first)")
+    with open_store(db_path) as store:
+        rows: list[StoredCitation] = []
+        if documents:
+            for ref in documents:
+                doc_id = store.document_id(ref)
+                if doc_id is None:
+                    raise click.UsageError(f"no stored document matches {ref!r}")
+                rows.extend(store.citations(document_id=doc_id, include_removed=removed))
+        else:
+            rows = store.citations(include_removed=removed)
+    if fmt == "json":
+        click.echo(json.dumps([_as_dict(r) for r in rows], ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        click.echo(_as_csv(rows), nl=False)
+    else:
+        _print_table(rows)
+
+
+def _as_dict(r: StoredCitation) -> dict[str, object]:
+    return {
+        "document": r.document, "key": r.key, "label": r.label, "line": r.line, "text": r.text,
+        "title": r.title, "publisher": r.publisher,
+        "published": r.published.isoformat() if r.published else None,
+        "accessed": r.accessed.isoformat() if r.accessed else None, "ibid_of": r.ibid_of,
+        "removed_at": r.removed_at.isoformat() if r.removed_at else None,
+        "urls": [{"cited": c, "url": u} for c, u in r.urls],
+    }
+
+
+def _as_csv(rows: list[StoredCitation]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["document", "key", "label", "line", "title", "published", "accessed",
+                     "cited_url", "url", "text"])
+    for r in rows:
+        for cited, url in r.urls or (("", ""),):
+            writer.writerow([r.document, r.key, r.label or "", r.line, r.title or "",
+                             r.published or "", r.accessed or "", cited, url, r.text])
+    return out.getvalue()
+
+
+def _print_table(rows: list[StoredCitation]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for name in ("#", "line", "title", "accessed", "URL"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        table.add_row(r.label or "", str(r.line), r.title or r.text[:60],
+                      r.accessed.isoformat() if r.accessed else "",
+                      "\n".join(cited for cited, _ in r.urls))
+    Console().print(table)

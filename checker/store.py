@@ -1,0 +1,343 @@
+"""The SQLite database: the only module that touches SQL.
+
+One table per concept, plain columns (TEXT dates in ISO 8601, UTC), so ``sqlite-utils`` and
+``datasette`` read it as it is:
+
+* ``documents``       one row per scanned file (path, content hash, format, scan times)
+* ``citations``       one row per footnote / reference / link of a document; rows that vanish from an
+                      edited document get ``removed_at`` instead of being deleted, so their history stays
+* ``links``           one row per distinct normalised URL, shared by every citation that cites it
+* ``citation_links``  which citation cites which link, in which position, and as written
+* ``checks``          append-only history of every check of a link (added by the checker)
+* ``runs``            one row per command run
+
+The schema is versioned with ``sqlite_utils.Migrations``; every document is written in one
+transaction, so an interrupted scan leaves the database as it was before or after that document.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database, Migrations
+
+from checker.errors import StoreError
+from citations.models import Citation, Link, ParsedDocument
+
+migrations = Migrations("citewatch")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["documents"].create(
+        {
+            "id": int, "path": str, "format": str, "content_hash": str, "title": str,
+            "date": str, "first_scanned_at": str, "scanned_at": str,
+        },
+        pk="id", not_null={"path", "format", "content_hash"},
+    )
+    db["documents"].create_index(["path"], unique=True)
+    db["links"].create(
+        {
+            "id": int, "url": str, "host": str, "kind": str, "archive": str,
+            "original_url": str, "captured_at": str, "first_seen_at": str,
+        },
+        pk="id", not_null={"url", "kind"},
+    )
+    db["links"].create_index(["url"], unique=True)
+    db["links"].create_index(["host"])
+    db["citations"].create(
+        {
+            "id": int, "document_id": int, "key": str, "label": str, "number": int, "line": int,
+            "text": str, "title": str, "publisher": str, "published": str, "accessed": str,
+            "ibid_of": str, "first_seen_at": str, "updated_at": str, "removed_at": str,
+        },
+        pk="id", foreign_keys=[("document_id", "documents", "id")],
+        not_null={"document_id", "key", "text"},
+    )
+    db["citations"].create_index(["document_id", "key"], unique=True)
+    db["citation_links"].create(
+        {"citation_id": int, "position": int, "link_id": int, "cited_url": str},
+        pk=("citation_id", "position"),
+        foreign_keys=[("citation_id", "citations", "id"), ("link_id", "links", "id")],
+        not_null={"link_id", "cited_url"},
+    )
+    db["citation_links"].create_index(["link_id"])
+    db["runs"].create(
+        {"id": int, "command": str, "started_at": str, "finished_at": str, "outcome": str},
+        pk="id",
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime | date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    return value.isoformat()
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutcome:
+    """What saving one parsed document changed."""
+
+    document_id: int
+    unchanged: bool
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    new_links: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredCitation:
+    """A citation as stored, with its document and URLs (for listings and reports)."""
+
+    id: int
+    document: str
+    key: str
+    label: str | None
+    number: int | None
+    line: int
+    text: str
+    title: str | None
+    publisher: str | None
+    published: date | None
+    accessed: date | None
+    ibid_of: str | None
+    removed_at: datetime | None
+    urls: tuple[tuple[str, str], ...]  # (as cited, normalised link URL)
+
+
+class Store:
+    """A citewatch database. Open it with ``open_store``."""
+
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.clock = clock
+
+    # --- documents and citations ----------------------------------------------------------------
+
+    def save_document(self, doc: ParsedDocument) -> ScanOutcome:
+        """Store a parsed document in one transaction. Rescanning unchanged content changes nothing;
+        an edited document updates its citations and marks vanished ones removed."""
+        with self._write():
+            now = iso(self.clock())
+            row = self._one("select * from documents where path = ?", [doc.path])
+            if row and row["content_hash"] == doc.content_hash and row["format"] == doc.format:
+                return ScanOutcome(document_id=row["id"], unchanged=True)
+            values = {
+                "path": doc.path, "format": str(doc.format), "content_hash": doc.content_hash,
+                "title": doc.title, "date": iso(doc.date), "scanned_at": now,
+            }
+            if row:
+                document_id = int(row["id"])
+                self.db["documents"].update(document_id, values)
+            else:
+                values["first_scanned_at"] = now
+                document_id = int(self.db["documents"].insert(values).last_pk)
+            return self._save_citations(document_id, doc.citations, now)
+
+    def _save_citations(
+        self, document_id: int, citations: tuple[Citation, ...], now: str | None
+    ) -> ScanOutcome:
+        existing = {
+            r["key"]: r
+            for r in self.db.query("select * from citations where document_id = ?", [document_id])
+        }
+        added = updated = new_links = 0
+        for citation in citations:
+            values = _citation_values(citation)
+            old = existing.pop(citation.key, None)
+            if old is None:
+                values.update(document_id=document_id, first_seen_at=now, updated_at=now)
+                citation_id = int(self.db["citations"].insert(values).last_pk)
+                added += 1
+            else:
+                citation_id = int(old["id"])
+                if any(old[k] != v for k, v in values.items()) or old["removed_at"]:
+                    values.update(updated_at=now, removed_at=None)
+                    self.db["citations"].update(citation_id, values)
+                    updated += 1
+            new_links += self._save_citation_links(citation_id, citation, now)
+        removed = 0
+        for old in existing.values():
+            if old["removed_at"] is None:
+                self.db["citations"].update(old["id"], {"removed_at": now, "updated_at": now})
+                removed += 1
+        return ScanOutcome(
+            document_id=document_id, unchanged=False, added=added, updated=updated,
+            removed=removed, new_links=new_links,
+        )
+
+    def _save_citation_links(self, citation_id: int, citation: Citation, now: str | None) -> int:
+        new_links = 0
+        rows = []
+        for position, cited in enumerate(citation.urls):
+            link_id, created = self._link_id(cited.link, now)
+            new_links += created
+            rows.append({
+                "citation_id": citation_id, "position": position, "link_id": link_id,
+                "cited_url": cited.cited,
+            })
+        current = list(self.db.query(
+            "select citation_id, position, link_id, cited_url from citation_links "
+            "where citation_id = ? order by position", [citation_id],
+        ))
+        if current != rows:
+            self.db.execute("delete from citation_links where citation_id = ?", [citation_id])
+            if rows:
+                self.db["citation_links"].insert_all(rows)
+        return new_links
+
+    def _link_id(self, link: Link, now: str | None) -> tuple[int, bool]:
+        row = self._one("select id from links where url = ?", [link.url])
+        if row:
+            return int(row["id"]), False
+        pk = self.db["links"].insert({
+            "url": link.url, "host": link.host, "kind": str(link.kind), "archive": link.archive,
+            "original_url": link.original_url, "captured_at": iso(link.captured_at),
+            "first_seen_at": now,
+        }).last_pk
+        return int(pk), True
+
+    def document_id(self, ref: str) -> int | None:
+        """A document by id, exact path, or path suffix (``--document report.txt``)."""
+        if ref.isdigit():
+            row = self._one("select id from documents where id = ?", [int(ref)])
+            if row:
+                return int(row["id"])
+        row = self._one("select id from documents where path = ?", [ref])
+        if row is None:
+            resolved = str(Path(ref).resolve())
+            row = self._one("select id from documents where path = ?", [resolved])
+        if row is None:
+            rows = list(self.db.query(
+                "select id from documents where path like ? escape '\\'",
+                ["%/" + ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")],
+            ))
+            row = rows[0] if len(rows) == 1 else None
+        return int(row["id"]) if row else None
+
+    def citations(
+        self, *, document_id: int | None = None, include_removed: bool = False
+    ) -> list[StoredCitation]:
+        """Stored citations in document order, each with its URLs."""
+        where = ["1 = 1"]
+        params: list[Any] = []
+        if document_id is not None:
+            where.append("c.document_id = ?")
+            params.append(document_id)
+        if not include_removed:
+            where.append("c.removed_at is null")
+        rows = list(self.db.query(
+            "select c.*, d.path as document from citations c join documents d on d.id = c.document_id "
+            f"where {' and '.join(where)} order by d.path, c.line, c.id",
+            params,
+        ))
+        urls: dict[int, list[tuple[str, str]]] = {}
+        for r in self.db.query(
+            "select cl.citation_id, cl.cited_url, l.url from citation_links cl "
+            "join links l on l.id = cl.link_id order by cl.citation_id, cl.position"
+        ):
+            urls.setdefault(r["citation_id"], []).append((r["cited_url"], r["url"]))
+        return [
+            StoredCitation(
+                id=r["id"], document=r["document"], key=r["key"], label=r["label"],
+                number=r["number"], line=r["line"], text=r["text"], title=r["title"],
+                publisher=r["publisher"], published=parse_date(r["published"]),
+                accessed=parse_date(r["accessed"]), ibid_of=r["ibid_of"],
+                removed_at=parse_iso(r["removed_at"]), urls=tuple(urls.get(r["id"], ())),
+            )
+            for r in rows
+        ]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "documents": self.db["documents"].count,
+            "citations": self._scalar("select count(*) from citations where removed_at is null"),
+            "links": self.db["links"].count,
+        }
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        try:
+            with self.db.atomic():
+                yield
+        except sqlite3.OperationalError as exc:
+            raise _store_error(exc) from None
+
+    def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        return next(iter(self.db.query(sql, params)), None)
+
+    def _scalar(self, sql: str, params: list[Any] | None = None) -> int:
+        return int(self.db.execute(sql, params or []).fetchone()[0])
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _citation_values(c: Citation) -> dict[str, Any]:
+    return {
+        "key": c.key, "label": c.label, "number": c.number, "line": c.line, "text": c.text,
+        "title": c.title, "publisher": c.publisher, "published": iso(c.published),
+        "accessed": iso(c.accessed), "ibid_of": c.ibid_of,
+    }
+
+
+def _store_error(exc: sqlite3.Error) -> StoreError:
+    message = str(exc)
+    if "locked" in message or "busy" in message:
+        return StoreError("database is locked by another citewatch run (try again when it ends)")
+    if "not a database" in message or "malformed" in message:
+        return StoreError("not a citewatch database (not SQLite, or corrupt)")
+    return StoreError(message)
+
+
+@contextmanager
+def open_store(
+    path: Path, *, busy_timeout_s: float = 5.0, clock: Callable[[], datetime] = utcnow
+) -> Iterator[Store]:
+    """Open (creating and migrating as needed) the database at ``path``.
+
+    Raises ``StoreError`` with a one-line reason for a file that is not SQLite, is locked by
+    another run, or cannot be created.
+    """
+    if path.is_dir():
+        raise StoreError(f"{path}: is a directory, not a database file")
+    try:
+        conn = sqlite3.connect(str(path), timeout=busy_timeout_s)
+        db = Database(conn)
+        db.execute("pragma foreign_keys = on")
+        db.execute("pragma journal_mode = wal")
+        migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: {_store_error(exc)}") from None
+    store = Store(db, clock=clock)
+    try:
+        yield store
+    finally:
+        store.close()
