@@ -32,6 +32,9 @@ from citations.models import Citation, Link, ParsedDocument
 
 migrations = Migrations("citewatch")
 
+#: How long to wait for another run's write lock before giving up with "database is locked".
+DEFAULT_BUSY_TIMEOUT_S = 5.0
+
 
 @migrations()
 def m001_initial(db: Database) -> None:
@@ -319,7 +322,7 @@ def _store_error(exc: sqlite3.Error) -> StoreError:
 
 @contextmanager
 def open_store(
-    path: Path, *, busy_timeout_s: float = 5.0, clock: Callable[[], datetime] = utcnow
+    path: Path, *, busy_timeout_s: float | None = None, clock: Callable[[], datetime] = utcnow
 ) -> Iterator[Store]:
     """Open (creating and migrating as needed) the database at ``path``.
 
@@ -329,10 +332,11 @@ def open_store(
     if path.is_dir():
         raise StoreError(f"{path}: is a directory, not a database file")
     try:
-        conn = sqlite3.connect(str(path), timeout=busy_timeout_s)
+        timeout = DEFAULT_BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
+        conn = sqlite3.connect(str(path), timeout=timeout)
         db = Database(conn)
         db.execute("pragma foreign_keys = on")
-        db.execute("pragma journal_mode = wal")
+        db.enable_wal()
         migrations.apply(db)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: {_store_error(exc)}") from None

@@ -1,0 +1,130 @@
+"""The store on a real SQLite file: idempotent rescans, edits, removal, transactions, bad files."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from checker.errors import StoreError
+from checker.store import open_store
+from citations.models import DocumentFormat, ParsedDocument
+from citations.records import make_citation
+
+
+def _doc(path: str, *citations, content_hash: str = "h1") -> ParsedDocument:  # type: ignore[no-untyped-def]
+    return ParsedDocument(
+        path=path, format=DocumentFormat.PLAINTEXT, content_hash=content_hash,
+        citations=tuple(citations),
+    )
+
+
+def _cit(label: str, *urls: str, text: str = "") -> object:
+    return make_citation(label=label, line=int(label), text=text or f"“Title {label},” {' '.join(urls)}",
+                         urls=list(urls))
+
+
+def test_rescanning_the_same_document_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    doc = _doc("/r.txt", _cit("1", "https://a.example/x"), _cit("2", "https://a.example/x"))
+    with open_store(db) as store:
+        first = store.save_document(doc)
+        before = {t: list(store.db[t].rows) for t in ("documents", "citations", "links", "citation_links")}
+        second = store.save_document(doc)
+        after = {t: list(store.db[t].rows) for t in ("documents", "citations", "links", "citation_links")}
+    assert (first.added, first.new_links) == (2, 1)
+    assert second.unchanged
+    assert before == after
+
+
+def test_links_are_shared_between_citations_and_documents(tmp_path: Path) -> None:
+    with open_store(tmp_path / "c.db") as store:
+        store.save_document(_doc("/a.txt", _cit("1", "https://Example.com/x#frag")))
+        store.save_document(_doc("/b.txt", _cit("1", "https://example.com/x")))
+        assert store.db["links"].count == 1
+        assert [r["cited_url"] for r in store.db["citation_links"].rows] == [
+            "https://Example.com/x#frag", "https://example.com/x"]
+
+
+def test_an_edited_document_updates_and_marks_removed_citations(tmp_path: Path) -> None:
+    times = iter([datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC),
+                  datetime(2026, 3, 1, tzinfo=UTC)])
+    with open_store(tmp_path / "c.db", clock=lambda: next(times)) as store:
+        store.save_document(_doc("/r.txt", _cit("1", "https://a.example/1"),
+                                 _cit("2", "https://a.example/2")))
+        outcome = store.save_document(_doc(
+            "/r.txt", _cit("1", "https://a.example/1", text="“Renamed,” https://a.example/1"),
+            content_hash="h2"))
+        assert (outcome.updated, outcome.removed, outcome.added) == (1, 1, 0)
+        kept = store.citations()
+        assert [c.key for c in kept] == ["1"]
+        assert kept[0].title == "Renamed"
+        everything = store.citations(include_removed=True)
+        gone = [c for c in everything if c.key == "2"][0]
+        assert gone.removed_at == datetime(2026, 2, 1, tzinfo=UTC)
+        assert gone.urls == (("https://a.example/2", "https://a.example/2"),)
+        # it comes back: no longer removed, same row (history kept)
+        store.save_document(_doc("/r.txt", _cit("1", "https://a.example/1"),
+                                 _cit("2", "https://a.example/2"), content_hash="h3"))
+        back = [c for c in store.citations() if c.key == "2"][0]
+        assert back.id == gone.id and back.removed_at is None
+
+
+def test_a_failed_write_leaves_the_document_as_it_was(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    with open_store(tmp_path / "c.db") as store:
+        store.save_document(_doc("/r.txt", _cit("1", "https://a.example/1")))
+        original = store._save_citation_links
+
+        def explode(citation_id, citation, now):  # type: ignore[no-untyped-def]
+            if citation.key == "2":
+                raise KeyboardInterrupt
+            return original(citation_id, citation, now)
+
+        monkeypatch.setattr(store, "_save_citation_links", explode)
+        with pytest.raises(KeyboardInterrupt):
+            store.save_document(_doc("/r.txt", _cit("1", "https://a.example/9"),
+                                     _cit("2", "https://a.example/2"), content_hash="h2"))
+        assert [r["content_hash"] for r in store.db["documents"].rows] == ["h1"]
+        assert [c.urls[0][1] for c in store.citations()] == ["https://a.example/1"]
+        assert store.db["links"].count == 1
+
+
+def test_schema_is_plain_and_versioned(tmp_path: Path) -> None:
+    with open_store(tmp_path / "c.db") as store:
+        store.save_document(_doc("/r.txt", _cit("1", "https://a.example/1")))
+    db = sqlite_utils.Database(tmp_path / "c.db")
+    assert {"documents", "citations", "links", "citation_links", "runs",
+            "_sqlite_migrations"} <= set(db.table_names())
+    assert db["citations"].foreign_keys[0].other_table == "documents"
+    assert any(i.columns == ["document_id", "key"] and i.unique for i in db["citations"].indexes)
+    names = [r["name"] for r in db["_sqlite_migrations"].rows]
+    with open_store(tmp_path / "c.db"):
+        pass
+    assert [r["name"] for r in db["_sqlite_migrations"].rows] == names  # reopening migrates nothing
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.db"
+    bad.write_text("just some text, definitely not a database " * 20)
+    with pytest.raises(StoreError, match="not a citewatch database"):
+        with open_store(bad):
+            pass
+    assert bad.read_text().startswith("just some text")
+
+
+def test_a_locked_database_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    with open_store(db):
+        pass
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("begin exclusive")
+    try:
+        with pytest.raises(StoreError, match="locked"):
+            with open_store(db, busy_timeout_s=0.05) as store:
+                store.save_document(_doc("/r.txt", _cit("1", "https://a.example/1")))
+    finally:
+        other.execute("rollback")
+        other.close()
