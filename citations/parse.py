@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from citations.detect import decode_text, detect_format
-from citations.errors import UnreadableDocument
+from citations.errors import CitationsError, UnreadableDocument
 from citations.formats import bibtex, html, markdown, pdf, plaintext
 from citations.models import Citation, DocumentFormat, ParsedDocument
 from citations.formats.common import FormatResult
@@ -40,10 +40,16 @@ def parse_bytes(data: bytes, *, path: str, format: DocumentFormat | None = None)
     if not data.strip():
         raise UnreadableDocument(path, "empty file")
     fmt = format or detect_format(path, data[:8192])
-    if fmt is DocumentFormat.PDF:
-        result = pdf.parse(data, path=path)
-    else:
-        result = _TEXT_PARSERS[fmt](decode_text(path, data))
+    try:
+        if fmt is DocumentFormat.PDF:
+            result = pdf.parse(data, path=path)
+        else:
+            result = _TEXT_PARSERS[fmt](decode_text(path, data))
+    except CitationsError as exc:
+        if exc.path:
+            raise
+        # text parsers do not know the path: they raise with "" and we name the file here
+        raise type(exc)(path, exc.reason) from None
     return ParsedDocument(
         path=path,
         format=fmt,

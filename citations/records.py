@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from citations.fields import extract_fields
 from citations.models import Citation, CitedUrl, Link
@@ -25,9 +26,15 @@ def make_citation(
     text: str,
     urls: Iterable[str],
     title: str | None = None,
+    published: date | None = None,
+    accessed: date | None = None,
+    publisher: str | None = None,
     fields_from_text: bool = True,
 ) -> Citation:
     """A Citation with its URLs deduplicated (in order) and its title and dates read from ``text``.
+
+    ``title``, ``published``, ``accessed`` and ``publisher``, when given (structured sources such as
+    BibTeX fields), win over what is read from ``text``.
 
     ``key`` is provisional (the label, or ``@`` + first URL); ``parse_document`` makes keys unique.
     """
@@ -48,7 +55,7 @@ def make_citation(
         text=text,
         urls=tuple(cited),
         title=title or (fields.title if fields else None),
-        publisher=fields.publisher if fields else None,
-        published=fields.published if fields else None,
-        accessed=fields.accessed if fields else None,
+        publisher=publisher or (fields.publisher if fields else None),
+        published=published or (fields.published if fields else None),
+        accessed=accessed or (fields.accessed if fields else None),
     )
