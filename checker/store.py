@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,24 @@ def m001_initial(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_checks(db: Database) -> None:
+    db["checks"].create(
+        {
+            "id": int, "link_id": int, "run_id": int, "checked_at": str, "verdict": str,
+            "reason": str, "status": int, "final_url": str, "suggested_url": str, "chain": str,
+            "method": str, "failure": str, "error": str, "title": str, "content_type": str,
+            "attempts": int, "elapsed_ms": int, "retry_after_s": float, "body_bytes": int,
+            "evidence": str,
+        },
+        pk="id",
+        foreign_keys=[("link_id", "links", "id"), ("run_id", "runs", "id")],
+        not_null={"link_id", "checked_at", "verdict"},
+    )
+    db["checks"].create_index(["link_id", "checked_at"])
+    db["checks"].create_index(["run_id"])
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -111,6 +129,18 @@ class ScanOutcome:
     updated: int = 0
     removed: int = 0
     new_links: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DueLink:
+    """A link that wants checking, with the titles its citations give it."""
+
+    id: int
+    url: str
+    kind: str
+    original_url: str | None
+    cited_titles: tuple[str, ...]
+    last_checked_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -282,6 +312,69 @@ class Store:
             "citations": self._scalar("select count(*) from citations where removed_at is null"),
             "links": self.db["links"].count,
         }
+
+    # --- runs and checks ------------------------------------------------------------------------
+
+    def start_run(self, command: str) -> int:
+        with self._write():
+            return int(self.db["runs"].insert(
+                {"command": command, "started_at": iso(self.clock())}).last_pk)
+
+    def finish_run(self, run_id: int, outcome: str) -> None:
+        with self._write():
+            self.db["runs"].update(run_id, {"finished_at": iso(self.clock()), "outcome": outcome})
+
+    def links_due(
+        self, *, max_age_s: float, document_ids: list[int] | None = None, limit: int | None = None,
+        failing_first: list[str] | None = None,
+    ) -> list[DueLink]:
+        """Links of current citations not checked within ``max_age_s``: never-checked first, then
+        those whose latest check failed (verdicts in ``failing_first``), then the oldest."""
+        params: list[Any] = []
+        doc_filter = ""
+        if document_ids:
+            doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
+            params.extend(document_ids)
+        failing = failing_first or []
+        cutoff = iso(self.clock() - timedelta(seconds=max_age_s))
+        sql = f"""
+            with cited as (
+                select cl.link_id, group_concat(c.title, char(31)) as titles
+                from citation_links cl join citations c on c.id = cl.citation_id
+                where c.removed_at is null {doc_filter}
+                group by cl.link_id
+            ),
+            latest as (
+                select link_id, max(id) as check_id from checks group by link_id
+            )
+            select l.id, l.url, l.kind, l.original_url, cited.titles, k.checked_at, k.verdict
+            from links l join cited on cited.link_id = l.id
+            left join latest on latest.link_id = l.id
+            left join checks k on k.id = latest.check_id
+            where k.checked_at is null or k.checked_at <= ?
+            order by (k.checked_at is not null),
+                     (k.verdict not in ({",".join("?" * len(failing)) or "''"})),
+                     k.checked_at, l.id
+        """
+        rows = self.db.query(sql, [*params, cutoff, *failing])
+        due = [
+            DueLink(
+                id=r["id"], url=r["url"], kind=r["kind"], original_url=r["original_url"],
+                cited_titles=tuple(sorted(set(filter(None, (r["titles"] or "").split("\x1f"))))),
+                last_checked_at=parse_iso(r["checked_at"]),
+            )
+            for r in rows
+        ]
+        return due[:limit] if limit is not None else due
+
+    def record_check(self, link_id: int, row: dict[str, Any], *, run_id: int | None) -> None:
+        """Append one check now, so an interrupted run keeps everything it finished."""
+        with self._write():
+            self.db["checks"].insert({**row, "link_id": link_id, "run_id": run_id})
+
+    def check_history(self, link_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "select * from checks where link_id = ? order by checked_at, id", [link_id]))
 
     # --- plumbing --------------------------------------------------------------------------------
 
