@@ -20,6 +20,9 @@ from typing import Any
 
 import click
 
+from pathlib import Path
+
+from checker.config import find_config, load_config
 from checker.errors import CheckerError, ConfigError, StoreError
 from citations.errors import CitationsError
 
@@ -62,14 +65,34 @@ class CitewatchGroup(click.Group):
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+#: configuration keys whose command-line parameter has another name
+_PARAM_FOR_KEY = {"db": "db_path"}
+
+
 @click.group(cls=CitewatchGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="citewatch")
-def cli() -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Configuration file (default: ./citewatch.toml, or [tool.citewatch] in "
+                   "./pyproject.toml).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
     """Check the web citations of documents, keep their history, and find archive captures.
 
     \b
         citewatch audit report.txt
     """
+    try:
+        config = load_config(config_path or find_config(Path.cwd()))
+    except ConfigError as exc:
+        raise OperationalError(str(exc)) from None
+    ctx.obj = config
+    values = {_PARAM_FOR_KEY.get(k, k): v for k, v in config.values.items()}
+    group = ctx.command
+    assert isinstance(group, click.Group)
+    ctx.default_map = {
+        name: {p.name: values[p.name] for p in command.params if p.name in values}
+        for name, command in group.commands.items()
+    }
 
 
 def main() -> None:
