@@ -376,6 +376,15 @@ class Store:
         return list(self.db.query(
             "select * from checks where link_id = ? order by checked_at, id", [link_id]))
 
+    def verdict_histories(self) -> dict[int, list[tuple[datetime, str]]]:
+        """(checked_at, verdict) of every check, per link, oldest first."""
+        out: dict[int, list[tuple[datetime, str]]] = {}
+        for r in self.db.query("select link_id, checked_at, verdict from checks order by checked_at, id"):
+            checked = parse_iso(r["checked_at"])
+            assert checked is not None
+            out.setdefault(r["link_id"], []).append((checked, r["verdict"]))
+        return out
+
     # --- plumbing --------------------------------------------------------------------------------
 
     @contextmanager

@@ -1,0 +1,131 @@
+"""The report: everything a reader of the audit needs, built from the store, rendered by format.
+
+``Report`` is also the JSON output (``to_json``), whose schema is versioned by ``SCHEMA_VERSION``:
+bump it whenever a field is renamed or removed (adding a field is compatible).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+SCHEMA_VERSION = 1
+
+#: Link states (checker.state) in the order reports list them, worst first.
+STATES = (
+    "dead", "soft-404", "drifted", "failing", "moved", "blocked", "unreachable", "invalid",
+    "skipped", "unchecked", "alive",
+)
+#: States whose citation has lost the page it cited (it wants an archive capture).
+LOST_STATES = frozenset({"dead", "soft-404", "drifted"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Capture:
+    """The archive capture chosen for one citation of a link (or why there is none)."""
+
+    outcome: str                       # "found" | "no-capture" | "unknown"
+    archive: str | None = None         # "wayback"
+    captured_at: datetime | None = None
+    replay_url: str | None = None      # https://web.archive.org/web/<timestamp>/<url>
+    status: int | None = None          # HTTP status of the capture
+    title: str | None = None           # title of the archived page
+    target: date | None = None         # the date the capture should be close to
+    target_kind: str | None = None     # "accessed" | "published" | "document" | "first-seen"
+    distance_days: float | None = None  # captured_at - target, in days (negative: before)
+    looked_up_at: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkRow:
+    """One URL of one citation, with its state, evidence, capture and suggested fix."""
+
+    cited_url: str
+    url: str
+    host: str
+    kind: str                          # "web" | "archive"
+    state: str                         # one of STATES
+    state_label: str                   # "failing (1 of 3)", "dead", …
+    verdict: str | None = None         # latest check's verdict
+    reason: str = ""
+    status: int | None = None
+    final_url: str | None = None
+    suggested_url: str | None = None   # new URL of a moved page
+    failing_since: datetime | None = None
+    checks: int = 0
+    last_checked_at: datetime | None = None
+    capture: Capture | None = None
+    fix: str | None = None             # the URL to use instead: capture for lost pages, new URL for moved
+
+    @property
+    def lost(self) -> bool:
+        return self.state in LOST_STATES
+
+    @property
+    def unrecoverable(self) -> bool:
+        return self.lost and (self.capture is None or self.capture.outcome != "found")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CitationRow:
+    document: str
+    key: str
+    label: str | None
+    line: int
+    text: str
+    title: str | None = None
+    published: date | None = None
+    accessed: date | None = None
+    links: tuple[LinkRow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentReport:
+    path: str
+    format: str
+    title: str | None
+    citations: tuple[CitationRow, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostCount:
+    host: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunPoint:
+    """States of all links at the end of one past check run (for the chart over time)."""
+
+    run_id: int
+    finished_at: datetime
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Summary:
+    citations: int                     # citation × URL rows
+    counts: dict[str, int]             # per state
+    hosts: tuple[HostCount, ...]       # hosts with problems first
+    lost: int                          # rows whose page is lost (LOST_STATES)
+    lost_unrecoverable: int            # lost, and no archive capture found
+    newly_dead: tuple[str, ...] = ()   # URLs that became lost since the previous run
+    recovered: tuple[str, ...] = ()    # URLs that came back since the previous run
+
+    @property
+    def lost_unrecoverable_share(self) -> float:
+        return self.lost_unrecoverable / self.citations if self.citations else 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    generated_at: datetime
+    documents: tuple[DocumentReport, ...]
+    summary: Summary
+    history: tuple[RunPoint, ...] = ()
+    schema_version: int = SCHEMA_VERSION
+    only: tuple[str, ...] = field(default_factory=tuple)   # states the rows were filtered to
+
+    def rows(self) -> list[tuple[DocumentReport, CitationRow, LinkRow]]:
+        return [(d, c, link) for d in self.documents for c in d.citations for link in c.links]
