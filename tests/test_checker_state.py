@@ -1,0 +1,181 @@
+"""History rules: from a link's checks to its state. Explicit datetimes, no clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from checker.models import Verdict
+from checker.settings import DEFAULT_CONFIRM_COUNT, DEFAULT_CONFIRM_SPACING_S
+from checker.state import CheckRecord, ConfirmRule, LinkState, State, link_state
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+A, M, DR = Verdict.ALIVE, Verdict.MOVED, Verdict.DRIFTED
+D, S4 = Verdict.DEAD, Verdict.SOFT_404
+B, U, I, SK = Verdict.BLOCKED, Verdict.UNREACHABLE, Verdict.INVALID, Verdict.SKIPPED
+
+
+def at(days: float) -> datetime:
+    return T0 + timedelta(days=days)
+
+
+def history(*checks: tuple[float, Verdict]) -> list[CheckRecord]:
+    """``(day, verdict)`` pairs, day counted from T0."""
+    return [CheckRecord(at(day), verdict) for day, verdict in checks]
+
+
+IABOT = ConfirmRule()                      # 3 failures, 3 days apart
+ONCE = ConfirmRule(count=1)                # a manual audit's --confirm 1
+TWO_DAILY = ConfirmRule(count=2, spacing=timedelta(days=1))
+
+
+def test_default_rule_is_internet_archive_bot() -> None:
+    assert IABOT.count == DEFAULT_CONFIRM_COUNT == 3
+    assert IABOT.spacing == timedelta(seconds=DEFAULT_CONFIRM_SPACING_S) == timedelta(days=3)
+
+
+@pytest.mark.parametrize("bad", [{"count": 0}, {"count": -1}, {"spacing": timedelta(-1)}])
+def test_rule_rejects_nonsense(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        ConfirmRule(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("checks", "rule", "label", "k"),
+    [
+        pytest.param((), IABOT, "unchecked", 0, id="no-checks"),
+        pytest.param(((0, A),), IABOT, "alive", 0, id="alive"),
+        pytest.param(((0, M),), IABOT, "moved", 0, id="moved"),
+        pytest.param(((0, DR),), IABOT, "drifted", 0, id="drifted"),
+        pytest.param(((0, B),), IABOT, "blocked", 0, id="blocked"),
+        pytest.param(((0, U),), IABOT, "unreachable", 0, id="unreachable"),
+        pytest.param(((0, I),), IABOT, "invalid", 0, id="invalid"),
+        pytest.param(((0, SK),), IABOT, "skipped", 0, id="skipped"),
+        # one transient failure never flips a live link
+        pytest.param(((0, A), (1, D)), IABOT, "failing (1 of 3)", 1, id="one-failure"),
+        pytest.param(((0, D),), IABOT, "failing (1 of 3)", 1, id="first-check-fails"),
+        pytest.param(((0, A), (1, D), (2, A)), IABOT, "alive", 0, id="transient-failure"),
+        # spacing: failures closer than the spacing count once
+        pytest.param(((0, D), (1, D), (2, D)), IABOT, "failing (1 of 3)", 1,
+                     id="three-failures-in-three-days"),
+        pytest.param(((0, D), (1, D), (2, D), (3, D)), IABOT, "failing (2 of 3)", 2,
+                     id="second-counted-at-day-3"),
+        pytest.param(((0, D), (3, D)), IABOT, "failing (2 of 3)", 2, id="two-spaced"),
+        pytest.param(((0, D), (3, D), (6, D)), IABOT, "dead", 3, id="three-spaced-confirm"),
+        pytest.param(((0, D), (2.9, D), (5.9, D)), IABOT, "failing (2 of 3)", 2,
+                     id="spacing-measured-from-the-last-counted"),
+        pytest.param(((0, D), (3, D), (4, D), (5, D), (6, D)), IABOT, "dead", 3,
+                     id="extra-failures-in-between"),
+        pytest.param(((0, D), (3, D), (6, D), (9, D)), IABOT, "dead", 4, id="beyond-n"),
+        # what ends a streak
+        pytest.param(((0, D), (3, D), (5, A), (6, D)), IABOT, "failing (1 of 3)", 1,
+                     id="alive-resets"),
+        pytest.param(((0, D), (3, D), (5, M), (6, D)), IABOT, "failing (1 of 3)", 1,
+                     id="moved-resets"),
+        pytest.param(((0, D), (3, D), (5, DR), (6, D)), IABOT, "failing (1 of 3)", 1,
+                     id="drifted-resets"),
+        pytest.param(((0, D), (3, D), (6, D), (7, A)), IABOT, "alive", 0,
+                     id="confirmed-dead-comes-back"),
+        # neutral checks neither count nor reset
+        pytest.param(((0, D), (3, U), (6, D)), IABOT, "failing (2 of 3)", 2,
+                     id="unreachable-does-not-count"),
+        pytest.param(((0, D), (3, U), (4, B), (6, D), (9, D)), IABOT, "dead", 3,
+                     id="unreachable-and-blocked-do-not-reset"),
+        pytest.param(((0, D), (3, D), (4, U)), IABOT, "failing (2 of 3)", 2,
+                     id="latest-unreachable-inside-a-streak"),
+        pytest.param(((0, D), (3, D), (6, D), (7, U)), IABOT, "dead", 3,
+                     id="dead-then-timeouts-stays-dead"),
+        pytest.param(((0, A), (1, U)), IABOT, "unreachable", 0, id="alive-then-unreachable"),
+        pytest.param(((0, A), (1, B)), IABOT, "blocked", 0, id="alive-then-blocked"),
+        pytest.param(((0, D), (3, D), (6, D), (7, I)), IABOT, "invalid", 3,
+                     id="latest-invalid-wins"),
+        pytest.param(((0, D), (1, SK)), IABOT, "skipped", 1, id="latest-skipped-wins"),
+        # dead and soft-404 count together; the latest failure names the state
+        pytest.param(((0, D), (3, S4), (6, D)), IABOT, "dead", 3, id="mixed-ends-dead"),
+        pytest.param(((0, D), (3, D), (6, S4)), IABOT, "soft-404", 3, id="mixed-ends-soft-404"),
+        pytest.param(((0, S4), (3, S4), (6, S4)), IABOT, "soft-404", 3, id="soft-404-confirmed"),
+        pytest.param(((0, S4),), IABOT, "failing (1 of 3)", 1, id="soft-404-unconfirmed"),
+        pytest.param(((0, D), (3, D), (6, D), (6.5, S4)), IABOT, "soft-404", 3,
+                     id="uncounted-latest-failure-names-the-state"),
+        # configurable count and spacing
+        pytest.param(((0, D),), ONCE, "dead", 1, id="confirm-1"),
+        pytest.param(((0, S4),), ONCE, "soft-404", 1, id="confirm-1-soft-404"),
+        pytest.param(((0, A), (1, D), (2, A)), ONCE, "alive", 0, id="confirm-1-comes-back"),
+        pytest.param(((0, D), (0.5, D)), TWO_DAILY, "failing (1 of 2)", 1, id="two-daily-early"),
+        pytest.param(((0, D), (1, D)), TWO_DAILY, "dead", 2, id="two-daily-confirm"),
+        pytest.param(((0, D), (0, D), (0, D)), ConfirmRule(count=3, spacing=timedelta(0)),
+                     "dead", 3, id="no-spacing"),
+    ],
+)
+def test_link_state(
+    checks: tuple[tuple[float, Verdict], ...], rule: ConfirmRule, label: str, k: int
+) -> None:
+    state = link_state(history(*checks), rule)
+    assert (state.label, state.failing_count, state.needed) == (label, k, rule.count)
+
+
+def test_unchecked() -> None:
+    assert link_state([]) == LinkState(state=State.UNCHECKED, needed=3)
+
+
+def test_history_order_does_not_matter() -> None:
+    checks = history((0, D), (3, D), (6, D), (7, A), (8, D))
+    assert link_state(list(reversed(checks))) == link_state(checks)
+
+
+def test_failing_link_reports_since_and_last_ok() -> None:
+    state = link_state(history((0, A), (1, A), (2, D), (3, U), (5, D)))
+    assert state == LinkState(
+        state=State.FAILING,
+        failing_count=2,
+        needed=3,
+        failing_since=at(2),
+        last_ok=at(1),
+        latest=CheckRecord(at(5), D),
+        down_periods=((at(2), None),),
+    )
+    assert state.label == "failing (2 of 3)"
+    assert not state.is_confirmed_failure
+
+
+def test_history_shows_when_the_link_was_down() -> None:
+    checks = history(
+        (0, A),
+        (1, D), (2, A),                    # a transient failure: a short outage
+        (3, B),                            # blocked: not an outage
+        (4, S4), (7, D), (10, D), (11, U),  # confirmed dead
+        (12, M),                           # back, at a new address
+        (20, D),                           # failing again, still open
+    )
+    state = link_state(checks)
+    assert state.down_periods == ((at(1), at(2)), (at(4), at(12)), (at(20), None))
+    assert state.label == "failing (1 of 3)"
+    assert state.failing_since == at(20)
+    assert state.last_ok == at(12)
+    assert state.latest == CheckRecord(at(20), D)
+
+
+def test_confirmed_dead_then_alive() -> None:
+    state = link_state(history((0, D), (3, D), (6, D), (9, A)))
+    assert state.state is State.ALIVE
+    assert state.failing_since is None
+    assert state.last_ok == at(9)
+    assert state.down_periods == ((at(0), at(9)),)
+
+
+def test_confirmed_state() -> None:
+    state = link_state(history((0, D), (3, D), (6, D)))
+    assert state.state == "dead"
+    assert state.is_confirmed_failure
+    assert state.failing_since == at(0)
+    assert state.last_ok is None
+
+
+def test_states_are_strings_for_reports() -> None:
+    assert {s.value for s in State} == {
+        "unchecked", "alive", "moved", "failing", "dead", "soft-404", "blocked", "drifted",
+        "unreachable", "invalid", "skipped",
+    }
+    assert {v.value for v in Verdict} < {s.value for s in State}
