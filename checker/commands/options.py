@@ -33,3 +33,29 @@ def is_quiet() -> bool:
     import os
 
     return bool(os.environ.get("CI")) or not click.get_text_stream("stderr").isatty()
+
+
+class Duration(click.ParamType):
+    """``30m``, ``24h``, ``3d``, ``1w`` or plain seconds → seconds (float)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        from checker.config import parse_duration
+
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()
+
+
+def format_duration(seconds: float) -> str:
+    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
