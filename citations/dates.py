@@ -1,54 +1,164 @@
-"""Dates in citations: "accessed November 16, 2022", "December 20, 2022", "2022-11-16", "16 ноября 2022".
+"""Dates in citations: when a source was published and when the author accessed it.
 
-(Placeholder: refined with the plain-text parser.)
+Formats read (day, month and year are all required; "October 2023" alone is *not* a date here,
+because inventing a day would make the Wayback lookup pick a capture the author never saw):
+
+* ``November 16, 2022``, ``Nov. 16, 2022``, ``Sept. 5 2022``, ``July 25-30, 2009`` (first day);
+* ``16 November 2022``, ``16 Nov. 2022``;
+* ``2022-11-16`` (ISO) and ``16.11.2022`` (day first, as in Russian and German texts);
+* Russian month names in any case: ``16 ноября 2022``, ``28 мая 2019 г.``.
+
+A month glued to the preceding word (``PT SecurityJuly 25, 2023``, copy-paste damage) is still
+read. "Accessed" dates follow ``accessed``, ``accessed on``, ``last accessed``, ``retrieved``,
+``viewed``, ``visited``, ``consulted`` or ``дата обращения``; every other date counts as a
+publication date. Callers mask URLs first (``/2022/11/16/`` paths are not dates).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
-_MONTHS = {
-    m: i
-    for i, names in enumerate(
-        [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for m in names
-}
-_MDY = re.compile(r"\b([A-Z][a-z]{2,8})\.? (\d{1,2}), (\d{4})\b")
-_ACCESSED = re.compile(r"(?:accessed|retrieved|last visited|viewed)(?: on)?:? ", re.IGNORECASE)
+_EN_MONTHS: dict[str, int] = {}
+for _i, _names in enumerate(
+    [
+        ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+        ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+        ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+        ("december", "dec"),
+    ],
+    start=1,
+):
+    for _name in _names:
+        _EN_MONTHS[_name] = _i
+
+# Genitive ("16 ноября") is what dates use; nominative and short forms appear in tables.
+_RU_MONTHS: dict[str, int] = {}
+for _i, _names in enumerate(
+    [
+        ("января", "январь", "янв"), ("февраля", "февраль", "фев"), ("марта", "март", "мар"),
+        ("апреля", "апрель", "апр"), ("мая", "май"), ("июня", "июнь", "июн"),
+        ("июля", "июль", "июл"), ("августа", "август", "авг"),
+        ("сентября", "сентябрь", "сен", "сент"), ("октября", "октябрь", "окт"),
+        ("ноября", "ноябрь", "ноя"), ("декабря", "декабрь", "дек"),
+    ],
+    start=1,
+):
+    for _name in _names:
+        _RU_MONTHS[_name] = _i
+
+_EN = "|".join(sorted(_EN_MONTHS, key=len, reverse=True))
+_RU = "|".join(sorted(_RU_MONTHS, key=len, reverse=True))
+_YEAR = r"(?P<y>1[5-9]\d\d|2[01]\d\d)(?!\d)"
+_DAY = r"(?P<d>[0-3]?\d)(?:st|nd|rd|th)?"
+# Not inside a word, except a capitalised month glued after a lower-case letter ("SecurityJuly").
+_WORD_START = r"(?:(?<![^\W\d_])|(?<=[a-z])(?=[A-Z]))"
+
+_PATTERNS = [
+    # November 16, 2022 · Nov. 16, 2022 · July 25-30, 2009
+    re.compile(
+        _WORD_START + rf"(?P<m>(?i:{_EN}))\.?\s+{_DAY}(?:\s*[-–]\s*\d{{1,2}})?(?!\d),?\s+{_YEAR}"
+    ),
+    # 16 November 2022 · 16 Nov. 2022
+    re.compile(rf"(?<![\d.]){_DAY}\s+(?P<m>(?i:{_EN}))\b\.?,?\s+{_YEAR}"),
+    # 16 ноября 2022 (г.)
+    re.compile(rf"(?<![\d.]){_DAY}\s+(?P<m>(?i:{_RU}))\.?\s+{_YEAR}(?:\s*г\.)?"),
+    # 2022-11-16
+    re.compile(r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?![\d-])"),
+    # 16.11.2022
+    re.compile(r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?!\d|\.\d)"),
+]
+
+_ACCESSED = re.compile(
+    r"(?:(?:last\s+)?(?:accessed|retrieved|visited|viewed|consulted)(?:\s+on)?|дата\s+обращения)"
+    r"\s*:?\s*",
+    re.IGNORECASE,
+)
 
 
-def _mdy(m: re.Match[str]) -> date | None:
-    month = _MONTHS.get(m.group(1).lower())
+@dataclass(frozen=True, slots=True)
+class DateMatch:
+    start: int
+    end: int
+    value: date
+    accessed: bool = False  # preceded by "accessed", "retrieved", …
+
+
+def _month(name: str) -> int | None:
+    if name.isdigit():
+        return int(name)
+    key = name.lower()
+    return _EN_MONTHS.get(key) or _RU_MONTHS.get(key)
+
+
+def _to_date(m: re.Match[str]) -> date | None:
+    month = _month(m.group("m"))
     if month is None:
         return None
     try:
-        return date(int(m.group(3)), month, int(m.group(2)))
+        return date(int(m.group("y")), month, int(m.group("d")))
     except ValueError:
         return None
 
 
-def find_accessed(text: str) -> date | None:
-    a = _ACCESSED.search(text)
+def find_dates(text: str) -> list[DateMatch]:
+    """Every full date in ``text`` in order, each marked as an "accessed" date or not."""
+    found: list[DateMatch] = []
+    for pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            value = _to_date(m)
+            if value is None:
+                continue
+            if any(d.start < m.end() and m.start() < d.end for d in found):
+                continue  # the same words already read by an earlier pattern
+            found.append(DateMatch(m.start(), m.end(), value))
+    found.sort(key=lambda d: d.start)
+    accessed_ends = {a.end() for a in _ACCESSED.finditer(text)}
+    return [
+        DateMatch(d.start, d.end, d.value, accessed=True) if d.start in accessed_ends else d
+        for d in found
+    ]
+
+
+def date_at(text: str, pos: int) -> DateMatch | None:
+    """The date that starts exactly at ``pos``, if one does."""
+    for pattern in _PATTERNS:
+        m = pattern.match(text, pos)
+        if m:
+            value = _to_date(m)
+            if value is not None:
+                return DateMatch(m.start(), m.end(), value)
+    return None
+
+
+def accessed_at(text: str, pos: int) -> DateMatch | None:
+    """An "accessed …" phrase with its date starting exactly at ``pos`` (span covers both)."""
+    a = _ACCESSED.match(text, pos)
     if a is None:
         return None
-    m = _MDY.match(text, a.end())
-    return _mdy(m) if m else None
+    d = date_at(text, a.end())
+    return DateMatch(pos, d.end, d.value, accessed=True) if d else None
+
+
+def parse_date(text: str) -> date | None:
+    """``text`` read as one date (surrounding whitespace allowed), else None."""
+    stripped = text.strip()
+    d = date_at(stripped, 0)
+    return d.value if d and d.end == len(stripped) else None
+
+
+def find_accessed(text: str) -> date | None:
+    """The first "accessed …" date in ``text``."""
+    return next((d.value for d in find_dates(text) if d.accessed), None)
 
 
 def find_published(text: str) -> date | None:
-    a = _ACCESSED.search(text)
-    for m in _MDY.finditer(text):
-        if a is not None and m.start() == a.end():
-            continue
-        d = _mdy(m)
-        if d is not None:
-            return d
-    return None
+    """The first date in ``text`` that is not an "accessed" date."""
+    return next((d.value for d in find_dates(text) if not d.accessed), None)
+
+
+__all__ = [
+    "DateMatch", "accessed_at", "date_at", "find_accessed", "find_dates", "find_published",
+    "parse_date",
+]

@@ -1,12 +1,23 @@
 """Find URLs in prose the way a careful human reads them, and normalise them for checking.
 
-Reading rules (each pinned by tests):
+Reading rules (each pinned by tests in tests/test_citations_urls.py):
 
-* trailing sentence punctuation (``. , ; : ! ?``), closing quotes and closing brackets that have no
-  opening partner inside the URL are not part of it; balanced parentheses are;
-* a URL is never cut at an en dash or other non-ASCII character inside it (Cyrillic paths are kept
-  as cited);
-* see ``find_urls`` for URLs glued to the next sentence.
+* a URL starts at ``http://``, ``https://`` or a bare ``www.`` and runs to the first whitespace
+  (including no-break spaces), angle bracket or quotation mark;
+* trailing sentence punctuation (``. , ; : ! ? …``), closing quotes and closing brackets that have no
+  opening partner inside the URL are not part of it; balanced parentheses are
+  (``…/Initiative_(NTI)`` keeps its ``)``);
+* a URL is never cut at an en dash or other non-ASCII character inside it (Cyrillic paths and
+  internationalised host names are kept as cited; ``normalize_url`` encodes them later);
+* a URL glued to the next sentence ends before it. Copy-pasted reports lose the space after a URL,
+  so ``…Doctrine.pdf.Russia’s 2015 …``, ``…/21421.The Kremlin…``, ``…/1491981.the Russian…``,
+  ``…solutions_europe.pdfRussian cell…``, ``…/doc/5357614Equipment such…`` and
+  ``…-announced/Cisco advised…`` all end before the glued word. The glued word is only cut where
+  a real path would not plausibly end that way (see ``_glued_tail``): after a file extension, a
+  digit, a ``/`` or a lower-case slug, and only in the path, never in the host name. A path such
+  as ``/wiki/Moscow`` or ``/Derivatives/Census/AstraLinux`` is left alone;
+* a footnote number glued after a URL and before the next citation's opening quote
+  (``…/86316/.2“Title``) is not part of the URL.
 
 Normalising (``normalize_url``) gives the key that is checked, cached and archived: lower-case
 scheme and host, IDNA host, no default port, percent-encoded path and query, no fragment.
@@ -35,33 +46,57 @@ class UrlMatch:
     url: str  # as cited
 
 
-# Characters that can never be inside a URL as cited in prose.
 _URL_START = re.compile(r"(?:https?://|(?<![\w@/.-])www\.)", re.IGNORECASE)
-_STOP_CHARS = set(" \t\r\n<>\"“”«»‘’„\u00a0\u200b\u3000")
+# Characters that can never be inside a URL as cited in prose (whitespace is tested separately).
+_STOP_CHARS = frozenset("<>\"“”«»‘’„\u200b")
 _TRAILING = ".,;:!?…'\u2019\u201d\"*"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
+_OPENING_QUOTES = frozenset("“«„")  # not '"': after a URL it may be the closing quote
+
+# File extensions after which a glued capitalised word cannot belong to the URL.
+_EXTENSIONS = r"(?:html?|shtml|php|aspx?|jsp|cfm|pdf|docx?|xlsx?|pptx?|txt|xml|json|csv|zip)"
+# Words that start English sentences: "…/catalog/Most projects are…", "…/95329/The state…".
+_SENTENCE_WORDS = frozenset(
+    "A An And As At But By Despite During Even For From However If In It Its Many Meanwhile Most "
+    "Nonetheless Notably Now On One Other Others See Since So Some Still Such That The Their "
+    "There These They This Those Though Thus Until When While Yet".split()
+)
+# Lower-case words glued after a ".": "…/biblio/1491981.the Russian government…".
+_FUNCTION_WORDS = frozenset(
+    "a an and as at but by for from in into is it its of on or that the their these this to "
+    "was were which while who with".split()
+)
+_GLUED_DOT_WORD = re.compile(r"\.([A-Za-z][a-z]*)$")
+_GLUED_WORD = re.compile(r"([A-Z][a-z]+)$")
+_GLUED_MARKER = re.compile(r"\.\d{1,4}$")
+_AUTHORITY = re.compile(r"^(?:https?://)?[^/?#]*", re.IGNORECASE)
 
 
 def find_urls(text: str) -> list[UrlMatch]:
     """Every http(s) or ``www.`` URL in ``text``, with its span, trimmed as a human would."""
     found: list[UrlMatch] = []
     pos = 0
+    n = len(text)
     while True:
         m = _URL_START.search(text, pos)
         if m is None:
             return found
         start = m.start()
         end = m.end()
-        while end < len(text) and text[end] not in _STOP_CHARS:
+        while end < n and not text[end].isspace() and text[end] not in _STOP_CHARS:
             end += 1
-        url = _trim(text[start:end])
+        following = text[end] if end < n else ""
+        url = _trim(text[start:end], following)
         if len(url) > len(m.group(0)):
             found.append(UrlMatch(start, start + len(url), url))
         pos = max(start + len(url), m.end())
 
 
-def _trim(url: str) -> str:
-    """Drop trailing punctuation and unbalanced closing brackets."""
+def _trim(url: str, following: str = "") -> str:
+    """Drop trailing punctuation, unbalanced closing brackets, glued words and glued markers."""
+    marker = _GLUED_MARKER.search(url) if following in _OPENING_QUOTES else None
+    if marker:
+        url = url[: marker.start()]  # "…/86316/.2“Title": the 2 is the next footnote's number
     while url:
         last = url[-1]
         if last in _TRAILING:
@@ -69,8 +104,50 @@ def _trim(url: str) -> str:
         elif last in _PAIRS and url.count(last) > url.count(_PAIRS[last]):
             url = url[:-1]
         else:
-            return url
+            cut = _glued_tail(url)
+            if cut == len(url):
+                return url
+            url = url[:cut]
     return url
+
+
+def _glued_tail(url: str) -> int:
+    """Where the URL ends if prose was glued to its end; ``len(url)`` when nothing was glued."""
+    authority = _AUTHORITY.match(url)
+    path_start = authority.end() if authority else 0
+    path = url[path_start:]
+    if not path:
+        return len(url)
+    m = _GLUED_DOT_WORD.search(path)
+    if m:
+        word = m.group(1)
+        before = path[: m.start()]
+        after_safe_end = before.endswith("/") or before[-1:].isdigit() or bool(
+            re.search(r"\." + _EXTENSIONS + r"$", before, re.IGNORECASE)
+        )
+        if word[0].isupper() and len(word) > 1 and (after_safe_end or word in _SENTENCE_WORDS):
+            return path_start + m.start()
+        if word in _FUNCTION_WORDS and after_safe_end:
+            return path_start + m.start()
+        return len(url)
+    m = _GLUED_WORD.search(path)
+    if m is None or m.start() == 0:
+        return len(url)
+    word = m.group(1)
+    before = path[: m.start()]
+    segment = before.rsplit("/", 1)[-1]
+    if re.search(r"\." + _EXTENSIONS + r"$", before, re.IGNORECASE):
+        return path_start + m.start()  # "…/solutions_europe.pdfRussian cell provider…"
+    if segment and re.fullmatch(r"[a-z0-9-]*\d", segment):
+        return path_start + m.start()  # "…/doc/5357614Equipment such as…"
+    if segment and "-" in segment and re.fullmatch(r"[a-z0-9-]+", segment):
+        return path_start + m.start()  # "…-china-russia-partnershipRussian dependence…"
+    if not segment and not any(c.isupper() for c in before):
+        parent = before.rstrip("/").rsplit("/", 1)[-1]
+        # "…-journalism-announced/Cisco advised…", "…/catalog/Most projects…"
+        if word in _SENTENCE_WORDS or parent.count("-") >= 2 or parent.isdigit():
+            return path_start + m.start()
+    return len(url)
 
 
 _SAFE_PATH = "/%:@!$&'()*+,;=-._~"
