@@ -1,9 +1,574 @@
-"""markdown citations (placeholder)."""
+"""
+Citations in Markdown (CommonMark, plus the footnote extension of GitHub, pandoc and markdown-it).
+
+What becomes a citation:
+
+* Every footnote definition ``[^label]: …`` is one citation labelled ``label``. Its text runs on
+  over indented continuation lines (4 spaces or a tab), over blank lines that are followed by an
+  indented line, and over lazy continuation lines (an unindented line right after footnote text
+  that does not start a new block). Its URLs are every link, autolink and bare URL in that text,
+  in order. Inline links are rendered ``text (url)`` in the citation text, so the text reads like
+  the footnote does on the page. When the text holds no quoted title, the title of the first link
+  (its ``"title"``, else its link text) is the cited title.
+* Every link outside footnotes is one unlabelled citation (label None): inline
+  ``[text](url "title")``, reference links ``[text][ref]``, ``[text][]`` and ``[text]`` with
+  ``[ref]: url "title"``, autolinks ``<https://…>`` and bare URLs. Its text is the link text;
+  autolinks and bare URLs have none, so theirs is the sentence around the URL. A link's
+  ``"title"`` is the cited title.
+* A reference definition that no link uses is still cited (label None, text = the reference
+  name): no URL in the file goes unchecked.
+
+Not citations: URLs in code spans, fenced code blocks and HTML comments; images (a link around an
+image is cited); relative links, ``#fragments``, ``mailto:`` and other non-web schemes; YAML front
+matter, which gives the document's ``title`` and ``date`` (else the title is the first level-1
+heading).
+
+Line numbers are 1-based: a footnote's is the line of its ``[^label]:``, a link's the line where
+its ``[`` (or its URL) stands.
+
+Left out: indented (4-space) code blocks (indentation also marks footnote and list continuations,
+and a wrong guess would hide real links), pandoc inline notes ``^[…]``, reference definitions whose
+title is on the next line.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from citations.dates import find_published
 from citations.formats.common import FormatResult
+from citations.models import Citation
+from citations.records import make_citation
+from citations.urls import find_urls
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_FOOTNOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:[ \t]?(.*)$")
+_REF_DEF = re.compile(
+    r"""^\ {0,3}\[((?:[^\]\\]|\\.)+)\]:[ \t]*(<[^>\n]*>|\S+)"""
+    r"""(?:[ \t]+("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\((?:[^)\\]|\\.)*\)))?[ \t]*$""",
+    re.VERBOSE,
+)
+# Lines that start a block of their own: they end a paragraph and a lazy footnote continuation.
+_BLOCK_START = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|[-*+][ \t]|\d{1,9}[.)][ \t]|>|`{3}|~{3})")
+_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+_H1 = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+_SETEXT_H1 = re.compile(r"^ {0,3}=+[ \t]*$")
+# The markers in front of a line's text: block quote, heading, list item.
+_LINE_PREFIX = re.compile(
+    r"^ {0,3}(?:>[ ]?)*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d{1,9}[.)][ \t]+)?"
+)
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[^\s<>@]+@[^\s<>@]+)>")
+_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\]")
+_REF_LABEL = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]")
+_WEB_URL = re.compile(r"(?:https?://|www\.)", re.IGNORECASE)
+_ASCII_PUNCT = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+@dataclass(slots=True)
+class _Link:
+    url: str            # as cited
+    text: str | None    # rendered link text; None for autolinks and bare URLs
+    title: str | None   # the link's "title"
+    source: int         # offset in the block's source (gives the line)
+    start: int          # span of the link in the rendered text
+    end: int
+
+
+@dataclass(slots=True)
+class _Inline:
+    """A block of Markdown rendered as plain text, with the links found in it."""
+
+    text: str = ""
+    links: list[_Link] = field(default_factory=list)
+    notes: list[tuple[str, int]] = field(default_factory=list)  # footnote references, source offset
+
+
+@dataclass(slots=True)
+class _Block:
+    line: int                 # 1-based line of the block's first line
+    source: str               # lines joined with "\n"
+    label: str | None = None  # footnote label; None for an ordinary paragraph
+
+
+@dataclass(slots=True)
+class _Refs:
+    """Reference definitions: normalised name -> (url, title, line, name as written)."""
+
+    defs: dict[str, tuple[str, str | None, int, str]] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+    def get(self, name: str) -> tuple[str, str | None] | None:
+        key = _ref_key(name)
+        found = self.defs.get(key)
+        if found is None:
+            return None
+        self.used.add(key)
+        return found[0], found[1]
 
 
 def parse(text: str) -> FormatResult:
-    return FormatResult()
+    """The citations of a Markdown document (footnotes and outbound links), in line order."""
+    text = _HTML_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    lines = re.split(r"\r\n|\r|\n", text)
+    meta = _front_matter(lines)
+    code = _fenced_lines(lines)
+    blocks, refs = _blocks(lines, code)
+
+    result = FormatResult()
+    citations: list[Citation] = []
+    defined: dict[str, int] = {}
+    referenced: list[tuple[str, int]] = []
+    for block in blocks:
+        inline = _scan(block.source, refs, show_urls=block.label is not None)
+        for name, offset in inline.notes:
+            referenced.append((name, block.line + block.source.count("\n", 0, offset)))
+        if block.label is not None:
+            if block.label in defined:
+                result.warnings.append(
+                    f"line {block.line}: footnote [^{block.label}] is defined again "
+                    f"(first on line {defined[block.label]})"
+                )
+            defined.setdefault(block.label, block.line)
+            citations.append(_footnote(block, inline))
+        else:
+            citations.extend(_body_link(block, inline, link) for link in inline.links)
+    for key, (url, title, line, name) in refs.defs.items():
+        if key not in refs.used and _is_web(url):
+            citations.append(make_citation(label=None, line=line, text=name, urls=[url], title=title))
+    for name, line in referenced:
+        if name not in defined:
+            result.warnings.append(f"line {line}: footnote [^{name}] is referenced but never defined")
+
+    result.citations = sorted(citations, key=lambda c: c.line)
+    result.title = meta.get("title") or _first_heading(lines, code)
+    result.date = _date(meta.get("date"))
+    return result
+
+
+# --- blocks ------------------------------------------------------------------------------------
+
+
+def _front_matter(lines: list[str]) -> dict[str, str]:
+    """``key: value`` pairs of a YAML front matter block; its lines are blanked out."""
+    if not lines or lines[0].strip() != "---":
+        return {}
+    for end in range(1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        return {}
+    meta: dict[str, str] = {}
+    for i in range(end + 1):
+        m = re.match(r"^([A-Za-z_][\w-]*):[ \t]*(.*?)[ \t]*$", lines[i])
+        if m and m.group(2):
+            meta.setdefault(m.group(1).lower(), m.group(2).strip("\"'"))
+        lines[i] = ""
+    return meta
+
+
+def _fenced_lines(lines: list[str]) -> list[bool]:
+    """For each line, whether it belongs to a fenced code block (fences included)."""
+    code = [False] * len(lines)
+    fence: str | None = None
+    for i, line in enumerate(lines):
+        m = _FENCE.match(line)
+        if fence is None:
+            if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+                fence = m.group(1)
+                code[i] = True
+        else:
+            code[i] = True
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
+                fence = None
+    return code
+
+
+def _blocks(lines: list[str], code: list[bool]) -> tuple[list[_Block], _Refs]:
+    """Split the document into paragraphs and footnote definitions; collect reference definitions."""
+    blocks: list[_Block] = []
+    refs = _Refs()
+    para: list[str] = []
+    para_line = 0
+
+    def close() -> None:
+        nonlocal para
+        if para:
+            blocks.append(_Block(line=para_line, source="\n".join(para)))
+            para = []
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if code[i] or not line.strip():
+            close()
+            i += 1
+            continue
+        note = _FOOTNOTE_DEF.match(line)
+        if note:
+            close()
+            body, end = _footnote_body(lines, code, i, note.group(2))
+            blocks.append(_Block(line=i + 1, source="\n".join(body), label=note.group(1)))
+            i = end
+            continue
+        ref = _REF_DEF.match(line)
+        if ref:
+            close()
+            url = ref.group(2).removeprefix("<").removesuffix(">")
+            title = ref.group(3)[1:-1] if ref.group(3) else None
+            key = _ref_key(ref.group(1))
+            if key not in refs.defs:  # CommonMark: the first definition wins
+                refs.defs[key] = (_unescape(url), title, i + 1, ref.group(1))
+            i += 1
+            continue
+        if _BLOCK_START.match(line):
+            close()
+        if not para:
+            para_line = i + 1
+        para.append(_LINE_PREFIX.sub(lambda m: " " * len(m.group(0)), line))
+        if _HEADING.match(line):
+            close()
+        i += 1
+    close()
+    return blocks, refs
+
+
+def _footnote_body(lines: list[str], code: list[bool], i: int, first: str) -> tuple[list[str], int]:
+    """The lines of the footnote defined on line ``i`` (continuations unindented) and the next line."""
+    body = [first]
+    j = i + 1
+    while j < len(lines):
+        line = lines[j]
+        if code[j]:
+            break
+        if not line.strip():
+            k = j
+            while k < len(lines) and not lines[k].strip():
+                k += 1
+            if k < len(lines) and not code[k] and _indented(lines[k]):
+                body.extend([""] * (k - j))
+                j = k
+                continue
+            break
+        if _indented(line):
+            body.append(_dedent(line))
+        elif body[-1].strip() and not _BLOCK_START.match(line) and not _FOOTNOTE_DEF.match(line) \
+                and not _REF_DEF.match(line):
+            body.append(line)  # lazy continuation of the footnote's paragraph
+        else:
+            break
+        j += 1
+    while body and not body[-1].strip():
+        body.pop()
+    return body, j
+
+
+def _indented(line: str) -> bool:
+    return line.startswith(("    ", "\t"))
+
+
+def _dedent(line: str) -> str:
+    return line[1:] if line.startswith("\t") else line[4:]
+
+
+def _ref_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+# --- inline ------------------------------------------------------------------------------------
+
+
+def _scan(src: str, refs: _Refs, *, show_urls: bool = False, collect: bool = True) -> _Inline:
+    """Render ``src`` (one block) as plain text and find its links.
+
+    With ``show_urls`` an inline link renders as ``text (url)``; otherwise as its text. With
+    ``collect`` False (link text, image alt text) nothing is collected, only rendered.
+    """
+    out = _Inline()
+    parts: list[str] = []
+    size = 0
+    plain: list[str] = []
+    plain_at: list[int] = []  # source offset of each plain character
+
+    def emit(piece: str) -> None:
+        nonlocal size
+        parts.append(piece)
+        size += len(piece)
+
+    def flush() -> None:
+        if not plain:
+            return
+        run = "".join(plain)
+        pos = 0
+        for m in find_urls(run) if collect else []:
+            emit(_strip_emphasis(run[pos:m.start]))
+            if _is_web(m.url):
+                out.links.append(_Link(m.url, None, None, plain_at[m.start], size, size + len(m.url)))
+            emit(m.url)
+            pos = m.end
+        emit(_strip_emphasis(run[pos:]))
+        plain.clear()
+        plain_at.clear()
+
+    i = 0
+    while i < len(src):
+        c = src[i]
+        if c == "\\" and i + 1 < len(src) and src[i + 1] in _ASCII_PUNCT:
+            flush()
+            emit(src[i + 1])
+            i += 2
+            continue
+        if c == "`":
+            n = len(src[i:]) - len(src[i:].lstrip("`"))
+            close = _closing_backticks(src, i + n, n)
+            flush()
+            if close is None:
+                emit("`" * n)
+                i += n
+            else:
+                emit(_code_text(src[i + n:close]))
+                i = close + n
+            continue
+        if c == "[" and src.startswith("[^", i):
+            m = _FOOTNOTE_REF.match(src, i)
+            if m:
+                flush()
+                out.notes.append((m.group(1), i))
+                i = m.end()
+                continue
+        if c == "[" or (c == "!" and src.startswith("![", i)):
+            image = c == "!"
+            link = _link_at(src, i + 1 if image else i, refs)
+            if link is not None:
+                flush()
+                text_src, url, title, end = link
+                inner = _scan(text_src, refs, collect=False).text
+                start = size
+                if image:
+                    emit(inner)
+                else:
+                    web = _is_web(url)
+                    shown = f"{inner} ({url})" if show_urls and web and inner.strip() != url else inner
+                    emit(shown)
+                    if collect and web:
+                        out.links.append(_Link(url, inner, title, i, start, size))
+                i = end
+                continue
+        if c == "<":
+            m = _AUTOLINK.match(src, i)
+            if m:
+                flush()
+                target = m.group(1)
+                if collect and _is_web(target):
+                    out.links.append(_Link(target, None, None, i + 1, size, size + len(target)))
+                emit(target.removeprefix("mailto:"))
+                i = m.end()
+                continue
+        plain.append(c)
+        plain_at.append(i)
+        i += 1
+    flush()
+    out.text = "".join(parts)
+    return out
+
+
+def _closing_backticks(src: str, start: int, n: int) -> int | None:
+    """Where a run of exactly ``n`` backticks starts at or after ``start``, if there is one."""
+    for m in re.finditer(r"`+", src[start:]):
+        if len(m.group(0)) == n:
+            return start + m.start()
+    return None
+
+
+def _code_text(code: str) -> str:
+    code = code.replace("\n", " ")
+    if len(code) > 2 and code.startswith(" ") and code.endswith(" ") and code.strip():
+        code = code[1:-1]
+    return code
+
+
+def _link_at(src: str, i: int, refs: _Refs) -> tuple[str, str, str | None, int] | None:
+    """The link whose ``[`` is at ``i``: (text source, url, title, end offset), or None."""
+    close = _closing_bracket(src, i)
+    if close is None:
+        return None
+    text_src = src[i + 1:close]
+    j = close + 1
+    if j < len(src) and src[j] == "(":
+        inline = _inline_destination(src, j + 1)
+        if inline is not None:
+            url, title, end = inline
+            return text_src, url, title, end
+    if j < len(src) and src[j] == "[":
+        m = _REF_LABEL.match(src, j)
+        if m:
+            found = refs.get(m.group(1) if m.group(1).strip() else text_src)
+            if found is not None:
+                return text_src, found[0], found[1], m.end()
+            return None
+    found = refs.get(text_src)
+    if found is not None:
+        return text_src, found[0], found[1], j
+    return None
+
+
+def _closing_bracket(src: str, i: int) -> int | None:
+    depth = 0
+    j = i
+    while j < len(src):
+        c = src[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "`":
+            n = len(src[j:]) - len(src[j:].lstrip("`"))
+            close = _closing_backticks(src, j + n, n)
+            j = j + n if close is None else close + n
+            continue
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return None
+
+
+def _inline_destination(src: str, j: int) -> tuple[str, str | None, int] | None:
+    """Parse ``url "title")`` starting after ``(``: (url, title, end offset), or None."""
+    n = len(src)
+    j = _skip_space(src, j)
+    if j < n and src[j] == "<":
+        k = src.find(">", j)
+        if k < 0 or "\n" in src[j:k]:
+            return None
+        url = src[j + 1:k]
+        j = k + 1
+    else:
+        depth = 0
+        k = j
+        while k < n and not src[k].isspace():
+            if src[k] == "\\":
+                k += 2
+                continue
+            if src[k] == "(":
+                depth += 1
+            elif src[k] == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            k += 1
+        url = src[j:k]
+        j = k
+    j = _skip_space(src, j)
+    title = None
+    if j < n and src[j] in "\"'(":
+        closer = ")" if src[j] == "(" else src[j]
+        k = j + 1
+        while k < n and src[k] != closer:
+            k += 2 if src[k] == "\\" else 1
+        if k >= n:
+            return None
+        title = _unescape(src[j + 1:k])
+        j = _skip_space(src, k + 1)
+    if j < n and src[j] == ")":
+        return _unescape(url), title, j + 1
+    return None
+
+
+def _skip_space(src: str, j: int) -> int:
+    while j < len(src) and src[j] in " \t\n":
+        j += 1
+    return j
+
+
+def _unescape(s: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", s)
+
+
+def _strip_emphasis(s: str) -> str:
+    """Drop ``*``/``_``/``~~`` emphasis markers (``_`` only at word edges: snake_case stays)."""
+    s = re.sub(r"\*+|~~", "", s)
+    return re.sub(r"(?<!\w)_+|_+(?!\w)", "", s)
+
+
+def _is_web(url: str) -> bool:
+    return _WEB_URL.match(url.strip()) is not None
+
+
+# --- citations ---------------------------------------------------------------------------------
+
+
+def _footnote(block: _Block, inline: _Inline) -> Citation:
+    citation = make_citation(
+        label=block.label, line=block.line, text=_squash(inline.text),
+        urls=[link.url for link in inline.links],
+    )
+    if citation.title is None:
+        fallback = _fallback_title(inline.links)
+        if fallback:
+            citation = replace(citation, title=fallback)
+    return citation
+
+
+def _fallback_title(links: list[_Link]) -> str | None:
+    """The first link's ``"title"``, else its text when that is words rather than a URL."""
+    for link in links:
+        if link.title:
+            return link.title
+        text = _squash(link.text or "")
+        if text and not _is_web(text) and len(text.split()) > 1:
+            return text
+    return None
+
+
+def _body_link(block: _Block, inline: _Inline, link: _Link) -> Citation:
+    line = block.line + block.source.count("\n", 0, link.source)
+    text = _squash(link.text or "")
+    if not text or _is_web(text):
+        text = _sentence(inline.text, link.start, link.end)
+    return make_citation(label=None, line=line, text=text, urls=[link.url], title=link.title)
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` that holds the span ``start:end``."""
+    begin = 0
+    for m in _SENTENCE_END.finditer(text, 0, start):
+        begin = m.end()
+    m = _SENTENCE_END.search(text, end)
+    return _squash(text[begin:m.end()] if m else text[begin:])
+
+
+def _squash(s: str) -> str:
+    return " ".join(s.split())
+
+
+def _first_heading(lines: list[str], code: list[bool]) -> str | None:
+    empty = _Refs()
+    for i, line in enumerate(lines):
+        if code[i]:
+            continue
+        m = _H1.match(line)
+        if m:
+            return _squash(_scan(m.group(1), empty, collect=False).text) or None
+        if i + 1 < len(lines) and line.strip() and _SETEXT_H1.match(lines[i + 1]) \
+                and not _BLOCK_START.match(line):
+            return _squash(_scan(line, empty, collect=False).text) or None
+    return None
+
+
+def _date(value: str | None) -> date | None:
+    if not value:
+        return None
+    m = _ISO_DATE.search(value)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    return find_published(value)
