@@ -17,6 +17,7 @@ transaction, so an interrupted scan leaves the database as it was before or afte
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from checker.errors import StoreError
+from checker.models import CheckResult
 from citations.models import Citation, Link, ParsedDocument
 
 migrations = Migrations("citewatch")
@@ -367,10 +369,10 @@ class Store:
         ]
         return due[:limit] if limit is not None else due
 
-    def record_check(self, link_id: int, row: dict[str, Any], *, run_id: int | None) -> None:
+    def record_check(self, link_id: int, result: CheckResult, *, run_id: int | None) -> None:
         """Append one check now, so an interrupted run keeps everything it finished."""
         with self._write():
-            self.db["checks"].insert({**row, "link_id": link_id, "run_id": run_id})
+            self.db["checks"].insert({**_check_values(result), "link_id": link_id, "run_id": run_id})
 
     def check_history(self, link_id: int) -> list[dict[str, Any]]:
         return list(self.db.query(
@@ -410,6 +412,30 @@ def _citation_values(c: Citation) -> dict[str, Any]:
         "key": c.key, "label": c.label, "number": c.number, "line": c.line, "text": c.text,
         "title": c.title, "publisher": c.publisher, "published": iso(c.published),
         "accessed": iso(c.accessed), "ibid_of": c.ibid_of,
+    }
+
+
+def _check_values(result: CheckResult) -> dict[str, Any]:
+    """The verdict and all the evidence beside it."""
+    obs = result.observation
+    return {
+        "checked_at": iso(result.checked_at),
+        "verdict": str(result.verdict),
+        "reason": result.reason,
+        "status": obs.status,
+        "final_url": obs.final_url,
+        "suggested_url": result.suggested_url,
+        "chain": json.dumps([[hop.status, hop.url] for hop in obs.chain]) if obs.chain else None,
+        "method": obs.method if obs.attempts else None,
+        "failure": str(obs.failure) if obs.failure else None,
+        "error": obs.error or None,
+        "title": obs.title,
+        "content_type": obs.content_type,
+        "attempts": obs.attempts,
+        "elapsed_ms": obs.elapsed_ms,
+        "retry_after_s": obs.retry_after_s,
+        "body_bytes": obs.body_bytes,
+        "evidence": json.dumps(dict(obs.headers), ensure_ascii=False) if obs.headers else None,
     }
 
 

@@ -6,8 +6,8 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from checker.commands import scan
+    from checker.commands import check, scan
 
-    for command in (scan.scan, scan.citations_command):
+    for command in (scan.scan, scan.citations_command, check.check):
         if command.name not in group.commands:
             group.add_command(command)

@@ -1,0 +1,217 @@
+"""``citewatch check``: check the stored links that are due, recording every check as it ends."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from checker import settings as defaults
+from checker.checking import Target, check_targets
+from checker.commands.options import (
+    DURATION, db_option, document_option, format_duration, is_quiet,
+)
+from checker.config import Config
+from checker.errors import StoreError
+from checker.models import Verdict
+from checker.settings import CheckSettings
+from checker.state import CheckRecord, ConfirmRule, State, link_state
+from checker.store import Store, open_store, utcnow
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Checked before the oldest, after the never-checked: a failing link is the news a run is for.
+FAILING_VERDICTS = [str(Verdict.DEAD), str(Verdict.SOFT_404), str(Verdict.UNREACHABLE)]
+
+
+def network_options(f: F) -> F:
+    """The options that shape requests, shared by ``check`` and ``audit``."""
+    options = [
+        click.option("--concurrency", type=click.IntRange(1), default=defaults.DEFAULT_CONCURRENCY,
+                     show_default=True, help="Requests in flight overall."),
+        click.option("--per-host", type=click.IntRange(1),
+                     default=defaults.DEFAULT_PER_HOST_CONCURRENCY, show_default=True,
+                     help="Requests in flight per host."),
+        click.option("--host-interval", type=click.FloatRange(0),
+                     default=defaults.DEFAULT_HOST_INTERVAL_S, show_default=True,
+                     help="Seconds between request starts on one host."),
+        click.option("--timeout", type=click.FloatRange(0.1), default=defaults.DEFAULT_TIMEOUT_S,
+                     show_default=True, help="Connect and read timeout, seconds."),
+        click.option("--retries", type=click.IntRange(0), default=defaults.DEFAULT_RETRIES,
+                     show_default=True, help="Retries for timeouts, resets, 429 and 5xx."),
+        click.option("--max-redirects", type=click.IntRange(0),
+                     default=defaults.DEFAULT_MAX_REDIRECTS, show_default=True),
+        click.option("--user-agent", default=defaults.DEFAULT_USER_AGENT, show_default=True,
+                     help="User-Agent header (naming citewatch draws fewer bot walls than "
+                          "pretending to be a browser)."),
+        click.option("--exclude", multiple=True, metavar="REGEX",
+                     help="URLs matching this are not fetched (verdict 'skipped'); repeatable."),
+        click.option("--accepted-status", "accepted_status", multiple=True, type=int,
+                     metavar="CODE", help="Extra status code that counts as alive; repeatable."),
+        click.option("--refuse-private", is_flag=True,
+                     help="Never fetch loopback or private addresses (link-local and cloud "
+                          "metadata addresses are always refused)."),
+        click.option("--confirm", type=click.IntRange(1), default=defaults.DEFAULT_CONFIRM_COUNT,
+                     show_default=True,
+                     help="Failing checks needed before a link is called dead (1 for a one-off "
+                          "audit)."),
+        click.option("--confirm-spacing", type=DURATION,
+                     default=format_duration(defaults.DEFAULT_CONFIRM_SPACING_S), show_default=True,
+                     help="Minimum time between the failing checks that confirm a link dead."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def settings_from(options: dict[str, Any], config: Config | None) -> CheckSettings:
+    config = config or Config()
+    return CheckSettings(
+        concurrency=options["concurrency"],
+        per_host=options["per_host"],
+        host_interval_s=options["host_interval"],
+        timeout_s=options["timeout"],
+        connect_timeout_s=min(options["timeout"], defaults.DEFAULT_CONNECT_TIMEOUT_S),
+        retries=options["retries"],
+        max_redirects=options["max_redirects"],
+        user_agent=options["user_agent"],
+        host_headers=config.host_headers,
+        allow_private=not options["refuse_private"],
+        accepted_status=frozenset(options["accepted_status"]),
+        exclude=tuple(options["exclude"]),
+    )
+
+
+def rule_from(options: dict[str, Any]) -> ConfirmRule:
+    return ConfirmRule(count=options["confirm"], spacing=timedelta(seconds=options["confirm_spacing"]))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSummary:
+    checked: int
+    verdicts: Counter[str]
+    states: Counter[str]
+    seconds: float
+
+
+def run_check(
+    store: Store, settings: CheckSettings, rule: ConfirmRule, *, max_age_s: float,
+    document_ids: list[int] | None, limit: int | None, quiet: bool,
+) -> CheckSummary:
+    """Check the due links, committing each check as it ends (an interruption keeps them all)."""
+    due = store.links_due(max_age_s=max_age_s, document_ids=document_ids, limit=limit,
+                          failing_first=FAILING_VERDICTS)
+    by_url = {link.url: link for link in due}
+    run_id = store.start_run("check")
+    verdicts: Counter[str] = Counter()
+    started = time.perf_counter()
+    outcome = "interrupted"
+
+    async def go() -> None:
+        targets = [Target(url=link.url, cited_titles=link.cited_titles) for link in due]
+        with _Progress(len(targets), quiet) as advance:
+            async for result in check_targets(targets, settings, now=store.clock):
+                store.record_check(by_url[result.url].id, result, run_id=run_id)
+                verdicts[str(result.verdict)] += 1
+                advance(result.url)
+
+    try:
+        asyncio.run(go())
+        outcome = "finished"
+    finally:
+        store.finish_run(run_id, outcome)
+    histories = store.verdict_histories()
+    states: Counter[str] = Counter()
+    for link in due:
+        history = [CheckRecord(at, Verdict(v)) for at, v in histories.get(link.id, [])]
+        states[str(link_state(history, rule).state)] += 1
+    return CheckSummary(checked=sum(verdicts.values()), verdicts=verdicts, states=states,
+                        seconds=time.perf_counter() - started)
+
+
+def summary_line(summary: CheckSummary) -> str:
+    if not summary.checked:
+        return "Nothing to check: every link was checked recently (see --max-age)."
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(summary.verdicts.items(), key=lambda kv: -kv[1]))
+    confirmed = summary.states.get(str(State.DEAD), 0) + summary.states.get(str(State.SOFT_404), 0)
+    failing = summary.states.get(str(State.FAILING), 0)
+    return (f"Checked {summary.checked} link(s) in {summary.seconds:.1f} s: {verdicts}. "
+            f"States: {confirmed} confirmed lost, {failing} failing (not yet confirmed).")
+
+
+class _Progress:
+    """A progress bar on a terminal; silent in CI or when stderr is redirected."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.total = total
+        self.quiet = quiet or total == 0
+        self._bar: Any = None
+
+    def __enter__(self) -> Callable[[str], None]:
+        if self.quiet:
+            return lambda url: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(TextColumn("Checking"), BarColumn(), MofNCompleteColumn(),
+                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self._bar.start()
+        task = self._bar.add_task("check", total=self.total)
+        return lambda url: self._bar.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@click.command()
+@db_option
+@document_option
+@click.option("--max-age", type=DURATION, default=format_duration(defaults.DEFAULT_MAX_AGE_S),
+              show_default=True, help="Re-check links whose last check is older than this.")
+@click.option("--limit", type=click.IntRange(1), help="Check at most this many links.")
+@network_options
+@click.pass_obj
+def check(config: Config | None, db_path: Path, documents: tuple[str, ...], max_age: float,
+          limit: int | None, **options: Any) -> None:
+    """Check the stored links that are due and record what was seen.
+
+    Never-checked links go first, then failing ones, then the oldest. Every check is committed as
+    it ends: Ctrl-C or a crash keeps them, and the next run carries on. A link is called dead only
+    after --confirm failing checks at least --confirm-spacing apart; until then it is "failing".
+
+    \b
+        citewatch check --max-age 12h --per-host 2
+    """
+    settings = settings_from(options, config)
+    rule = rule_from(options)
+    if not db_path.exists():
+        raise StoreError(f"{db_path}: no such database (run citewatch scan first)")
+    with open_store(db_path) as store:
+        document_ids = resolve_documents(store, documents)
+        summary = run_check(store, settings, rule, max_age_s=max_age, document_ids=document_ids,
+                            limit=limit, quiet=is_quiet())
+    click.echo(summary_line(summary), err=True)
+
+
+def resolve_documents(store: Store, documents: tuple[str, ...]) -> list[int] | None:
+    if not documents:
+        return None
+    ids = []
+    for ref in documents:
+        doc_id = store.document_id(ref)
+        if doc_id is None:
+            raise click.UsageError(f"no stored document matches {ref!r}")
+        ids.append(doc_id)
+    return ids
+
+
+__all__ = ["check", "network_options", "run_check", "settings_from", "rule_from", "utcnow",
+           "datetime"]
