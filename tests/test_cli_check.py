@@ -1,0 +1,138 @@
+"""``citewatch check`` against a real loopback server: verdicts stored, history, resume, selection."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from click.testing import CliRunner
+
+from checker.cli import get_cli
+from tests.servers import LocalServer, html_page, page, redirect, serve
+
+# excluded.example is never fetched: no test may send even a DNS query off this machine
+FAST = ["--host-interval", "0", "--timeout", "2", "--retries", "0", "--exclude", r"excluded\.example"]
+
+
+@pytest.fixture
+def site() -> Iterator[LocalServer]:
+    routes = {
+        "/report/2022/annual": page(200, title="Annual Report on Digital Policy 2022"),
+        "/gone": page(404, title="Not Found"),
+        "/old-page": redirect(301, "/new/page"),
+        "/new/page": page(200, title="Digital Policy Brief"),
+        "/vanished/article": page(200, title="Page not found"),
+        "/members/report": page(403, title="Forbidden"),
+    }
+    with serve(routes) as server:
+        yield server
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CITEWATCH_DB", raising=False)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
+
+
+def _document(tmp_path: Path, site: LocalServer) -> Path:
+    notes = [
+        f"“Annual Report on Digital Policy 2022,” Ministry, {site.url('/report/2022/annual')}",
+        f"“Gone Report,” {site.url('/gone')}",
+        f"“Digital Policy Brief,” {site.url('/old-page')}",
+        f"“A vanished article,” {site.url('/vanished/article')}",
+        f"“Members only,” {site.url('/members/report')}",
+        "“Private,” http://excluded.example/secret",
+    ]
+    doc = tmp_path / "paper.md"
+    doc.write_text("Body.\n\n" + "\n".join(f"[^{i}]: {n}" for i, n in enumerate(notes, 1)) + "\n")
+    return doc
+
+
+def _latest(db: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    rows = sqlite_utils.Database(db).query(
+        "select l.url, k.* from checks k join links l on l.id = k.link_id order by k.id")
+    return {r["url"]: r for r in rows}
+
+
+def test_check_records_each_verdict_with_evidence(run, tmp_path: Path, site: LocalServer) -> None:  # type: ignore[no-untyped-def]
+    doc = _document(tmp_path, site)
+    assert run("scan", str(doc)).exit_code == 0
+    result = run("check", *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert "Checked 6 link(s)" in result.stderr
+    latest = _latest(tmp_path / "citewatch.db")
+    verdicts = {url.split("/", 3)[-1]: row["verdict"] for url, row in latest.items()}
+    assert verdicts == {
+        "report/2022/annual": "alive", "gone": "dead", "old-page": "moved",
+        "vanished/article": "soft-404", "members/report": "blocked", "secret": "skipped",
+    }
+    moved = latest[site.url("/old-page")]
+    assert moved["suggested_url"] == site.url("/new/page")
+    assert json.loads(moved["chain"]) == [[301, site.url("/old-page")], [200, site.url("/new/page")]]
+    assert latest[site.url("/gone")]["status"] == 404
+    assert site.hits("/secret") == 0
+
+
+def test_one_failure_is_not_yet_dead_unless_confirm_1(run, tmp_path: Path, site: LocalServer) -> None:  # type: ignore[no-untyped-def]
+    run("scan", str(_document(tmp_path, site)))
+    first = run("check", *FAST)
+    assert "0 confirmed lost, 2 failing" in first.stderr  # gone (404), vanished (soft-404)
+    again = run("check", *FAST, "--max-age", "0", "--confirm", "1")
+    assert "2 confirmed lost, 0 failing" in again.stderr
+
+
+def test_recent_links_are_not_checked_again(run, tmp_path: Path, site: LocalServer) -> None:  # type: ignore[no-untyped-def]
+    run("scan", str(_document(tmp_path, site)))
+    run("check", *FAST)
+    hits = len(site.requests)
+    result = run("check", *FAST)
+    assert "Nothing to check" in result.stderr
+    assert len(site.requests) == hits
+
+
+def test_limit_and_interrupted_run_resume(run, tmp_path: Path, site: LocalServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    run("scan", str(_document(tmp_path, site)))
+    assert "Checked 2 link(s)" in run("check", *FAST, "--limit", "2").stderr
+    from checker.store import Store
+
+    original = Store.record_check
+    calls = {"n": 0}
+
+    def interrupt_after_one(self, link_id, result, *, run_id):  # type: ignore[no-untyped-def]
+        if calls["n"] == 1:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        original(self, link_id, result, run_id=run_id)
+
+    monkeypatch.setattr(Store, "record_check", interrupt_after_one)
+    interrupted = run("check", *FAST)
+    assert interrupted.exit_code == 130
+    assert "interrupted" in interrupted.stderr and "Traceback" not in interrupted.stderr
+    monkeypatch.setattr(Store, "record_check", original)
+    db = sqlite_utils.Database(tmp_path / "citewatch.db")
+    assert db["checks"].count == 3
+    assert [r["outcome"] for r in db["runs"].rows] == ["finished", "interrupted"]
+    resumed = run("check", *FAST)
+    assert "Checked 3 link(s)" in resumed.stderr
+    assert len({r["link_id"] for r in db["checks"].rows}) == 6
+
+
+def test_check_needs_a_database(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("check")
+    assert result.exit_code == 4
+    assert "no such database" in result.stderr
+
+
+def test_invalid_url_is_judged_without_a_request(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doc = tmp_path / "odd.md"
+    doc.write_text("[^1]: “Odd,” http://example.com:99999/x\n")
+    run("scan", str(doc))
+    result = run("check", *FAST)
+    assert result.exit_code == 0
+    rows = list(sqlite_utils.Database(tmp_path / "citewatch.db")["checks"].rows)
+    assert [r["verdict"] for r in rows] == ["invalid"]
