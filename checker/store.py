@@ -98,6 +98,39 @@ def m002_checks(db: Database) -> None:
     db["checks"].create_index(["run_id"])
 
 
+@migrations()
+def m003_archive(db: Database) -> None:
+    # "original": the page a cited archive link names, checked like any cited URL
+    db["citation_links"].add_column("role", str, not_null_default="cited")
+    db["snapshots"].create(
+        {
+            "id": int, "citation_id": int, "link_id": int, "source": str, "outcome": str,
+            "target": str, "target_kind": str, "archive": str, "timestamp": str,
+            "captured_at": str, "replay_url": str, "original": str, "capture_status": int,
+            "capture_title": str, "distance_s": int, "redirected_from": str, "looked_up_at": str,
+            "reason": str,
+        },
+        pk="id",
+        foreign_keys=[("citation_id", "citations", "id"), ("link_id", "links", "id")],
+        not_null={"citation_id", "link_id", "outcome", "looked_up_at"},
+    )
+    db["snapshots"].create_index(["citation_id", "link_id"], unique=True)
+    db["snapshots"].create_index(["link_id"])
+    db["archive_lookups"].create(
+        {"link_id": int, "looked_up_at": str, "source": str, "requests": int, "outcome": str},
+        pk="link_id", foreign_keys=[("link_id", "links", "id")],
+    )
+    db["saves"].create(
+        {
+            "id": int, "link_id": int, "requested_at": str, "outcome": str, "job_id": str,
+            "timestamp": str, "captured_at": str, "original_url": str, "replay_url": str,
+            "status_ext": str, "message": str,
+        },
+        pk="id", foreign_keys=[("link_id", "links", "id")], not_null={"link_id", "outcome"},
+    )
+    db["saves"].create_index(["link_id", "requested_at"])
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -229,15 +262,23 @@ class Store:
     def _save_citation_links(self, citation_id: int, citation: Citation, now: str | None) -> int:
         new_links = 0
         rows = []
-        for position, cited in enumerate(citation.urls):
+        for cited in citation.urls:
             link_id, created = self._link_id(cited.link, now)
             new_links += created
             rows.append({
-                "citation_id": citation_id, "position": position, "link_id": link_id,
-                "cited_url": cited.cited,
+                "citation_id": citation_id, "position": len(rows), "link_id": link_id,
+                "cited_url": cited.cited, "role": "cited",
             })
+            original = cited.link.original_url
+            if original and not any(c.link.url == original for c in citation.urls):
+                link_id, created = self._link_id(Link(url=original), now)
+                new_links += created
+                rows.append({
+                    "citation_id": citation_id, "position": len(rows), "link_id": link_id,
+                    "cited_url": original, "role": "original",
+                })
         current = list(self.db.query(
-            "select citation_id, position, link_id, cited_url from citation_links "
+            "select citation_id, position, link_id, cited_url, role from citation_links "
             "where citation_id = ? order by position", [citation_id],
         ))
         if current != rows:
@@ -294,7 +335,8 @@ class Store:
         urls: dict[int, list[tuple[str, str]]] = {}
         for r in self.db.query(
             "select cl.citation_id, cl.cited_url, l.url from citation_links cl "
-            "join links l on l.id = cl.link_id order by cl.citation_id, cl.position"
+            "join links l on l.id = cl.link_id where cl.role = 'cited' "
+            "order by cl.citation_id, cl.position"
         ):
             urls.setdefault(r["citation_id"], []).append((r["cited_url"], r["url"]))
         return [
@@ -331,7 +373,11 @@ class Store:
         failing_first: list[str] | None = None,
     ) -> list[DueLink]:
         """Links of current citations not checked within ``max_age_s``: never-checked first, then
-        those whose latest check failed (verdicts in ``failing_first``), then the oldest."""
+        those whose latest check failed (verdicts in ``failing_first``), then the oldest.
+
+        Archive links (``web.archive.org/web/…``) are not among them: ``citewatch archive``
+        verifies that they replay, under the archive's own rate limit, and the page they name is
+        a link of its own (role ``original``) that is checked like any other."""
         params: list[Any] = []
         doc_filter = ""
         if document_ids:
@@ -353,7 +399,7 @@ class Store:
             from links l join cited on cited.link_id = l.id
             left join latest on latest.link_id = l.id
             left join checks k on k.id = latest.check_id
-            where k.checked_at is null or k.checked_at <= ?
+            where l.kind != 'archive' and (k.checked_at is null or k.checked_at <= ?)
             order by (k.checked_at is not null),
                      (k.verdict not in ({",".join("?" * len(failing)) or "''"})),
                      k.checked_at, l.id
