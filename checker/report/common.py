@@ -1,0 +1,206 @@
+"""What every renderer shares: the row order, date formats, and the evidence and capture phrases.
+
+Every format renders the same report the same way, so these are defined once:
+
+* **Order.** Documents by path; citations by line, then key; a citation's URLs in the order the
+  author wrote them. State counts follow ``STATES`` (worst first); unknown states come last,
+  alphabetically. Hosts: most problems first, then most links, then name.
+* **Times.** Machine formats (JSON, CSV, JUnit) write UTC ISO 8601 with seconds and a ``Z``
+  (``2024-05-01T12:00:00Z``) and dates as ``YYYY-MM-DD``. Human formats write
+  ``2024-05-01 12:00 UTC``. A naive datetime is taken to be UTC already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from checker.report.model import (
+    LOST_STATES,
+    STATES,
+    Capture,
+    CitationRow,
+    DocumentReport,
+    HostCount,
+    LinkRow,
+    Report,
+)
+
+#: States that are not a problem: they count as "ok" in host tables.
+OK_STATES = frozenset({"alive"})
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One citation × URL line of a report, in report order."""
+
+    document: DocumentReport
+    citation: CitationRow
+    link: LinkRow
+
+
+def ordered_documents(report: Report) -> list[DocumentReport]:
+    return sorted(report.documents, key=lambda d: d.path)
+
+
+def ordered_citations(document: DocumentReport) -> list[CitationRow]:
+    return sorted(document.citations, key=lambda c: (c.line, c.key))
+
+
+def rows(report: Report) -> list[Row]:
+    """Every citation × URL row, in report order."""
+    return [
+        Row(d, c, link)
+        for d in ordered_documents(report)
+        for c in ordered_citations(d)
+        for link in c.links
+    ]
+
+
+def document_rows(document: DocumentReport) -> list[Row]:
+    return [Row(document, c, link) for c in ordered_citations(document) for link in c.links]
+
+
+def state_rank(state: str) -> int:
+    """Position of ``state`` in the worst-first order (unknown states after the known ones)."""
+    return STATES.index(state) if state in STATES else len(STATES)
+
+
+def ordered_states(states: Iterable[str]) -> list[str]:
+    return sorted(set(states), key=lambda s: (state_rank(s), s))
+
+
+def ordered_counts(counts: dict[str, int], *, zeros: bool = False) -> list[tuple[str, int]]:
+    """``counts`` worst state first; with ``zeros``, every known state is listed."""
+    names = set(counts) | (set(STATES) if zeros else set())
+    return [(s, counts.get(s, 0)) for s in ordered_states(names)]
+
+
+def problems(counts: dict[str, int]) -> int:
+    return sum(n for s, n in counts.items() if s not in OK_STATES)
+
+
+def ordered_hosts(hosts: Iterable[HostCount]) -> list[HostCount]:
+    return sorted(hosts, key=lambda h: (-problems(h.counts), -sum(h.counts.values()), h.host))
+
+
+def label_of(citation: CitationRow) -> str:
+    """How a citation is named to a reader: ``footnote 12`` or ``link at line 40``."""
+    if citation.label is not None:
+        return f"footnote {citation.label}"
+    return f"link at line {citation.line}"
+
+
+# --- times -------------------------------------------------------------------------------------
+
+
+def utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def iso_datetime(dt: datetime | None) -> str | None:
+    """``2024-05-01T12:00:00Z`` (machine formats)."""
+    return utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ") if dt is not None else None
+
+
+def iso_date(d: date | None) -> str | None:
+    if d is None:
+        return None
+    return (utc(d).date() if isinstance(d, datetime) else d).isoformat()
+
+
+def human_datetime(dt: datetime | None) -> str:
+    """``2024-05-01 12:00 UTC`` (human formats); "" for None."""
+    return utc(dt).strftime("%Y-%m-%d %H:%M UTC") if dt is not None else ""
+
+
+def human_date(d: date | datetime | None) -> str:
+    return iso_date(d) or ""
+
+
+# --- phrases -----------------------------------------------------------------------------------
+
+
+def distance_phrase(capture: Capture) -> str:
+    """How far the capture is from the date it should be close to: ``3 days after accessed``."""
+    if capture.distance_days is None:
+        return ""
+    days = round(capture.distance_days)
+    what = capture.target_kind or "target"
+    if days == 0:
+        return f"same day as {what}"
+    unit = "day" if abs(days) == 1 else "days"
+    return f"{abs(days)} {unit} {'after' if days > 0 else 'before'} {what}"
+
+
+def state_text(link: LinkRow) -> str:
+    """The state label, and the latest verdict when it differs (a failure being confirmed)."""
+    if link.verdict and link.verdict != link.state:
+        return f"{link.state_label} (latest check: {link.verdict})"
+    return link.state_label
+
+
+def evidence_parts(link: LinkRow) -> list[str]:
+    """The facts behind a verdict: status code, final URL, since when, how many checks."""
+    parts: list[str] = []
+    if link.status is not None:
+        parts.append(f"HTTP {link.status}")
+    if link.reason:
+        parts.append(link.reason)
+    if link.final_url and link.final_url not in (link.url, link.cited_url):
+        parts.append(f"final URL {link.final_url}")
+    if link.failing_since is not None:
+        parts.append(f"failing since {human_date(link.failing_since)}")
+    if link.checks:
+        parts.append(f"{link.checks} check{'s' if link.checks != 1 else ''}")
+    if link.last_checked_at is not None:
+        parts.append(f"last checked {human_datetime(link.last_checked_at)}")
+    return parts
+
+
+def evidence(link: LinkRow) -> str:
+    return "; ".join(evidence_parts(link))
+
+
+def capture_phrase(capture: Capture | None) -> str:
+    """``captured 2022-11-16 (3 days after accessed)``, or why there is no capture."""
+    if capture is None:
+        return ""
+    if capture.outcome == "found":
+        parts = [
+            f"captured {human_date(capture.captured_at)}" if capture.captured_at else "captured"
+        ]
+        distance = distance_phrase(capture)
+        if distance:
+            parts.append(f"({distance})")
+        return " ".join(parts)
+    if capture.outcome == "no-capture":
+        return "no capture" + (f": {capture.reason}" if capture.reason else "")
+    return "not looked up" + (f": {capture.reason}" if capture.reason else "")
+
+
+def fix_phrase(link: LinkRow) -> str:
+    """What to do: ``use the capture`` / ``use the new URL`` / ""."""
+    if not link.fix:
+        return ""
+    if link.state == "moved" or (link.suggested_url and link.fix == link.suggested_url):
+        return "use the new URL"
+    if link.state in LOST_STATES:
+        return "use the capture"
+    return "use"
+
+
+def share(part: int, whole: int) -> str:
+    """A percentage with one decimal: ``8.3%``."""
+    return f"{(100 * part / whole if whole else 0.0):.1f}%"
+
+
+def is_web_url(url: str | None) -> bool:
+    """Only http(s) URLs become clickable links in HTML and Markdown (no ``javascript:``)."""
+    return bool(url) and url.lower().startswith(("http://", "https://"))  # type: ignore[union-attr]
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"

@@ -1,0 +1,124 @@
+"""The report as JSON: all of its data, for programs.
+
+The schema is documented field by field in ``docs/report.schema.json`` (JSON Schema 2020-12) and
+versioned by ``schema_version`` (``checker.report.model.SCHEMA_VERSION``): a renamed or removed
+field bumps it, an added field does not (consumers must ignore fields they don't know).
+
+Decisions: every key is always present (``null`` when unknown) so consumers need no defaults;
+``summary.counts`` lists every known state, zeros included; datetimes are UTC ISO 8601 with a
+``Z``, dates ``YYYY-MM-DD``; text is written as UTF-8, not ``\\u`` escapes; keys keep a fixed,
+readable order (not sorted) and documents, citations and hosts are in report order, so the same
+report always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from checker.report.common import (
+    iso_date,
+    iso_datetime,
+    ordered_citations,
+    ordered_counts,
+    ordered_documents,
+    ordered_hosts,
+)
+from checker.report.model import Capture, CitationRow, DocumentReport, LinkRow, Report
+
+
+def render(report: Report) -> str:
+    return json.dumps(as_dict(report), ensure_ascii=False, indent=2) + "\n"
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    """The report as plain JSON values, in the documented schema."""
+    s = report.summary
+    return {
+        "schema_version": report.schema_version,
+        "generated_at": iso_datetime(report.generated_at),
+        "only": list(report.only),
+        "summary": {
+            "citations": s.citations,
+            "counts": dict(ordered_counts(s.counts, zeros=True)),
+            "lost": s.lost,
+            "lost_unrecoverable": s.lost_unrecoverable,
+            "lost_unrecoverable_share": round(s.lost_unrecoverable_share, 4),
+            "newly_dead": sorted(s.newly_dead),
+            "recovered": sorted(s.recovered),
+            "hosts": [
+                {"host": h.host, "counts": dict(ordered_counts(h.counts))}
+                for h in ordered_hosts(s.hosts)
+            ],
+        },
+        "history": [
+            {
+                "run_id": p.run_id,
+                "finished_at": iso_datetime(p.finished_at),
+                "counts": dict(ordered_counts(p.counts)),
+            }
+            for p in sorted(report.history, key=lambda p: (p.finished_at, p.run_id))
+        ],
+        "documents": [_document(d) for d in ordered_documents(report)],
+    }
+
+
+def _document(d: DocumentReport) -> dict[str, Any]:
+    return {
+        "path": d.path,
+        "format": d.format,
+        "title": d.title,
+        "citations": [_citation(c) for c in ordered_citations(d)],
+    }
+
+
+def _citation(c: CitationRow) -> dict[str, Any]:
+    return {
+        "key": c.key,
+        "label": c.label,
+        "line": c.line,
+        "text": c.text,
+        "title": c.title,
+        "published": iso_date(c.published),
+        "accessed": iso_date(c.accessed),
+        "links": [_link(link) for link in c.links],
+    }
+
+
+def _link(link: LinkRow) -> dict[str, Any]:
+    return {
+        "cited_url": link.cited_url,
+        "url": link.url,
+        "host": link.host,
+        "kind": link.kind,
+        "state": link.state,
+        "state_label": link.state_label,
+        "lost": link.lost,
+        "unrecoverable": link.unrecoverable,
+        "verdict": link.verdict,
+        "reason": link.reason,
+        "status": link.status,
+        "final_url": link.final_url,
+        "suggested_url": link.suggested_url,
+        "failing_since": iso_datetime(link.failing_since),
+        "checks": link.checks,
+        "last_checked_at": iso_datetime(link.last_checked_at),
+        "capture": _capture(link.capture) if link.capture else None,
+        "fix": link.fix,
+    }
+
+
+def _capture(c: Capture) -> dict[str, Any]:
+    return {
+        "outcome": c.outcome,
+        "archive": c.archive,
+        "captured_at": iso_datetime(c.captured_at),
+        "replay_url": c.replay_url,
+        "status": c.status,
+        "title": c.title,
+        "target": iso_date(c.target),
+        "target_kind": c.target_kind,
+        "distance_days": None if c.distance_days is None else round(c.distance_days, 2),
+        "looked_up_at": iso_datetime(c.looked_up_at),
+        "reason": c.reason,
+    }

@@ -1,0 +1,120 @@
+"""The report as JUnit XML, for CI systems that show test results (GitLab, Jenkins, GitHub
+actions that publish test reports).
+
+Mapping:
+
+* ``<testsuites name="citewatch">`` holds one ``<testsuite>`` per document (``name`` = its path);
+  each citation link is one ``<testcase>`` with ``classname`` = the document path and ``name`` =
+  ``footnote <label>: <cited URL>`` (``link at line <n>: <cited URL>`` for links outside
+  footnotes).
+* **failure** when the state is in ``fail_on``: by default the lost states (dead, soft-404,
+  drifted), the same default as ``--fail-on``, so the red tests are exactly what fails the run.
+  ``type`` is the state, ``message`` the state label and reason, and the body the evidence: status,
+  final URL, failing since, number of checks, the archive capture and the suggested fix.
+* **passed** for ``alive`` and ``moved`` (the page still answers; a moved link's new URL is in
+  ``<system-out>``), unless they are in ``fail_on``.
+* **skipped** for everything else that is not in ``fail_on``: ``failing`` (not confirmed yet),
+  ``blocked`` and ``unreachable`` (we could not tell: the site refused us or was down, which is not
+  rot), ``invalid``, ``skipped`` and ``unchecked``. The ``message`` says which and why.
+* There are no ``<error>`` elements: a link that could not be checked is not a crash.
+
+``time`` is ``0`` (checks run concurrently and are cached, so per-link durations mean nothing);
+``timestamp`` is the report's time. Text that XML 1.0 cannot carry (control characters) is
+replaced by U+FFFD; everything else is escaped by ``xml.etree``.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Collection
+
+from checker.report.common import (
+    Row,
+    capture_phrase,
+    document_rows,
+    evidence_parts,
+    iso_datetime,
+    label_of,
+    ordered_documents,
+)
+from checker.report.model import LOST_STATES, Report
+
+PASSING_STATES = frozenset({"alive", "moved"})
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def render(report: Report, *, fail_on: Collection[str] | None = None) -> str:
+    fail_states = frozenset(LOST_STATES if fail_on is None else fail_on)
+    root = ET.Element("testsuites", name="citewatch")
+    totals = {"tests": 0, "failures": 0, "skipped": 0}
+    for document in ordered_documents(report):
+        suite = ET.SubElement(root, "testsuite", name=_x(document.path))
+        counts = {"tests": 0, "failures": 0, "skipped": 0}
+        for row in document_rows(document):
+            outcome = _testcase(suite, row, fail_states)
+            counts["tests"] += 1
+            if outcome:
+                counts[outcome] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("errors", "0")
+        suite.set("time", "0")
+        suite.set("timestamp", iso_datetime(report.generated_at) or "")
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("errors", "0")
+    root.set("time", "0")
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _testcase(suite: ET.Element, row: Row, fail_states: frozenset[str]) -> str | None:
+    """Add one testcase; return "failures", "skipped" or None (passed)."""
+    link = row.link
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=_x(row.document.path),
+        name=_x(f"{label_of(row.citation)}: {link.cited_url}"),
+        time="0",
+    )
+    headline = link.state_label + (f": {link.reason}" if link.reason else "")
+    if link.state in fail_states:
+        failure = ET.SubElement(case, "failure", type=_x(link.state), message=_x(headline))
+        failure.text = _x(_details(row))
+        return "failures"
+    if link.state in PASSING_STATES:
+        if link.state == "moved":
+            out = ET.SubElement(case, "system-out")
+            out.text = _x(_details(row))
+        return None
+    ET.SubElement(case, "skipped", message=_x(headline))
+    return "skipped"
+
+
+def _details(row: Row) -> str:
+    link, citation = row.link, row.citation
+    lines = [
+        f"citation: {citation.text}",
+        f"line: {citation.line}",
+        f"URL: {link.cited_url}",
+        f"state: {link.state_label}",
+    ]
+    lines += [f"evidence: {part}" for part in evidence_parts(link)]
+    if link.capture is not None:
+        lines.append(f"archive: {capture_phrase(link.capture)}")
+        if link.capture.replay_url:
+            lines.append(f"capture: {link.capture.replay_url}")
+    if link.suggested_url:
+        lines.append(f"new URL: {link.suggested_url}")
+    if link.fix:
+        lines.append(f"fix: cite {link.fix}")
+    return "\n".join(lines)
+
+
+def _x(text: str) -> str:
+    """Text XML 1.0 can carry."""
+    return _NOT_XML.sub("\ufffd", text)
