@@ -88,8 +88,10 @@ thead th[aria-sort="ascending"]::after { content: " \\25B2"; }
 thead th[aria-sort="descending"]::after { content: " \\25BC"; }
 td.num, th.num { text-align: right; }
 td { overflow-wrap: anywhere; }
-td.url { min-width: 14rem; }
-td.text { min-width: 14rem; color: #333; }
+td.doc { min-width: 6rem; } td.url { min-width: 14rem; } td.ev, td.cap, td.fix { min-width: 8rem; }
+td.state { min-width: 6.5rem; } td.text { min-width: 12rem; color: #333; }
+td .badge { white-space: normal; overflow-wrap: normal; display: inline-block; }
+.scroll { overflow-x: auto; }
 table.hosts { width: auto; }
 tbody tr { border-left: .3rem solid var(--bg); }
 .controls { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin: .5rem 0; }
@@ -360,10 +362,10 @@ def _table(report: Report) -> str:
         f'<fieldset id="states"><legend>States</legend>\n{boxes}</fieldset>\n',
         f'<span id="shown" aria-live="polite">{len(all_rows)} of {len(all_rows)} rows</span>\n',
         "</div>\n",
-        f'<table id="rows">\n<thead><tr>{header}</tr></thead>\n<tbody>\n',
+        f'<div class="scroll">\n<table id="rows">\n<thead><tr>{header}</tr></thead>\n<tbody>\n',
     ]
     out.extend(_row(i, r) for i, r in enumerate(all_rows))
-    out.append("</tbody>\n</table>\n</section>\n")
+    out.append("</tbody>\n</table>\n</div>\n</section>\n")
     return "".join(out)
 
 
@@ -372,13 +374,14 @@ def _row(index: int, row: Row) -> str:
     doc_title = f' title="{_e(d.title)}"' if d.title else ""
     label = c.label if c.label is not None else "—"
     cells = [
-        f"<td{doc_title}>{_e(d.path)}</td>",
+        f'<td class="doc"{doc_title}>{_e(d.path)}</td>',
         f'<td title="{_e(label_of(c))}">{_e(label)}</td>',
         f'<td class="num">{c.line}</td>',
         f'<td class="url">{_link(link.cited_url)}</td>',
-        f'<td data-sort="{state_rank(link.state)}"><span class="badge {_cls(link.state)}">'
+        f'<td class="state" data-sort="{state_rank(link.state)}">'
+        f'<span class="badge {_cls(link.state)}">'
         f"{_e(state_text(link))}</span></td>",
-        f"<td>{_evidence(link)}</td>",
+        f'<td class="ev">{_evidence(link)}</td>',
         _capture_cell(link.capture),
         f'<td class="fix">{_fix(link)}</td>',
         f'<td class="text">{_citation_text(c.title, c.text, c.accessed)}</td>',
@@ -426,9 +429,16 @@ def _capture_cell(capture: Capture | None) -> str:
 
 
 def _fix(link: LinkRow) -> str:
+    """The fix as a link; the URL is spelled out unless it is the capture already linked."""
     if not link.fix:
         return ""
-    return f"{_e(fix_phrase(link))}: {_link(link.fix)}"
+    phrase = _e(fix_phrase(link))
+    if not is_web_url(link.fix):
+        return f"{phrase}: {_e(link.fix)}"
+    anchor = f'<a href="{_e(link.fix)}" rel="noopener noreferrer nofollow">{phrase}</a>'
+    if link.capture is not None and link.fix == link.capture.replay_url:
+        return anchor
+    return f"{anchor}: {_link(link.fix)}"
 
 
 def _citation_text(title: str | None, text: str, accessed: date | None) -> str:
