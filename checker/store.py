@@ -179,6 +179,58 @@ class DueLink:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CitedLink:
+    """One link of one current citation, with what picks its archive capture."""
+
+    citation_id: int
+    link_id: int
+    url: str
+    kind: str
+    role: str
+    title: str | None
+    accessed: date | None
+    published: date | None
+    document_date: date | None
+    first_seen_at: datetime | None
+    original_url: str | None
+    captured_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnapshotRow:
+    """The archive's answer for one citation of a link (see archive.Choice)."""
+
+    citation_id: int
+    outcome: str
+    target: datetime | None
+    target_kind: str | None
+    looked_up_at: datetime
+    archive: str | None = None
+    timestamp: str | None = None
+    captured_at: datetime | None = None
+    replay_url: str | None = None
+    original: str | None = None
+    capture_status: int | None = None
+    capture_title: str | None = None
+    distance_s: int | None = None
+    redirected_from: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveRow:
+    requested_at: datetime
+    outcome: str
+    job_id: str | None = None
+    timestamp: str | None = None
+    captured_at: datetime | None = None
+    original_url: str | None = None
+    replay_url: str | None = None
+    status_ext: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoredCitation:
     """A citation as stored, with its document and URLs (for listings and reports)."""
 
@@ -433,6 +485,102 @@ class Store:
             out.setdefault(r["link_id"], []).append((checked, r["verdict"]))
         return out
 
+    # --- archive ----------------------------------------------------------------------------------
+
+    def cited_links(self, document_ids: list[int] | None = None) -> list[CitedLink]:
+        """Every (current citation, link) pair, with the dates that pick its archive capture."""
+        params: list[Any] = []
+        doc_filter = ""
+        if document_ids:
+            doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
+            params.extend(document_ids)
+        rows = self.db.query(f"""
+            select c.id as citation_id, c.key, c.title, c.accessed, c.published, d.date as doc_date,
+                   l.id as link_id, l.url, l.kind, l.original_url, l.captured_at,
+                   l.first_seen_at, cl.role
+            from citation_links cl
+            join citations c on c.id = cl.citation_id
+            join documents d on d.id = c.document_id
+            join links l on l.id = cl.link_id
+            where c.removed_at is null {doc_filter}
+            order by l.id, c.id
+        """, params)
+        return [
+            CitedLink(
+                citation_id=r["citation_id"], link_id=r["link_id"], url=r["url"], kind=r["kind"],
+                role=r["role"], title=r["title"], accessed=parse_date(r["accessed"]),
+                published=parse_date(r["published"]), document_date=parse_date(r["doc_date"]),
+                first_seen_at=parse_iso(r["first_seen_at"]), original_url=r["original_url"],
+                captured_at=parse_iso(r["captured_at"]),
+            )
+            for r in rows
+        ]
+
+    def fresh_lookups(self, max_age_s: float) -> set[tuple[int, int]]:
+        """(citation, link) pairs with a final archive answer younger than ``max_age_s``."""
+        cutoff = iso(self.clock() - timedelta(seconds=max_age_s))
+        return {
+            (r["citation_id"], r["link_id"])
+            for r in self.db.query(
+                "select citation_id, link_id from snapshots "
+                "where looked_up_at >= ? and outcome != 'unknown'", [cutoff])
+        }
+
+    def record_snapshots(self, link_id: int, source: str, requests: int,
+                         rows: list[SnapshotRow]) -> None:
+        """Store the capture chosen (or not) for each citation of one link, in one transaction."""
+        with self._write():
+            now = iso(self.clock())
+            for row in rows:
+                values = {**_snapshot_values(row), "link_id": link_id, "source": source}
+                self._upsert_snapshot(values)
+            self.db["archive_lookups"].upsert(
+                {"link_id": link_id, "looked_up_at": now, "source": source, "requests": requests,
+                 "outcome": ",".join(sorted({r.outcome for r in rows}))},
+                pk="link_id",
+            )
+
+    def _upsert_snapshot(self, values: dict[str, Any]) -> None:
+        existing = self._one("select id from snapshots where citation_id = ? and link_id = ?",
+                             [values["citation_id"], values["link_id"]])
+        if existing:
+            self.db["snapshots"].update(existing["id"], values)
+        else:
+            self.db["snapshots"].insert(values)
+
+    def record_save(self, link_id: int, save: SaveRow) -> None:
+        with self._write():
+            self.db["saves"].insert({
+                "link_id": link_id, "requested_at": iso(save.requested_at), "outcome": save.outcome,
+                "job_id": save.job_id, "timestamp": save.timestamp,
+                "captured_at": iso(save.captured_at), "original_url": save.original_url,
+                "replay_url": save.replay_url, "status_ext": save.status_ext,
+                "message": save.message,
+            })
+
+    def save_candidates(self, document_ids: list[int] | None, within_s: float) -> list[tuple[int, str]]:
+        """Live web links with no archive capture on record and no save tried within ``within_s``."""
+        cutoff = iso(self.clock() - timedelta(seconds=within_s))
+        params: list[Any] = []
+        doc_filter = ""
+        if document_ids:
+            doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
+            params.extend(document_ids)
+        rows = self.db.query(f"""
+            with latest as (select link_id, max(id) as check_id from checks group by link_id)
+            select distinct l.id, l.url from links l
+            join citation_links cl on cl.link_id = l.id
+            join citations c on c.id = cl.citation_id and c.removed_at is null {doc_filter}
+            join latest on latest.link_id = l.id
+            join checks k on k.id = latest.check_id
+            where l.kind = 'web' and k.verdict in ('alive', 'moved')
+              and not exists (select 1 from snapshots s where s.link_id = l.id and s.outcome = 'found')
+              and not exists (select 1 from saves v where v.link_id = l.id
+                              and (v.outcome = 'saved' or v.requested_at >= ?))
+            order by l.id
+        """, [*params, cutoff])
+        return [(r["id"], r["url"]) for r in rows]
+
     # --- plumbing --------------------------------------------------------------------------------
 
     @contextmanager
@@ -458,6 +606,18 @@ def _citation_values(c: Citation) -> dict[str, Any]:
         "key": c.key, "label": c.label, "number": c.number, "line": c.line, "text": c.text,
         "title": c.title, "publisher": c.publisher, "published": iso(c.published),
         "accessed": iso(c.accessed), "ibid_of": c.ibid_of,
+    }
+
+
+def _snapshot_values(row: SnapshotRow) -> dict[str, Any]:
+    return {
+        "citation_id": row.citation_id, "outcome": row.outcome, "target": iso(row.target),
+        "target_kind": row.target_kind, "looked_up_at": iso(row.looked_up_at),
+        "archive": row.archive, "timestamp": row.timestamp, "captured_at": iso(row.captured_at),
+        "replay_url": row.replay_url, "original": row.original,
+        "capture_status": row.capture_status, "capture_title": row.capture_title,
+        "distance_s": row.distance_s, "redirected_from": row.redirected_from,
+        "reason": row.reason,
     }
 
 

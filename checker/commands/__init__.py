@@ -6,8 +6,8 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from checker.commands import check, scan
+    from checker.commands import archive, check, scan
 
-    for command in (scan.scan, scan.citations_command, check.check):
+    for command in (scan.scan, scan.citations_command, check.check, archive.archive_command):
         if command.name not in group.commands:
             group.add_command(command)

@@ -1,0 +1,220 @@
+"""Resolve lost citations to archive captures, verify cited archive links, save live links.
+
+Which links: those whose state (checker.state) is dead, soft-404, drifted or failing, for each of
+their current citations; plus every cited Wayback link, whose capture must still replay. The
+target date of a citation is its "accessed" date, else its publication date, else the document's
+date, else the day citewatch first saw the link: the capture should show the page as the author
+saw it. A citation whose answer (found, no capture, excluded) is younger than ``max_age`` is not
+looked up again, so a rerun within it sends no request to the archive at all; an "unknown" answer
+(the archive failed) is always asked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from archive import (
+    ArchiveSettings, ArchiveThrottled, Choice, LookupRequest, Outcome, ReplayCheck, SaveResult,
+    Target, Wayback, end_of_day,
+)
+from checker.models import CheckResult, Observation, Verdict
+from checker.state import CheckRecord, ConfirmRule, State, link_state
+from checker.store import CitedLink, SaveRow, SnapshotRow, Store
+
+#: Link states that want an archive capture.
+WANTS_CAPTURE = frozenset({State.DEAD, State.SOFT_404, State.DRIFTED, State.FAILING})
+#: A URL is not sent to Save Page Now again within this time after a try.
+SAVE_RETRY_AFTER_S = 24 * 3600.0
+
+
+@dataclass(slots=True)
+class ArchiveSummary:
+    looked_up: int = 0                 # links sent to the archive
+    outcomes: Counter[str] = field(default_factory=Counter)   # per citation
+    verified: Counter[str] = field(default_factory=Counter)   # cited archive links
+    saves: Counter[str] = field(default_factory=Counter)
+    requests: dict[str, int] = field(default_factory=dict)
+    cached: int = 0                    # citations answered from the database
+    stopped: str | None = None         # why the run stopped early (the archive throttled us)
+
+
+def target_of(cited: CitedLink) -> tuple[datetime | None, str | None]:
+    """The date a citation's capture should be close to, and which date it is."""
+    for kind, day in (("accessed", cited.accessed), ("published", cited.published),
+                      ("document", cited.document_date)):
+        if day is not None:
+            return end_of_day(day), kind
+    if cited.first_seen_at is not None:
+        return cited.first_seen_at, "first-seen"
+    return None, None
+
+
+@dataclass(slots=True)
+class Plan:
+    """What to ask the archive."""
+
+    lookups: list[LookupRequest] = field(default_factory=list)      # lost links
+    replays: list[tuple[int, str, list[CitedLink]]] = field(default_factory=list)  # cited Wayback links
+    link_ids: dict[str, int] = field(default_factory=dict)           # link id per looked-up URL
+    citations: dict[tuple[int, str], CitedLink] = field(default_factory=dict)  # (link id, key)
+    cached: int = 0                                                  # answered by the database
+
+
+def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max_age_s: float
+         ) -> Plan:
+    """Lookups for lost links and replay checks for cited Wayback links not answered recently."""
+    by_link: dict[int, list[CitedLink]] = defaultdict(list)
+    for cited in store.cited_links(document_ids):
+        by_link[cited.link_id].append(cited)
+    histories = store.verdict_histories()
+    fresh = store.fresh_lookups(max_age_s)
+    out = Plan()
+    for link_id, citations in by_link.items():
+        stale = [c for c in citations if (c.citation_id, link_id) not in fresh]
+        out.cached += len(citations) - len(stale)
+        first = citations[0]
+        if first.kind == "archive":
+            if stale and "/web/" in first.url:
+                out.replays.append((link_id, first.url, stale))
+            continue
+        history = [CheckRecord(at, Verdict(v)) for at, v in histories.get(link_id, [])]
+        state = link_state(history, rule)
+        if state.state not in WANTS_CAPTURE or not stale:
+            continue
+        targets = []
+        for c in stale:
+            at, _ = target_of(c)
+            if at is not None:
+                targets.append(Target(key=str(c.citation_id), at=at, cited_title=c.title))
+                out.citations[(link_id, str(c.citation_id))] = c
+        if targets:
+            out.lookups.append(LookupRequest(url=first.url, targets=tuple(targets),
+                                             failing_since=state.failing_since))
+            out.link_ids[first.url] = link_id
+    return out
+
+
+def snapshot_row(choice: Choice, cited: CitedLink, looked_up_at: datetime) -> SnapshotRow:
+    _, kind = target_of(cited)
+    snap = choice.snapshot
+    return SnapshotRow(
+        citation_id=cited.citation_id, outcome=str(choice.outcome), target=choice.target,
+        target_kind=kind, looked_up_at=looked_up_at, reason=choice.reason,
+        archive=snap.archive if snap else None, timestamp=snap.timestamp if snap else None,
+        captured_at=snap.captured_at if snap else None,
+        replay_url=snap.replay_url if snap else None, original=snap.original if snap else None,
+        capture_status=snap.status_code if snap else None,
+        capture_title=snap.title if snap else None,
+        distance_s=snap.distance_s if snap else None,
+        redirected_from=snap.redirected_from if snap else None,
+    )
+
+
+def replay_rows(check: ReplayCheck, citations: Sequence[CitedLink]) -> list[SnapshotRow]:
+    snap = check.snapshot
+    return [
+        SnapshotRow(
+            citation_id=c.citation_id, outcome=str(check.outcome), target=c.captured_at,
+            target_kind="cited-capture", looked_up_at=check.checked_at, reason=check.reason,
+            archive=snap.archive if snap else "wayback", timestamp=snap.timestamp if snap else None,
+            captured_at=snap.captured_at if snap else None,
+            replay_url=snap.replay_url if snap else check.archive_url,
+            original=snap.original if snap else check.url,
+            capture_status=snap.status_code if snap else None,
+            capture_title=snap.title if snap else None,
+            distance_s=snap.distance_s if snap else None,
+        )
+        for c in citations
+    ]
+
+
+def replay_check_result(check: ReplayCheck) -> CheckResult:
+    """A cited archive link's replay check, as a check of that link (its history and state)."""
+    verdict = {Outcome.FOUND: Verdict.ALIVE, Outcome.UNKNOWN: Verdict.UNREACHABLE}.get(
+        check.outcome, Verdict.DEAD)
+    snap = check.snapshot
+    observation = Observation(
+        url=check.archive_url, final_url=snap.replay_url if snap else None,
+        status=snap.status_code if snap else None, title=snap.title if snap else None,
+        error=check.reason,
+    )
+    return CheckResult(url=check.archive_url, verdict=verdict,
+                       reason=check.reason or "the capture replays", observation=observation,
+                       checked_at=check.checked_at)
+
+
+def save_row(result: SaveResult) -> SaveRow:
+    return SaveRow(
+        requested_at=result.requested_at, outcome=str(result.outcome), job_id=result.job_id,
+        timestamp=result.timestamp, captured_at=result.captured_at,
+        original_url=result.original_url, replay_url=result.replay_url,
+        status_ext=result.status_ext, message=result.message,
+    )
+
+
+def run_archive(
+    store: Store, settings: ArchiveSettings, rule: ConfirmRule, *,
+    document_ids: list[int] | None, max_age_s: float, save: bool,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], object] = asyncio.sleep,
+) -> ArchiveSummary:
+    """Ask the archive what the database does not know yet; store every answer as it arrives.
+
+    Stops cleanly when the archive keeps answering 429 (``summary.stopped`` says so): everything
+    found before that is already stored.
+    """
+    todo = plan(store, rule, document_ids=document_ids, max_age_s=max_age_s)
+    summary = ArchiveSummary(cached=todo.cached)
+
+    async def go() -> None:
+        async with Wayback(settings, clock=clock, sleep=sleep) as wayback:  # type: ignore[arg-type]
+            try:
+                for link_id, url, citations in todo.replays:
+                    check = await wayback.verify_archived(url, cited_title=citations[0].title)
+                    store.record_snapshots(link_id, "cited", 0, replay_rows(check, citations))
+                    store.record_check(link_id, replay_check_result(check), run_id=None)
+                    summary.verified[str(check.outcome)] += 1
+                async for result in wayback.resolve(todo.lookups):
+                    link_id = todo.link_ids[result.url]
+                    rows = [snapshot_row(choice, todo.citations[(link_id, choice.key)],
+                                         result.looked_up_at) for choice in result.choices]
+                    store.record_snapshots(link_id, result.source or "none", result.requests_made,
+                                           rows)
+                    summary.looked_up += 1
+                    summary.outcomes.update(str(c.outcome) for c in result.choices)
+                if save:
+                    candidates = store.save_candidates(document_ids, SAVE_RETRY_AFTER_S)
+                    ids = {url: link_id for link_id, url in candidates}
+                    async for saved in wayback.save([url for _, url in candidates]):
+                        store.record_save(ids[saved.url], save_row(saved))
+                        summary.saves[str(saved.outcome)] += 1
+            except ArchiveThrottled as exc:
+                summary.stopped = str(exc)
+            summary.requests = wayback.requests_sent
+
+    asyncio.run(go())
+    return summary
+
+
+def summary_line(summary: ArchiveSummary) -> str:
+    found = summary.outcomes.get(str(Outcome.FOUND), 0)
+    parts = [f"Looked up {summary.looked_up} lost link(s): {found} citation(s) with a capture, "
+             f"{sum(summary.outcomes.values()) - found} without"]
+    if summary.verified:
+        parts.append(f"verified {sum(summary.verified.values())} cited archive link(s) "
+                     f"({summary.verified.get(str(Outcome.FOUND), 0)} replay)")
+    if summary.saves:
+        parts.append("saves: " + ", ".join(f"{n} {k}" for k, n in sorted(summary.saves.items())))
+    if summary.cached:
+        parts.append(f"{summary.cached} answered from the database")
+    total = sum(summary.requests.values())
+    parts.append(f"{total} archive request(s)")
+    return "; ".join(parts) + "."
+
+
+__all__ = ["ArchiveSummary", "Plan", "plan", "run_archive", "summary_line", "target_of"]

@@ -1,0 +1,96 @@
+"""``citewatch archive``: find the capture each lost citation needs; save live pages on request."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive import ArchiveSettings, settings_from_env
+from archive.settings import DEFAULT_LOOKUP_PER_MIN
+from checker import settings as defaults
+from checker.archiving import run_archive, summary_line
+from checker.commands.check import resolve_documents
+from checker.commands.options import DURATION, db_option, document_option, format_duration
+from checker.errors import CheckerError, StoreError
+from checker.state import ConfirmRule
+from checker.store import open_store
+
+DEFAULT_ARCHIVE_MAX_AGE_S = 30 * 86400.0
+
+
+class ArchiveRefused(CheckerError):
+    "The archive kept refusing (429); what was found before is stored"
+
+
+def archive_options(f):  # type: ignore[no-untyped-def]
+    for option in reversed([
+        click.option("--save", is_flag=True,
+                     help="Also ask Save Page Now to capture live links that have no capture "
+                          "(keys from IA_ACCESS_KEY / IA_SECRET_KEY; anonymous without them)."),
+        click.option("--cdx-per-minute", "cdx_per_minute", type=click.IntRange(1),
+                     default=DEFAULT_LOOKUP_PER_MIN, show_default=True,
+                     help="Archive lookups (CDX, availability) per minute."),
+        click.option("--save-per-minute", "save_per_minute", type=click.IntRange(1),
+                     help="Save Page Now captures per minute (default: 6 with keys, 2 without)."),
+        click.option("--wayback-url", envvar="CITEWATCH_WAYBACK_URL", show_envvar=True,
+                     help="Base URL standing for web.archive.org and archive.org (a mirror, or "
+                          "a local fake in tests)."),
+    ]):
+        f = option(f)
+    return f
+
+
+def archive_settings_from(options: dict[str, Any]) -> ArchiveSettings:
+    settings = settings_from_env()
+    if options.get("wayback_url"):
+        from archive.settings import endpoints_for
+
+        settings = replace(settings, **endpoints_for(options["wayback_url"]))
+    settings = replace(settings, lookup_per_min=options["cdx_per_minute"])
+    if options.get("save_per_minute"):
+        settings = replace(settings, save_per_min_authenticated=options["save_per_minute"],
+                           save_per_min_anonymous=options["save_per_minute"])
+    return settings
+
+
+def archive_max_age_option(name: str):  # type: ignore[no-untyped-def]
+    return click.option(
+        name, "archive_max_age", type=DURATION, default=format_duration(DEFAULT_ARCHIVE_MAX_AGE_S),
+        show_default=True, help="Ask the archive again about citations answered longer ago than this.")
+
+
+@click.command("archive")
+@db_option
+@document_option
+@archive_max_age_option("--max-age")
+@archive_options
+@click.option("--confirm", type=click.IntRange(1), default=defaults.DEFAULT_CONFIRM_COUNT,
+              show_default=True, help="Failing checks that confirm a link dead (as for check).")
+@click.option("--confirm-spacing", type=DURATION,
+              default=format_duration(defaults.DEFAULT_CONFIRM_SPACING_S), show_default=True)
+def archive_command(db_path: Path, documents: tuple[str, ...], confirm: int,
+                    confirm_spacing: float, **options: Any) -> None:
+    """Find the Wayback Machine capture that shows each lost page as it was cited.
+
+    Lost means dead, soft-404, drifted or failing (run citewatch check first). The capture
+    chosen is the closest good one before the citation's accessed date (else its publication
+    date), verified by replaying it. Cited web.archive.org links are checked to still replay.
+    Answers are kept in the database: a rerun within --max-age asks the archive nothing.
+
+    \b
+        citewatch archive --save
+    """
+    if not db_path.exists():
+        raise StoreError(f"{db_path}: no such database (run citewatch scan first)")
+    settings = archive_settings_from(options)
+    rule = ConfirmRule(count=confirm, spacing=timedelta(seconds=confirm_spacing))
+    with open_store(db_path) as store:
+        summary = run_archive(store, settings, rule, document_ids=resolve_documents(store, documents),
+                              max_age_s=options["archive_max_age"], save=options["save"])
+    click.echo(summary_line(summary), err=True)
+    if summary.stopped:
+        raise ArchiveRefused(f"stopped early, everything found so far is saved: {summary.stopped}")
