@@ -46,7 +46,10 @@ Running the fixer twice changes nothing the second time: an occurrence already f
 as repaired (outcome ``already-fixed``), and a URL inside a capture URL is never an occurrence.
 
 Not rewritten: PDF (outcome ``unsupported``) and archive repairs in BibTeX, which has no standard
-field for an archive copy (a moved URL is replaced in place there too).
+field for an archive copy (a moved URL is replaced in place there too). Not found (outcome
+``not-found``, the text is left alone): an HTML link the parser resolved against ``<base href>``
+(the document holds a relative URL), and a URL broken over two lines. Known limit: an identical
+URL in a Markdown code block between the citation's first line and its URL would be taken for it.
 """
 
 from __future__ import annotations

@@ -209,11 +209,20 @@ def test_terminal_fits_the_width(width: int) -> None:
     assert "newly lost: https://dead.example.com/report|2019.pdf" in text
 
 
-def test_terminal_is_plain_without_color_and_coloured_with_it() -> None:
+def test_terminal_is_plain_without_color_and_coloured_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
     plain = render(sample_report(), "terminal", width=100)
     coloured = render(sample_report(), "terminal", width=100, color=True)
     assert "\x1b[" not in plain
     assert re.search(r"\x1b\[[0-9;]*31m", coloured)  # red, for dead
+
+
+def test_terminal_honours_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    text = render(sample_report(), "terminal", width=100, color=True)
+    assert not re.search(r"\x1b\[[0-9;]*3[0-7]m", text)
 
 
 def test_terminal_prints_markup_in_citations_as_written() -> None:

@@ -66,7 +66,7 @@ def render(report: Report, *, width: int | None = None, color: bool = False) -> 
         width=width,
         force_terminal=color,
         color_system="standard" if color else None,
-        no_color=not color,
+        no_color=None if color else True,  # None: rich honours NO_COLOR
         highlight=False,
         emoji=False,
         markup=False,
