@@ -69,7 +69,8 @@ _BROWSER_CHARSETS = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1
 _BINARY_SIGNATURES = {
     b"%PDF-": "a PDF", b"PK\x03\x04": "a ZIP archive (or Office document)",
     b"\x89PNG": "a PNG image", b"GIF8": "a GIF image", b"\xff\xd8\xff": "a JPEG image",
-    b"\x1f\x8b": "a gzip archive", b"\x7fELF": "a program", b"\xd0\xcf\x11\xe0": "an Office document",
+    b"\x1f\x8b": "a gzip archive", b"\x7fELF": "a program",
+    b"\xd0\xcf\x11\xe0": "an Office document",
 }
 _CONTROL = bytes(c for c in range(32) if c not in b"\t\n\r\f\x1b")
 

@@ -13,6 +13,7 @@ from citations.formats.common import FormatResult
 from citations.models import Citation
 
 DATA = Path(__file__).parent / "data"
+INTERFAX = "About 100,000 IT specialists left Russia in 2022 – digital development minister"
 
 
 def urls(c: Citation) -> list[str]:
@@ -31,7 +32,8 @@ def refs() -> FormatResult:
 
 def test_every_entry_is_a_citation_labelled_by_its_key(refs) -> None:
     assert [(c.label, c.line) for c in refs.citations] == [
-        ("interfax2022", 9), ("kerr2022", 18), ("markoff1992", 28), ("rbc2020", 37), ("wiki-ru", 45),
+        ("interfax2022", 9), ("kerr2022", 18), ("markoff1992", 28), ("rbc2020", 37),
+        ("wiki-ru", 45),
     ]
     assert refs.warnings == []
     assert refs.title is None and refs.date is None
@@ -39,21 +41,22 @@ def test_every_entry_is_a_citation_labelled_by_its_key(refs) -> None:
 
 def test_online_entry_fields(refs) -> None:
     c = refs.citations[0]
-    assert c.title == "About 100,000 IT specialists left Russia in 2022 – digital development minister"
+    assert c.title == INTERFAX
     assert c.publisher == "Interfax"                 # from the @string macro
     assert c.published == date(2022, 12, 20)
     assert c.accessed == date(2023, 1, 5)
     assert urls(c) == ["https://interfax.com/newsroom/top-stories/86316/"]
     assert c.text == (
-        "Interfax, “About 100,000 IT specialists left Russia in 2022 – digital development minister,” "
-        "Interfax, December 20, 2022, accessed January 5, 2023, "
+        f"Interfax, “{INTERFAX},” Interfax, December 20, 2022, accessed January 5, 2023, "
         "https://interfax.com/newsroom/top-stories/86316/"
     )
 
 
 def test_quoted_values_month_macro_and_doi(refs) -> None:
     c = refs.citations[1]
-    assert c.title == "Runet's Critical Juncture: The Ukraine War and the Battle for the Soul of the Web"
+    assert c.title == (
+        "Runet's Critical Juncture: The Ukraine War and the Battle for the Soul of the Web"
+    )
     assert c.publisher == "SAIS Review of International Affairs"
     assert c.published == date(2022, 11, 1)          # month without a day: its first day
     assert urls(c) == ["https://doi.org/10.1353/sais.2022.0010"]
@@ -203,7 +206,8 @@ def test_repeated_keys_are_made_unique_by_parse_bytes() -> None:
 
 
 def test_entry_without_url_is_still_a_citation() -> None:
-    c = one("@book{etkind, author = {Etkind, Alexander}, title = {Russia Against Modernity}, year = 2023}")
+    c = one("@book{etkind, author = {Etkind, Alexander}, title = {Russia Against Modernity},"
+            " year = 2023}")
     assert c.urls == () and c.text == "Etkind, Alexander, “Russia Against Modernity,” 2023"
 
 
@@ -211,9 +215,10 @@ def test_entry_without_url_is_still_a_citation() -> None:
     ("text", "reason"),
     [
         # a brace left open runs into the next entry
-        ("@misc{ok, title = {Fine}}\n\n@article{broken,\n  title = {Open {brace},\n  year = 2020\n}\n"
-         "@misc{next, title = {N}}\n",
-         "line 3: @article entry 'broken' does not close before the next entry on line 7 (unbalanced braces)"),
+        ("@misc{ok, title = {Fine}}\n\n@article{broken,\n  title = {Open {brace},\n"
+         "  year = 2020\n}\n@misc{next, title = {N}}\n",
+         "line 3: @article entry 'broken' does not close before the next entry on line 7 "
+         "(unbalanced braces)"),
         # the last entry never closes
         ("@misc{ok, title = {Fine}}\n@online{last,\n  url = {https://example.org/}\n",
          "line 2: @online entry 'last' does not close (unbalanced braces)"),

@@ -14,6 +14,7 @@ from citations.models import Citation
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "examples"
+INTERFAX = "About 100,000 IT specialists left Russia in 2022 – digital development minister"
 
 
 def urls(c: Citation) -> list[str]:
@@ -30,7 +31,7 @@ def test_footnote_items_are_labelled_by_their_markers(page) -> None:
     assert [(c.label, c.line) for c in notes] == [("1", 23), ("2", 26)]
     first, second = notes
     assert urls(first) == ["https://interfax.com/newsroom/top-stories/86316/"]
-    assert first.title == "About 100,000 IT specialists left Russia in 2022 – digital development minister"
+    assert first.title == INTERFAX
     assert first.published == date(2022, 12, 20)
     assert "↩" not in first.text and first.text.endswith("/86316/.")
     # a URL written as text and a link, in order; the archive link is recognised
@@ -133,9 +134,11 @@ def test_marker_to_an_item_outside_any_notes_list() -> None:
 
 
 def test_pandoc_marker_with_sup_inside_the_link() -> None:
-    text = """<p>Text<a href="#fn1" class="footnote-ref" id="fnref1" role="doc-noteref"><sup>[a]</sup></a></p>
+    text = """<p>Text<a href="#fn1" class="footnote-ref" id="fnref1" role="doc-noteref">
+<sup>[a]</sup></a></p>
 <aside id="footnotes" class="footnotes footnotes-end-of-document" role="doc-endnotes"><ol>
-<li id="fn1"><p>Note https://n.example.org/<a href="#fnref1" class="footnote-back" role="doc-backlink">↩︎</a></p></li>
+<li id="fn1"><p>Note https://n.example.org/<a href="#fnref1" class="footnote-back"
+role="doc-backlink">↩︎</a></p></li>
 </ol></aside>"""
     (c,) = html.parse(text).citations
     assert c.label == "a" and urls(c) == ["https://n.example.org/"] and c.text == "Note https://n.example.org/"
@@ -144,7 +147,9 @@ def test_pandoc_marker_with_sup_inside_the_link() -> None:
 def test_marker_to_a_missing_note_is_a_warning() -> None:
     result = html.parse('<p>Text<sup><a href="#fn9">9</a></sup></p>')
     assert result.citations == []
-    assert result.warnings == ["line 1: footnote marker '9' points to #fn9, which is not in the page"]
+    assert result.warnings == [
+        "line 1: footnote marker '9' points to #fn9, which is not in the page"
+    ]
 
 
 def test_relative_base_is_ignored_and_uppercase_scheme_is_outbound() -> None:
@@ -167,7 +172,8 @@ def test_date_from_time_element_and_title_fallbacks() -> None:
 
 
 def test_citation_publication_date_wins_over_time() -> None:
-    text = """<meta name="date" content="2019-01-02"><meta name="citation_publication_date" content="2018-05-06">
+    text = """<meta name="date" content="2019-01-02">
+<meta name="citation_publication_date" content="2018-05-06">
 <time datetime="2017-01-01"></time>"""
     assert html.parse(text).date == date(2018, 5, 6)
 
@@ -176,7 +182,8 @@ def test_latin1_page_is_decoded_through_parse_bytes() -> None:
     page_text = (
         '<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
         "<title>Caf\xe9 cr\xe8me \x93quoted\x94</title></head>"
-        '<body><p>Voil\xe0 <a href="https://www.lemonde.fr/pixels/">Pixels, le monde num\xe9rique</a></p></body></html>'
+        '<body><p>Voil\xe0 <a href="https://www.lemonde.fr/pixels/">'
+        "Pixels, le monde num\xe9rique</a></p></body></html>"
     )
     data = page_text.encode("latin-1")   # byte for byte: 0x93 and 0x94 are curly quotes in cp1252
     parsed = parse_bytes(data, path="page.html")
@@ -190,3 +197,13 @@ def test_example_page() -> None:
     assert [c.label for c in parsed.citations if c.label] == ["1", "2", "3"]
     assert len([c for c in parsed.citations if c.label is None]) == 2
     assert parsed.date == date(2024, 1, 20)
+
+
+def test_marker_to_an_old_style_named_anchor_takes_its_paragraph() -> None:
+    text = """<p>Claim<sup><a href="#note1">1</a></sup> and <a href="https://body.example.org/">body</a></p>
+<p><a name="note1"></a>1. Source, https://source.example.org/report</p>"""
+    result = html.parse(text)
+    assert [(c.label, c.line, urls(c)) for c in result.citations] == [
+        (None, 1, ["https://body.example.org/"]),
+        ("1", 2, ["https://source.example.org/report"]),
+    ]

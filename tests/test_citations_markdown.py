@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from citations.models import Citation
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "examples"
+INTERFAX = "About 100,000 IT specialists left Russia in 2022 – digital development minister"
 
 
 def urls(c: Citation) -> list[str]:
@@ -35,7 +37,7 @@ def test_footnote_definitions_are_labelled_citations(notes) -> None:
     first = labelled["1"]
     assert first.number == 1 and first.line == 20
     assert urls(first) == ["https://interfax.com/newsroom/top-stories/86316/"]
-    assert first.title == "About 100,000 IT specialists left Russia in 2022 – digital development minister"
+    assert first.title == INTERFAX
     assert first.published == date(2022, 12, 20)
     # the indented continuation line is part of the text, emphasis markers are not
     assert "Interfax, December 20, 2022" in first.text and "*" not in first.text
@@ -216,3 +218,14 @@ def test_example_notes_document() -> None:
     assert all(c.urls for c in labelled)
     assert any(u.link.kind is LinkKind.ARCHIVE for c in parsed.citations for u in c.urls)
     assert parsed.title
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 20000, "[a](" * 20000, "[^" * 20000, "` x " * 20000, "`` ` " * 20000, "![" * 20000],
+)
+def test_unmatched_brackets_and_backticks_take_linear_time(text: str) -> None:
+    started = time.perf_counter()
+    result = markdown.parse(text)
+    assert result.citations == []
+    assert time.perf_counter() - started < 3.0   # the quadratic scan took tens of seconds

@@ -1,4 +1,4 @@
-"""PDF extraction: real PDFs built with reportlab at test time; broken URLs joined; bad files refused."""
+"""PDF extraction: PDFs built with reportlab at test time, broken URLs joined, bad files refused."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from citations.formats.common import FormatResult
 from citations.models import DocumentFormat
 from citations.records import make_citation
 
-_spec = importlib.util.spec_from_file_location("pdf_build", Path(__file__).parent / "data" / "pdf_build.py")
+_BUILDER = Path(__file__).parent / "data" / "pdf_build.py"
+_spec = importlib.util.spec_from_file_location("pdf_build", _BUILDER)
 assert _spec is not None and _spec.loader is not None
 pdf_build = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pdf_build)
 build_pdf = pdf_build.build_pdf
+INTERFAX = "About 100,000 IT specialists left Russia in 2022 – digital development minister"
 
 
 def all_urls(result: FormatResult) -> list[str]:
@@ -32,7 +34,8 @@ def all_urls(result: FormatResult) -> list[str]:
          "See https://www.example.org/reports/annual-report-2020.pdf for details."),
         # break after a slash, continued by a path
         ("https://example.org/news/\n2022/11/16/story", "https://example.org/news/2022/11/16/story"),
-        ("https://www.wsj.com/articles/\nSB114973190819574520 and", "https://www.wsj.com/articles/SB114973190819574520 and"),
+        ("https://www.wsj.com/articles/\nSB114973190819574520 and",
+         "https://www.wsj.com/articles/SB114973190819574520 and"),
         # break after the scheme, after "www." and after a dot before the suffix
         ("https://\nwww.example.org/x", "https://www.example.org/x"),
         ("http://www.\nchipinfo.ru/chipdir/dist/ru.htm", "http://www.chipinfo.ru/chipdir/dist/ru.htm"),
@@ -84,7 +87,7 @@ REPORT_PAGES = [
     [
         "Russia's Digital Tech Isolationism",
         "About 100,000 technologists left the country in 2022.1 The economy went into recession.2",
-        "1 “About 100,000 IT specialists left Russia in 2022 – digital development minister,” Interfax,",
+        f"1 “{INTERFAX},” Interfax,",
         "December 20, 2022, https://interfax.com/newsroom/top-",
         "stories/86316/.",
         "2 “Russia Falls Into Recession,” The Moscow Times, November 17, 2022, https://www.",
@@ -125,10 +128,10 @@ def test_layout_reading_footnotes_and_other_urls(monkeypatch) -> None:
     first = result.citations[0]
     # the note's wrapped lines are one text, the number is not part of it
     assert first.text == (
-        "“About 100,000 IT specialists left Russia in 2022 – digital development minister,” Interfax, "
+        f"“{INTERFAX},” Interfax, "
         "December 20, 2022, https://interfax.com/newsroom/top-stories/86316/."
     )
-    assert first.title == "About 100,000 IT specialists left Russia in 2022 – digital development minister"
+    assert first.title == INTERFAX
     assert result.citations[2].text.startswith("See the annual report at https://www.example.org/")
     assert result.title is None   # reportlab's default "untitled" is not a title
 
@@ -164,7 +167,9 @@ def test_url_broken_across_a_page_break_is_not_joined(monkeypatch) -> None:
     ("found_by_plaintext", "used"),
     [(2, "plaintext"), (1, "layout")],   # a tie goes to the plain-text reading
 )
-def test_the_reading_with_more_footnotes_wins(monkeypatch, found_by_plaintext: int, used: str) -> None:
+def test_the_reading_with_more_footnotes_wins(
+    monkeypatch: pytest.MonkeyPatch, found_by_plaintext: int, used: str
+) -> None:
     seen: list[str] = []
 
     def fake(text: str) -> FormatResult:

@@ -111,7 +111,8 @@ def parse(text: str) -> FormatResult:
     for entry in _entries(text, macros, result.warnings):
         if entry.key in seen:
             result.warnings.append(
-                f"line {entry.line}: key {entry.key!r} is used again (first on line {seen[entry.key]})"
+                f"line {entry.line}: key {entry.key!r} is used again "
+                f"(first on line {seen[entry.key]})"
             )
         seen.setdefault(entry.key, entry.line)
         result.citations.append(_citation(entry))
@@ -131,7 +132,8 @@ def _entries(text: str, macros: dict[str, str], warnings: list[str]) -> list[_En
             return entries
         line_start = text.rfind("\n", 0, at) + 1
         if re.search(r"(?<!\\)%", text[line_start:at]):  # commented out
-            pos = text.find("\n", at) if "\n" in text[at:] else len(text)
+            newline = text.find("\n", at)
+            pos = len(text) if newline < 0 else newline
             continue
         head = _ENTRY_HEAD.match(text, at)
         if head is None:
@@ -154,7 +156,9 @@ def _entries(text: str, macros: dict[str, str], warnings: list[str]) -> list[_En
             start = comma + 1 if comma >= 0 else len(body)
             for name, value in _fields(body, start, macros, warnings, lines, head.end()):
                 if name in entry.fields:
-                    warnings.append(f"line {entry.line}: entry {entry.key!r} repeats field {name!r}")
+                    warnings.append(
+                        f"line {entry.line}: entry {entry.key!r} repeats field {name!r}"
+                    )
                     continue
                 entry.fields[name] = value
         except _EntryError as exc:
@@ -219,7 +223,9 @@ def _fields(
         found.append((name.group(0).lower(), value))
         i = _skip(body, i)
         if i < len(body) and body[i] != ",":
-            raise _EntryError(f"expected ',' after field {name.group(0)!r} on line {lines(base + i)}")
+            raise _EntryError(
+                f"expected ',' after field {name.group(0)!r} on line {lines(base + i)}"
+            )
 
 
 def _value(
@@ -308,9 +314,12 @@ def _citation(entry: _Entry) -> Citation:
         and text not in urls
     ]
     author = _text(f.get("author") or f.get("editor") or "").replace(" and ", "; ")
+    when_accessed = ""
+    if f.get("urldate"):
+        when_accessed = "accessed " + (_written(accessed) if accessed else _text(f["urldate"]))
     parts = [
         author, f"“{title},”" if title else "", publisher or "", _when(f, published), *notes,
-        f"accessed {_written(accessed) if accessed else _text(f['urldate'])}" if f.get("urldate") else "",
+        when_accessed,
         *(url for url in urls if not any(url in note for note in notes)),
     ]
     text = ", ".join(p for p in parts if p).replace(",”,", ",”")

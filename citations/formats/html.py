@@ -41,7 +41,8 @@ from dataclasses import replace
 from datetime import date
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, Tag
+from bs4.element import Comment, NavigableString
 
 from citations.dates import find_published
 from citations.formats.common import FormatResult
@@ -65,6 +66,8 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
 # (sourceline, sourcepos): the order of citations in the page
 _Position = tuple[int, int]
+# id(tag) -> (tag, its number in its list); tags are not hashable by identity, ids are
+_Items = dict[int, tuple[Tag, int | None]]
 
 
 def parse(text: str) -> FormatResult:
@@ -76,11 +79,12 @@ def parse(text: str) -> FormatResult:
     items = _list_items(soup)                       # id(tag) -> (tag, number in its list)
     labels: dict[int, str] = {}                     # id(item) -> marker text
     markers: set[int] = set()
+    anchors = _anchors(soup)
     for a in soup.find_all("a", href=True):
         if not _is_marker(a):
             continue
         markers.add(id(a))
-        target = _target(soup, str(a["href"])[1:], items)
+        target = _target(anchors.get(str(a["href"])[1:]), items)
         if target is None:
             result.warnings.append(
                 f"line {a.sourceline}: footnote marker {_squash(a.get_text())!r} points to "
@@ -94,12 +98,12 @@ def parse(text: str) -> FormatResult:
 
     found: list[tuple[_Position, Citation]] = []
     for key, (item, number) in items.items():
-        label = labels.get(key) or (str(number) if number is not None else None)
-        found.append((_position(item), _note(item, label, base)))
+        note_label = labels.get(key) or (str(number) if number is not None else None)
+        found.append((_position(item), _note(item, note_label, base)))
     for a in soup.find_all("a", href=True):
         if id(a) in markers or any(id(parent) in items for parent in a.parents):
             continue
-        url = _outbound(a["href"], base)
+        url = _outbound(str(a["href"]), base)
         if url is not None:
             found.append((_position(a), _link(a, url)))
     result.citations = [c for _, c in sorted(found, key=lambda pair: pair[0])]
@@ -114,15 +118,16 @@ def _is_notes(tag: Tag) -> bool:
     return bool(classes & _NOTE_CLASSES) or tag.get("role") in _NOTE_ROLES
 
 
-def _list_items(soup: BeautifulSoup) -> dict[int, tuple[Tag, int | None]]:
+def _list_items(soup: BeautifulSoup) -> _Items:
     """The items of every notes list, each with its number in its list."""
-    items: dict[int, tuple[Tag, int | None]] = {}
+    items: _Items = {}
     for notes in soup.find_all(_is_notes):
         if any(_is_notes(parent) for parent in notes.parents):
             continue  # the outermost notes element has them all
         entries = [li for li in notes.find_all("li") if not _has_ancestor(li, "li", stop=notes)]
         if not entries:
-            entries = [p for p in notes.find_all(["p", "div"], recursive=False) if p.get_text(strip=True)]
+            blocks = notes.find_all(["p", "div"], recursive=False)
+            entries = [p for p in blocks if p.get_text(strip=True)]
         counters: dict[int, int] = {}
         for entry in entries:
             parent = entry.parent
@@ -152,7 +157,7 @@ def _int(value: object, default: int) -> int:
 
 
 def _is_marker(a: Tag) -> bool:
-    """An in-page link that marks a footnote: ``<sup><a href="#fn3">``, ``<a href="#fn3"><sup>``, …"""
+    """An in-page link that marks a footnote: ``<sup><a href="#fn3">``, ``<a href="#fn3"><sup>``."""
     href = a["href"]
     if not isinstance(href, str) or not href.startswith("#") or len(href) < 2:
         return False
@@ -166,10 +171,19 @@ def _is_marker(a: Tag) -> bool:
     )
 
 
-def _target(soup: BeautifulSoup, fragment: str, items: dict[int, tuple[Tag, int | None]]) -> Tag | None:
+def _anchors(soup: BeautifulSoup) -> dict[str, Tag]:
+    """Every in-page link target: elements by ``id``, then old-style ``<a name>`` (first wins)."""
+    anchors: dict[str, Tag] = {}
+    for tag in soup.find_all(id=True):
+        anchors.setdefault(str(tag["id"]), tag)
+    for tag in soup.find_all("a", attrs={"name": True}):
+        anchors.setdefault(str(tag["name"]), tag)
+    return anchors
+
+
+def _target(anchor: Tag | None, items: _Items) -> Tag | None:
     """The note a marker points to: the list item holding the anchor, or the anchor element."""
-    anchor = soup.find(id=fragment) or soup.find("a", attrs={"name": fragment})
-    if not isinstance(anchor, Tag):
+    if anchor is None:
         return None
     for tag in (anchor, *anchor.parents):
         if id(tag) in items:
@@ -257,8 +271,8 @@ def _title(soup: BeautifulSoup) -> str | None:
     tag = soup.find("title")
     if isinstance(tag, Tag) and _squash(tag.get_text()):
         return _squash(tag.get_text())
-    for attrs in ({"name": "citation_title"}, {"property": "og:title"}):
-        meta = soup.find("meta", attrs=attrs)
+    for attr, value in (("name", "citation_title"), ("property", "og:title")):
+        meta = soup.find("meta", attrs={attr: value})
         if isinstance(meta, Tag) and str(meta.get("content") or "").strip():
             return _squash(str(meta["content"]))
     h1 = soup.find("h1")

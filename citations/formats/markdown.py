@@ -33,6 +33,7 @@ title is on the next line.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -61,7 +62,17 @@ _LINE_PREFIX = re.compile(
 )
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[^\s<>@]+@[^\s<>@]+)>")
-_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\]")
+_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,200})\]")
+_BACKTICKS = re.compile(r"`+")
+_BRACKET_TOKENS = re.compile(r"\\.|`+|[\[\]]", re.DOTALL)
+# A link destination: no spaces, parentheses balanced one level deep (…/Foo_(bar))
+_DESTINATION = re.compile(r"(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*")
+_BRACKETED_DESTINATION = re.compile(r"<((?:[^<>\n\\]|\\.)*)>")
+_TITLES = {
+    '"': re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL),
+    "'": re.compile(r"'((?:[^'\\]|\\.)*)'", re.DOTALL),
+    "(": re.compile(r"\(((?:[^()\\]|\\.)*)\)", re.DOTALL),
+}
 _REF_LABEL = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]")
 _WEB_URL = re.compile(r"(?:https?://|www\.)", re.IGNORECASE)
 _ASCII_PUNCT = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
@@ -111,6 +122,15 @@ class _Refs:
         return found[0], found[1]
 
 
+@dataclass(slots=True)
+class _Spans:
+    """Code spans and bracket pairs of one block, each found in one pass (so that unmatched
+    ``[`` and backticks cost nothing more)."""
+
+    code: dict[int, tuple[int, int]]  # opening backtick run -> (closing run, run length)
+    brackets: dict[int, int]          # "[" -> its matching "]"
+
+
 def parse(text: str) -> FormatResult:
     """The citations of a Markdown document (footnotes and outbound links), in line order."""
     text = _HTML_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
@@ -139,10 +159,14 @@ def parse(text: str) -> FormatResult:
             citations.extend(_body_link(block, inline, link) for link in inline.links)
     for key, (url, title, line, name) in refs.defs.items():
         if key not in refs.used and _is_web(url):
-            citations.append(make_citation(label=None, line=line, text=name, urls=[url], title=title))
+            citations.append(
+                make_citation(label=None, line=line, text=name, urls=[url], title=title)
+            )
     for name, line in referenced:
         if name not in defined:
-            result.warnings.append(f"line {line}: footnote [^{name}] is referenced but never defined")
+            result.warnings.append(
+                f"line {line}: footnote [^{name}] is referenced but never defined"
+            )
 
     result.citations = sorted(citations, key=lambda c: c.line)
     result.title = meta.get("title") or _first_heading(lines, code)
@@ -183,13 +207,14 @@ def _fenced_lines(lines: list[str]) -> list[bool]:
                 code[i] = True
         else:
             code[i] = True
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
+            closes = m is not None and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence)
+            if closes and m is not None and not m.group(2).strip():
                 fence = None
     return code
 
 
 def _blocks(lines: list[str], code: list[bool]) -> tuple[list[_Block], _Refs]:
-    """Split the document into paragraphs and footnote definitions; collect reference definitions."""
+    """Split the document into paragraphs and footnote definitions; collect link definitions."""
     blocks: list[_Block] = []
     refs = _Refs()
     para: list[str] = []
@@ -238,7 +263,8 @@ def _blocks(lines: list[str], code: list[bool]) -> tuple[list[_Block], _Refs]:
 
 
 def _footnote_body(lines: list[str], code: list[bool], i: int, first: str) -> tuple[list[str], int]:
-    """The lines of the footnote defined on line ``i`` (continuations unindented) and the next line."""
+    """The lines of the footnote defined on line ``i`` (continuations unindented), and the index
+    of the first line after it."""
     body = [first]
     j = i + 1
     while j < len(lines):
@@ -288,6 +314,7 @@ def _scan(src: str, refs: _Refs, *, show_urls: bool = False, collect: bool = Tru
     With ``show_urls`` an inline link renders as ``text (url)``; otherwise as its text. With
     ``collect`` False (link text, image alt text) nothing is collected, only rendered.
     """
+    spans = _spans(src)
     out = _Inline()
     parts: list[str] = []
     size = 0
@@ -307,7 +334,8 @@ def _scan(src: str, refs: _Refs, *, show_urls: bool = False, collect: bool = Tru
         for m in find_urls(run) if collect else []:
             emit(_strip_emphasis(run[pos:m.start]))
             if _is_web(m.url):
-                out.links.append(_Link(m.url, None, None, plain_at[m.start], size, size + len(m.url)))
+                link = _Link(m.url, None, None, plain_at[m.start], size, size + len(m.url))
+                out.links.append(link)
             emit(m.url)
             pos = m.end
         emit(_strip_emphasis(run[pos:]))
@@ -323,15 +351,16 @@ def _scan(src: str, refs: _Refs, *, show_urls: bool = False, collect: bool = Tru
             i += 2
             continue
         if c == "`":
-            n = len(src[i:]) - len(src[i:].lstrip("`"))
-            close = _closing_backticks(src, i + n, n)
             flush()
-            if close is None:
-                emit("`" * n)
-                i += n
-            else:
+            if i in spans.code:
+                close, n = spans.code[i]
                 emit(_code_text(src[i + n:close]))
                 i = close + n
+            else:
+                run = _BACKTICKS.match(src, i)
+                n = len(run.group(0)) if run else 1
+                emit("`" * n)
+                i += n
             continue
         if c == "[" and src.startswith("[^", i):
             m = _FOOTNOTE_REF.match(src, i)
@@ -342,7 +371,7 @@ def _scan(src: str, refs: _Refs, *, show_urls: bool = False, collect: bool = Tru
                 continue
         if c == "[" or (c == "!" and src.startswith("![", i)):
             image = c == "!"
-            link = _link_at(src, i + 1 if image else i, refs)
+            link = _link_at(src, i + 1 if image else i, refs, spans)
             if link is not None:
                 flush()
                 text_src, url, title, end = link
@@ -352,8 +381,8 @@ def _scan(src: str, refs: _Refs, *, show_urls: bool = False, collect: bool = Tru
                     emit(inner)
                 else:
                     web = _is_web(url)
-                    shown = f"{inner} ({url})" if show_urls and web and inner.strip() != url else inner
-                    emit(shown)
+                    with_url = show_urls and web and inner.strip() != url
+                    emit(f"{inner} ({url})" if with_url else inner)
                     if collect and web:
                         out.links.append(_Link(url, inner, title, i, start, size))
                 i = end
@@ -376,12 +405,36 @@ def _scan(src: str, refs: _Refs, *, show_urls: bool = False, collect: bool = Tru
     return out
 
 
-def _closing_backticks(src: str, start: int, n: int) -> int | None:
-    """Where a run of exactly ``n`` backticks starts at or after ``start``, if there is one."""
-    for m in re.finditer(r"`+", src[start:]):
-        if len(m.group(0)) == n:
-            return start + m.start()
-    return None
+def _spans(src: str) -> _Spans:
+    runs = [(m.start(), len(m.group(0))) for m in _BACKTICKS.finditer(src)]
+    starts_by_length: dict[int, list[int]] = {}
+    for start, n in runs:
+        starts_by_length.setdefault(n, []).append(start)
+    code: dict[int, tuple[int, int]] = {}
+    inside_until = -1
+    for start, n in runs:
+        if start < inside_until:
+            continue
+        same = starts_by_length[n]
+        k = bisect.bisect_right(same, start)
+        if k < len(same):  # a code span runs to the next run of exactly as many backticks
+            code[start] = (same[k], n)
+            inside_until = same[k] + n
+    brackets: dict[int, int] = {}
+    opened: list[int] = []
+    skip_until = -1
+    for m in _BRACKET_TOKENS.finditer(src):
+        at = m.start()
+        if at < skip_until:
+            continue
+        token = m.group(0)
+        if token[0] == "`" and at in code:
+            skip_until = code[at][0] + code[at][1]
+        elif token == "[":
+            opened.append(at)
+        elif token == "]" and opened:
+            brackets[opened.pop()] = at
+    return _Spans(code=code, brackets=brackets)
 
 
 def _code_text(code: str) -> str:
@@ -391,9 +444,11 @@ def _code_text(code: str) -> str:
     return code
 
 
-def _link_at(src: str, i: int, refs: _Refs) -> tuple[str, str, str | None, int] | None:
+def _link_at(
+    src: str, i: int, refs: _Refs, spans: _Spans
+) -> tuple[str, str, str | None, int] | None:
     """The link whose ``[`` is at ``i``: (text source, url, title, end offset), or None."""
-    close = _closing_bracket(src, i)
+    close = spans.brackets.get(i)
     if close is None:
         return None
     text_src = src[i + 1:close]
@@ -416,67 +471,29 @@ def _link_at(src: str, i: int, refs: _Refs) -> tuple[str, str, str | None, int] 
     return None
 
 
-def _closing_bracket(src: str, i: int) -> int | None:
-    depth = 0
-    j = i
-    while j < len(src):
-        c = src[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "`":
-            n = len(src[j:]) - len(src[j:].lstrip("`"))
-            close = _closing_backticks(src, j + n, n)
-            j = j + n if close is None else close + n
-            continue
-        if c == "[":
-            depth += 1
-        elif c == "]":
-            depth -= 1
-            if depth == 0:
-                return j
-        j += 1
-    return None
-
-
 def _inline_destination(src: str, j: int) -> tuple[str, str | None, int] | None:
     """Parse ``url "title")`` starting after ``(``: (url, title, end offset), or None."""
-    n = len(src)
     j = _skip_space(src, j)
-    if j < n and src[j] == "<":
-        k = src.find(">", j)
-        if k < 0 or "\n" in src[j:k]:
+    if src.startswith("<", j):
+        bracketed = _BRACKETED_DESTINATION.match(src, j)
+        if bracketed is None:
             return None
-        url = src[j + 1:k]
-        j = k + 1
+        url = bracketed.group(1)
+        j = bracketed.end()
     else:
-        depth = 0
-        k = j
-        while k < n and not src[k].isspace():
-            if src[k] == "\\":
-                k += 2
-                continue
-            if src[k] == "(":
-                depth += 1
-            elif src[k] == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            k += 1
-        url = src[j:k]
-        j = k
+        dest = _DESTINATION.match(src, j)
+        url = dest.group(0) if dest else ""
+        j += len(url)
     j = _skip_space(src, j)
     title = None
-    if j < n and src[j] in "\"'(":
-        closer = ")" if src[j] == "(" else src[j]
-        k = j + 1
-        while k < n and src[k] != closer:
-            k += 2 if src[k] == "\\" else 1
-        if k >= n:
+    pattern = _TITLES.get(src[j]) if j < len(src) else None
+    if pattern is not None:
+        m = pattern.match(src, j)
+        if m is None:
             return None
-        title = _unescape(src[j + 1:k])
-        j = _skip_space(src, k + 1)
-    if j < n and src[j] == ")":
+        title = _unescape(m.group(1))
+        j = _skip_space(src, m.end())
+    if src.startswith(")", j):
         return _unescape(url), title, j + 1
     return None
 
@@ -540,8 +557,8 @@ def _sentence(text: str, start: int, end: int) -> str:
     begin = 0
     for m in _SENTENCE_END.finditer(text, 0, start):
         begin = m.end()
-    m = _SENTENCE_END.search(text, end)
-    return _squash(text[begin:m.end()] if m else text[begin:])
+    stop = _SENTENCE_END.search(text, end)
+    return _squash(text[begin:stop.end()] if stop else text[begin:])
 
 
 def _squash(s: str) -> str:

@@ -162,7 +162,7 @@ def _read(data: bytes, path: str) -> tuple[list[str], str | None]:
 
 
 def join_broken_lines(text: str) -> str:
-    """Join URLs broken across lines and words hyphenated at line ends (see the module docstring)."""
+    """Join URLs broken across lines and words hyphenated at line ends (module docstring)."""
     out: list[str] = []
     for line in text.split("\n"):
         if out and _continues(out[-1], line):
@@ -198,7 +198,8 @@ def _continues(previous: str, line: str) -> bool:
     if not part or not _URL_PART_CHARS.match(part):
         return False
     if cited.endswith("."):
-        return not part[0].isupper() and (_looks_like_url_part(part) or part.isalpha() and part.islower())
+        lower_word = part.isalpha() and part.islower()
+        return not part[0].isupper() and (_looks_like_url_part(part) or lower_word)
     if cited.endswith(_URL_OPEN):
         return True
     if cited.endswith(_URL_DELIMITERS):
