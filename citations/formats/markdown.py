@@ -7,9 +7,9 @@ What becomes a citation:
   over indented continuation lines (4 spaces or a tab), over blank lines that are followed by an
   indented line, and over lazy continuation lines (an unindented line right after footnote text
   that does not start a new block). Its URLs are every link, autolink and bare URL in that text,
-  in order. Inline links are rendered ``text (url)`` in the citation text, so the text reads like
-  the footnote does on the page. When the text holds no quoted title, the title of the first link
-  (its ``"title"``, else its link text) is the cited title.
+  in order. Inline links are rendered ``text (url)`` in the citation text, so the text keeps
+  every URL it cites. When the text holds no quoted title, the first link's ``"title"``, else its
+  link text when that has two words or more, is the cited title.
 * Every link outside footnotes is one unlabelled citation (label None): inline
   ``[text](url "title")``, reference links ``[text][ref]``, ``[text][]`` and ``[text]`` with
   ``[ref]: url "title"``, autolinks ``<https://…>`` and bare URLs. Its text is the link text;
@@ -19,7 +19,8 @@ What becomes a citation:
   name): no URL in the file goes unchecked.
 
 Not citations: URLs in code spans, fenced code blocks and HTML comments; images (a link around an
-image is cited); relative links, ``#fragments``, ``mailto:`` and other non-web schemes; YAML front
+image is cited); relative links, ``#fragments``, ``mailto:`` and other non-web schemes (a
+destination that starts with ``www.`` is taken as the web address its author meant); YAML front
 matter, which gives the document's ``title`` and ``date`` (else the title is the first level-1
 heading).
 
@@ -28,7 +29,7 @@ its ``[`` (or its URL) stands.
 
 Left out: indented (4-space) code blocks (indentation also marks footnote and list continuations,
 and a wrong guess would hide real links), pandoc inline notes ``^[…]``, reference definitions whose
-title is on the next line.
+title is on the next line, link destinations with parentheses nested two deep.
 """
 
 from __future__ import annotations
