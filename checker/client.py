@@ -1,0 +1,261 @@
+"""
+The HTTP clients of `citewatch check`: one shared TLS context, one httpx client per host.
+
+Why one `httpx.AsyncClient` per host: httpcore's pool keeps one list of connections and one of
+queued requests, and scans both on every request, so one big pool behind one global semaphore
+costs time in proportion to connections × queued requests (17–102 s for 5,000 URLs over 100
+hosts on the reference machine, against 6–7 s for small per-host pools). A per-host pool sized
+to the per-host limit never queues more than that limit, because `HostGate` admits no more.
+
+Cheap wins that httpcore needs from us: ONE `ssl.SSLContext` for every client (building one
+loads the whole CA bundle: ~20 ms and a lot of memory each time), no cookie jar (httpx parses
+every `Set-Cookie` through `http.cookiejar`, and the checker wants no state between URLs anyway;
+checker.fetch carries cookies along one redirect chain by hand), and redirects followed by hand.
+
+The environment: httpx honours `HTTP(S)_PROXY`, `ALL_PROXY` and `NO_PROXY` (`trust_env`) only
+when it builds its transport itself, and we give it ours, so `proxy_mounts()` mounts them the
+same way with httpx's own parser. httpx reads `SSL_CERT_FILE`/`SSL_CERT_DIR` only when it builds
+the TLS context itself and ignores `REQUESTS_CA_BUNDLE`, so `build_ssl_context()` reads all three
+(then certifi).
+
+Addresses: link-local and cloud-metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254,
+Alibaba's 100.100.100.200) are never connected to, and private or loopback ones only when
+`settings.allow_private`. The check sits in the network backend (`GuardedBackend`): it resolves
+the name itself, vets every address of the answer, and connects to a vetted address, so a
+redirect, a DNS answer or a rebinding between check and connect cannot slip past it (TLS still
+verifies the certificate against the name, which httpcore passes separately as SNI). Limits: when
+a proxy is configured, the proxy resolves names, so only literal IP addresses in URLs can be
+vetted (checker.fetch does that before every hop); and a *connection* is vetted, not each
+request on it, which is enough because a connection stays bound to its vetted address.
+
+`make_client()` is the one place that builds a client: a faster transport can be plugged in there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import ssl
+from collections.abc import Iterable, Mapping
+from http.cookiejar import Cookie, CookieJar
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpcore
+import httpx
+
+if TYPE_CHECKING:
+    from checker.settings import CheckSettings
+
+# Browser-like request headers: some sites answer bare clients with 403 or a different page.
+# No "br": brotli is not a dependency, and checker.fetch decodes bodies itself to cap their size.
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+ACCEPT_LANGUAGE = "en-US,en;q=0.9,*;q=0.5"
+ACCEPT_ENCODING = "gzip, deflate"
+
+# Addresses that answer with credentials on cloud machines, whatever allow_private says.
+_METADATA_ADDRESSES = frozenset(
+    {
+        ipaddress.ip_address("fd00:ec2::254"),  # AWS IMDS over IPv6
+        ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud metadata
+    }
+)
+
+
+class ClientFactory(Protocol):
+    """The signature of `make_client`, for plugging in another client builder."""
+
+    def __call__(
+        self, host: str, settings: CheckSettings, *, ssl_context: ssl.SSLContext
+    ) -> httpx.AsyncClient: ...
+
+
+class ForbiddenAddress(httpcore.ConnectError):
+    """The host resolves to an address the checker must not connect to."""
+
+
+def forbidden_reason(address: str, *, allow_private: bool) -> str | None:
+    """Why connecting to this literal IP address is refused, or None if it is allowed.
+
+    Returns None for anything that is not an IP address (names are vetted after resolution).
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254
+    if ip.is_link_local or ip in _METADATA_ADDRESSES:
+        return f"{ip} is a link-local or cloud-metadata address"
+    if not allow_private and (ip.is_private or ip.is_loopback or ip.is_unspecified):
+        return f"{ip} is a private or loopback address"
+    return None
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to, in the resolver's order (IP literals as they are).
+
+    Module-level so tests can replace it to simulate DNS answers.
+    """
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore network backend that resolves names itself and refuses forbidden addresses."""
+
+    def __init__(
+        self, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None
+    ) -> None:
+        self._allow_private = allow_private
+        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await resolve_host(host, port)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+        except OSError as exc:  # socket.gaierror: checker.fetch tells NXDOMAIN from the rest
+            raise httpcore.ConnectError(str(exc)) from exc
+        for address in addresses:
+            reason = forbidden_reason(address, allow_private=self._allow_private)
+            if reason is not None:
+                raise ForbiddenAddress(f"{host} resolves to {address}: {reason}")
+        if not addresses:
+            raise httpcore.ConnectError(f"{host} resolves to no address")
+        last_error: Exception | None = None
+        for address in addresses:  # in order, like a browser without happy eyeballs
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        assert last_error is not None
+        raise last_error
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used by the checker")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, with its connection pool built on `GuardedBackend`.
+
+    httpx does not take a network backend, so the pool it built is replaced by the same pool
+    with ours (httpx 0.28 keeps it in `_pool`; tests cover the swap).
+    """
+
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits, http2: bool, allow_private: bool
+    ) -> None:
+        super().__init__(verify=ssl_context, limits=limits, http2=http2)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=http2,
+            network_backend=GuardedBackend(allow_private=allow_private),
+        )
+
+
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing: no state between URLs, and no parsing cost."""
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        pass
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+
+def build_ssl_context(env: Mapping[str, str] | None = None) -> ssl.SSLContext:
+    """The TLS context shared by every client of a run.
+
+    CA certificates come from `SSL_CERT_FILE` or `REQUESTS_CA_BUNDLE` (and `SSL_CERT_DIR`),
+    else from certifi, like requests and httpx together. A path that does not exist raises
+    `OSError`, a configuration error for the caller to report.
+    """
+    env = os.environ if env is None else env
+    cafile = env.get("SSL_CERT_FILE") or env.get("REQUESTS_CA_BUNDLE") or None
+    capath = env.get("SSL_CERT_DIR") or None
+    if cafile is None and capath is None:
+        import certifi  # a dependency of httpx
+
+        cafile = certifi.where()
+    return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
+def request_headers(settings: CheckSettings, host: str) -> dict[str, str]:
+    """The headers sent with every request to `host`: a browser's, then the host's extras."""
+    headers = {
+        "User-Agent": settings.user_agent,
+        "Accept": ACCEPT,
+        "Accept-Language": ACCEPT_LANGUAGE,
+        "Accept-Encoding": ACCEPT_ENCODING,
+    }
+    headers.update(settings.host_headers.get(host, {}))
+    return headers
+
+
+def make_client(
+    host: str, settings: CheckSettings, *, ssl_context: ssl.SSLContext
+) -> httpx.AsyncClient:
+    """The client for one host: pool sized to the per-host limit, no redirects, no cookies.
+
+    Host-specific headers live on the host's own client, so a redirect to another host never
+    carries them along.
+    """
+    limits = httpx.Limits(
+        max_connections=settings.per_host, max_keepalive_connections=settings.per_host
+    )
+    timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
+    return httpx.AsyncClient(
+        transport=GuardedTransport(
+            ssl_context=ssl_context, limits=limits, http2=True, allow_private=settings.allow_private
+        ),
+        mounts=proxy_mounts(ssl_context=ssl_context, limits=limits),
+        timeout=timeout,
+        headers=request_headers(settings, host),
+        cookies=_NoCookies(),
+        follow_redirects=False,
+        trust_env=False,  # with a transport given, httpx ignores proxies: proxy_mounts does it
+    )
+
+
+def proxy_mounts(
+    *, ssl_context: ssl.SSLContext, limits: httpx.Limits
+) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """Transports for the proxies of `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`.
+
+    httpx reads these only when it builds its own transport, so we mount them as `trust_env`
+    would, with httpx's own parser of the variables. A `NO_PROXY` pattern maps to None: the
+    client's own (guarded) transport.
+    """
+    from httpx._utils import get_environment_proxies  # httpx's trust_env semantics, verbatim
+
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+    for pattern, proxy_url in get_environment_proxies().items():
+        mounts[pattern] = (
+            None
+            if proxy_url is None
+            else httpx.AsyncHTTPTransport(
+                verify=ssl_context, limits=limits, http2=True, proxy=proxy_url
+            )
+        )
+    return mounts

@@ -1,0 +1,146 @@
+"""
+Check many URLs at once and yield each Observation the moment it is complete.
+
+Scheduling: URLs are grouped by host into *lanes*. A host with n URLs gets min(per_host, n)
+lanes that share its queue, and a bounded pool of workers (4 × concurrency) drains lanes, busiest
+hosts first: the run cannot end before its busiest host is done (n × interval / per_host), so that
+host starts at once. Workers that reach a host's limit wait on that host only, and the global
+limit is taken per request (see checker.hosts), so one slow or rate-limited host never holds the
+slots of the others. Every task is cancelled and every client closed when the caller stops
+iterating (Ctrl-C included): what was yielded is all that was finished.
+
+The caller writes each result as it arrives (the store commits at once), so an interrupted run
+loses nothing it finished. `after_fetch` lets another module act on each result inside the run,
+with the same per-host clients and politeness: it receives the `Observation` and the `Fetcher`,
+may call `fetcher.fetch(other_url)` (e.g. the soft-404 probe of a random path on the same host),
+and what it returns is what `fetch_all` yields. An exception in the hook is a bug: it ends the
+run and propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from checker.fetch import Fetcher, host_key
+from checker.hosts import Clock, Sleep
+
+if TYPE_CHECKING:
+    from checker.models import Observation
+    from checker.settings import CheckSettings
+
+T = TypeVar("T")
+AfterFetch = Callable[["Observation", Fetcher], Awaitable[T]]
+
+_WORKERS_PER_SLOT = 4
+
+
+class _WorkerDone:
+    """Put on the results queue by a worker that ran out of lanes."""
+
+
+class _WorkerFailed:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def plan_lanes(urls: Iterable[str], per_host: int) -> list[deque[str]]:
+    """Lanes, busiest host first. A host's lanes are one deque, listed min(per_host, n) times."""
+    by_host: dict[str, deque[str]] = {}
+    for url in urls:
+        by_host.setdefault(host_key(url), deque()).append(url)
+    queues = sorted(by_host.values(), key=len, reverse=True)  # stable: ties keep input order
+    return [queue for queue in queues for _ in range(min(per_host, len(queue)))]
+
+
+@overload
+def fetch_all(
+    urls: Iterable[str],
+    settings: CheckSettings,
+    *,
+    clock: Clock = ...,
+    sleep: Sleep = ...,
+    after_fetch: None = None,
+) -> AsyncGenerator[Observation, None]: ...
+
+
+@overload
+def fetch_all(
+    urls: Iterable[str],
+    settings: CheckSettings,
+    *,
+    clock: Clock = ...,
+    sleep: Sleep = ...,
+    after_fetch: AfterFetch[T],
+) -> AsyncGenerator[T, None]: ...
+
+
+async def fetch_all(
+    urls: Iterable[str],
+    settings: CheckSettings,
+    *,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+    after_fetch: AfterFetch[Any] | None = None,
+) -> AsyncGenerator[Any, None]:
+    """Fetch every URL (each as often as listed), yielding results in order of completion.
+
+    `clock` and `sleep` drive politeness waits and retry backoff (tests pass fake ones).
+    """
+    lanes = deque(plan_lanes(urls, settings.per_host))
+    if not lanes:
+        return
+    # Everything allocated so far lives for the whole run: keep the collector from rescanning it.
+    gc.freeze()
+    async with Fetcher(settings, clock=clock, sleep=sleep) as fetcher:
+        results: asyncio.Queue[Any] = asyncio.Queue(maxsize=settings.concurrency * 2)
+
+        async def worker() -> None:
+            try:
+                while lanes:
+                    lane = lanes.popleft()
+                    while lane:
+                        observation = await fetcher.fetch(lane.popleft())
+                        if after_fetch is None:
+                            await results.put(observation)
+                        else:
+                            await results.put(await after_fetch(observation, fetcher))
+            except Exception as exc:  # a bug or a failing hook: end the run with it
+                await results.put(_WorkerFailed(exc))
+            else:
+                await results.put(_WorkerDone())
+
+        count = min(len(lanes), settings.concurrency * _WORKERS_PER_SLOT)
+        workers = [asyncio.create_task(worker()) for _ in range(count)]
+        try:
+            running = count
+            while running:
+                item = await results.get()
+                if isinstance(item, _WorkerDone):
+                    running -= 1
+                elif isinstance(item, _WorkerFailed):
+                    raise item.error
+                else:
+                    yield item
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+
+async def fetch_one(
+    url: str,
+    settings: CheckSettings,
+    *,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> Observation:
+    """Fetch a single URL with fresh clients (for `citewatch check URL` and tests)."""
+    async with Fetcher(settings, clock=clock, sleep=sleep) as fetcher:
+        return await fetcher.fetch(url)

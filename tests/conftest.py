@@ -1,0 +1,94 @@
+"""Shared fixtures: loopback servers (HTTP and HTTPS with a trustme CA), a clean environment,
+a fake clock, and the asyncio backend for `@pytest.mark.anyio` tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.servers import LocalServer, serve, standard_routes, tls_server_context
+
+# Variables that would route or verify our requests differently on a developer's machine.
+_NETWORK_ENV = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy or CA variable of the developer's environment reaches a test (as in httpx)."""
+    for name in _NETWORK_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Our code is asyncio-only; anyio's default fixture would also run every test on trio."""
+    return "asyncio"
+
+
+class FakeClock:
+    """A monotonic clock that moves only when something sleeps on it; every sleep is recorded.
+
+    Pass `clock=fake_clock, sleep=fake_clock.sleep` to code that takes both, so that waits for
+    politeness or backoff take no real time.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def web() -> Iterator[LocalServer]:
+    """A plain HTTP server on 127.0.0.1 with `tests.servers.standard_routes()`."""
+    with serve(standard_routes()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    """A throwaway certificate authority; `ca_file` is its certificate as a PEM file."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def secure_web(tls_ca: trustme.CA) -> Iterator[LocalServer]:
+    """The standard routes over HTTPS, with a certificate for localhost and 127.0.0.1."""
+    with serve(standard_routes(), tls=tls_server_context(tls_ca)) as server:
+        yield server
