@@ -1,0 +1,52 @@
+"""
+Resolve lost citations to Wayback Machine captures, verify cited archive links, and save what
+is not archived yet. A leaf package: it imports nothing else of citewatch and works on ``str``
+URLs and UTC ``datetime``s.
+
+    async with Wayback(settings_from_env()) as wayback:
+        async for result in wayback.resolve([LookupRequest(url, (Target("fn1", accessed),))]):
+            store(result)                      # yielded per URL, as soon as it is done
+"""
+
+from archive.choose import choose_capture, rank_captures
+from archive.client import Wayback, resolve, save, verify_archived
+from archive.errors import ArchiveError, ArchiveThrottled, ArchiveUnavailable, SaveRefused
+from archive.links import replay_link, split_archive_link
+from archive.models import (
+    Capture,
+    Choice,
+    LookupRequest,
+    LookupResult,
+    Outcome,
+    ReplayCheck,
+    SaveOutcome,
+    SaveResult,
+    Snapshot,
+    Target,
+)
+from archive.ratelimit import VirtualClock
+from archive.settings import (
+    DEFAULT_AVAILABILITY_URL,
+    DEFAULT_BATCH_THRESHOLD,
+    DEFAULT_CDX_URL,
+    DEFAULT_LOOKUP_PER_MIN,
+    DEFAULT_PAUSE_ON_429_S,
+    DEFAULT_REPLAY_PER_MIN,
+    DEFAULT_REPLAY_URL,
+    DEFAULT_SAVE_URL,
+    ArchiveSettings,
+    settings_from_env,
+)
+from archive.timestamps import end_of_day, format_timestamp, parse_timestamp
+
+__all__ = [
+    "DEFAULT_AVAILABILITY_URL", "DEFAULT_BATCH_THRESHOLD", "DEFAULT_CDX_URL",
+    "DEFAULT_LOOKUP_PER_MIN", "DEFAULT_PAUSE_ON_429_S", "DEFAULT_REPLAY_PER_MIN",
+    "DEFAULT_REPLAY_URL", "DEFAULT_SAVE_URL",
+    "ArchiveError", "ArchiveSettings", "ArchiveThrottled", "ArchiveUnavailable", "Capture",
+    "Choice", "LookupRequest", "LookupResult", "Outcome", "ReplayCheck", "SaveOutcome",
+    "SaveRefused", "SaveResult", "Snapshot", "Target", "VirtualClock", "Wayback",
+    "choose_capture", "end_of_day", "format_timestamp", "parse_timestamp", "rank_captures",
+    "replay_link", "resolve", "save", "settings_from_env", "split_archive_link",
+    "verify_archived",
+]

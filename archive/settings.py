@@ -1,0 +1,124 @@
+"""
+Defaults for talking to the Wayback Machine, shared by the library and the command line.
+
+Rates are set below the limits the Internet Archive has stated (reference §6), because IA asks
+clients to stay at about 80 % of its hard limits and firewalls an IP for an hour (doubling each
+time) when 429s are ignored:
+
+* lookups (CDX, timemap, availability) share one pool: IA's hard limit is 30/min, we use 24/min;
+* replays (``/web/<ts>id_/<url>``) are limited at 600/min by IA, we use 120/min (2/s);
+* Save Page Now 2 documents 7 captures/min with keys and 3/min anonymous, we use 6 and 2, and at
+  most 2 captures of one URL per day (IA allows 5).
+
+``settings_from_env()`` maps the one ``CITEWATCH_WAYBACK_URL`` base onto all four endpoints (the
+real service spreads them over ``web.archive.org`` and ``archive.org``), and reads the SPN keys
+from ``IA_ACCESS_KEY``/``IA_SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+DEFAULT_CDX_URL = "https://web.archive.org/cdx/search/cdx"
+DEFAULT_AVAILABILITY_URL = "https://archive.org/wayback/available"
+DEFAULT_REPLAY_URL = "https://web.archive.org/web/"
+DEFAULT_SAVE_URL = "https://web.archive.org/save"
+DEFAULT_USER_AGENT = "citewatch/0.1 (+https://github.com/citewatch/citewatch; citation archiver)"
+
+DEFAULT_TIMEOUT_S = 30.0                 # connect and read, each; also caps every waybackpy call
+DEFAULT_LOOKUP_PER_MIN = 24              # CDX + timemap + availability, one shared pool
+DEFAULT_REPLAY_PER_MIN = 120             # replays and SPN status polls
+DEFAULT_SAVE_PER_MIN_AUTHENTICATED = 6   # SPN2 doc: 7/min with keys
+DEFAULT_SAVE_PER_MIN_ANONYMOUS = 2       # SPN2 doc: 3/min anonymous
+DEFAULT_MAX_SAVES_PER_URL_PER_DAY = 2    # SPN2 doc: 5 (its error text says 10)
+DEFAULT_PAUSE_ON_429_S = 60.0            # every archive request waits this long after any 429
+DEFAULT_MAX_CONSECUTIVE_429 = 3          # then ArchiveThrottled: stop cleanly
+DEFAULT_CONCURRENCY = 8                  # URLs in flight; the rate limiter sets the pace
+DEFAULT_CDX_THREADS = 4                  # waybackpy is synchronous: worker threads at most
+DEFAULT_CDX_LIMIT = 1000                 # rows per CDX request (closest to the median target)
+DEFAULT_BATCH_THRESHOLD = 20             # distinct URLs from which batch availability is used
+DEFAULT_BATCH_SIZE = 100                 # lines per batch POST (IABot's $batchLimit)
+DEFAULT_MAX_VERIFY = 3                   # candidate captures replayed per citation at most
+DEFAULT_TITLE_MATCH = 60.0               # rapidfuzz token_set_ratio, 0-100: lenient
+DEFAULT_MAX_BODY_BYTES = 256_000         # enough for <title>
+DEFAULT_SAVE_POLL_INTERVAL_S = 5.0
+DEFAULT_SAVE_MAX_WAIT_S = 120.0          # SPN2: a capture takes at most 2 min; then "pending"
+DEFAULT_SAVE_CONCURRENCY = 3
+DEFAULT_IF_NOT_ARCHIVED_WITHIN = "30d"   # SPN2 timedelta syntax; a recent capture is reused
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveSettings:
+    """Endpoints, limits and credentials; defaults are the DEFAULT_* constants above."""
+
+    cdx_url: str = DEFAULT_CDX_URL
+    availability_url: str = DEFAULT_AVAILABILITY_URL
+    replay_url: str = DEFAULT_REPLAY_URL
+    save_url: str = DEFAULT_SAVE_URL
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    lookup_per_min: int = DEFAULT_LOOKUP_PER_MIN
+    replay_per_min: int = DEFAULT_REPLAY_PER_MIN
+    save_per_min_authenticated: int = DEFAULT_SAVE_PER_MIN_AUTHENTICATED
+    save_per_min_anonymous: int = DEFAULT_SAVE_PER_MIN_ANONYMOUS
+    max_saves_per_url_per_day: int = DEFAULT_MAX_SAVES_PER_URL_PER_DAY
+    pause_on_429_s: float = DEFAULT_PAUSE_ON_429_S
+    max_consecutive_429: int = DEFAULT_MAX_CONSECUTIVE_429
+    concurrency: int = DEFAULT_CONCURRENCY
+    cdx_threads: int = DEFAULT_CDX_THREADS
+    cdx_limit: int = DEFAULT_CDX_LIMIT
+    batch_threshold: int = DEFAULT_BATCH_THRESHOLD
+    batch_size: int = DEFAULT_BATCH_SIZE
+    max_verify: int = DEFAULT_MAX_VERIFY
+    title_match: float = DEFAULT_TITLE_MATCH
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    save_poll_interval_s: float = DEFAULT_SAVE_POLL_INTERVAL_S
+    save_max_wait_s: float = DEFAULT_SAVE_MAX_WAIT_S
+    save_concurrency: int = DEFAULT_SAVE_CONCURRENCY
+    if_not_archived_within: str = DEFAULT_IF_NOT_ARCHIVED_WITHIN
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+
+    @property
+    def authenticated(self) -> bool:
+        """True when both S3-style keys are set, so SPN2 requests carry ``Authorization: LOW``."""
+        return bool(self.access_key and self.secret_key)
+
+    @property
+    def save_per_min(self) -> int:
+        if self.authenticated:
+            return self.save_per_min_authenticated
+        return self.save_per_min_anonymous
+
+
+def endpoints_for(base_url: str) -> dict[str, str]:
+    """The four endpoint fields for one base URL standing for web.archive.org and archive.org."""
+    base = base_url.rstrip("/")
+    return {
+        "cdx_url": f"{base}/cdx/search/cdx",
+        "availability_url": f"{base}/wayback/available",
+        "replay_url": f"{base}/web/",
+        "save_url": f"{base}/save",
+    }
+
+
+def settings_from_env(
+    environ: Mapping[str, str] | None = None, *, base: ArchiveSettings | None = None
+) -> ArchiveSettings:
+    """Settings from ``CITEWATCH_WAYBACK_URL``, ``IA_ACCESS_KEY`` and ``IA_SECRET_KEY``.
+
+    Unset variables keep the values of ``base`` (default: the real archive.org endpoints).
+    """
+    env = os.environ if environ is None else environ
+    settings = base or ArchiveSettings()
+    if wayback_url := env.get("CITEWATCH_WAYBACK_URL", "").strip():
+        endpoints = endpoints_for(wayback_url)
+        settings = replace(settings, cdx_url=endpoints["cdx_url"],
+                           availability_url=endpoints["availability_url"],
+                           replay_url=endpoints["replay_url"], save_url=endpoints["save_url"])
+    access, secret = env.get("IA_ACCESS_KEY", "").strip(), env.get("IA_SECRET_KEY", "").strip()
+    if access and secret:
+        settings = replace(settings, access_key=access, secret_key=secret)
+    return settings
