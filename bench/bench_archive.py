@@ -99,7 +99,7 @@ async def run(count: int, seed: int) -> None:
 
     resolved = outcomes[str(Outcome.FOUND)]
     total = sum(sent.values())
-    lower_bound_min = max(sent.get("lookup", 0) / DEFAULT_LOOKUP_PER_MIN,
+    by_counts_min = max(sent.get("lookup", 0) / DEFAULT_LOOKUP_PER_MIN,
                           sent.get("replay", 0) / DEFAULT_REPLAY_PER_MIN)
     print(f"URLs {count}, citations {citations} (seed {seed})")
     print("outcomes  " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
@@ -111,7 +111,7 @@ async def run(count: int, seed: int) -> None:
     print(f"lookup requests per distinct URL: {sent.get('lookup', 0) / count:.2f}")
     print(f"projected time at the default limits ({DEFAULT_LOOKUP_PER_MIN} lookups/min, "
           f"{DEFAULT_REPLAY_PER_MIN} replays/min): {clock() / 60:.1f} min "
-          f"(lower bound from the counts: {lower_bound_min:.1f} min)")
+          f"(requests / rate: {by_counts_min:.1f} min; a window's first requests go at once)")
     print(f"wall time here: {elapsed:.1f} s")
 
 
