@@ -139,7 +139,7 @@ def iso(value: datetime | date | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="seconds")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
     return value.isoformat()
 
 
@@ -228,6 +228,46 @@ class SaveRow:
     replay_url: str | None = None
     status_ext: str | None = None
     message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportSource:
+    """One (citation, link) pair with its latest check and chosen capture, for reports."""
+
+    document: str
+    document_format: str
+    document_title: str | None
+    citation_id: int
+    key: str
+    label: str | None
+    line: int
+    text: str
+    title: str | None
+    published: date | None
+    accessed: date | None
+    cited_url: str
+    role: str
+    link_id: int
+    url: str
+    host: str | None
+    kind: str
+    checks: int
+    verdict: str | None
+    reason: str
+    status: int | None
+    final_url: str | None
+    suggested_url: str | None
+    checked_at: datetime | None
+    snapshot: SnapshotRow | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredDocument:
+    id: int
+    path: str
+    format: str
+    content_hash: str
+    title: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -367,6 +407,13 @@ class Store:
             ))
             row = rows[0] if len(rows) == 1 else None
         return int(row["id"]) if row else None
+
+    def document(self, document_id: int) -> StoredDocument:
+        r = self._one("select * from documents where id = ?", [document_id])
+        if r is None:
+            raise KeyError(document_id)
+        return StoredDocument(id=r["id"], path=r["path"], format=r["format"],
+                              content_hash=r["content_hash"], title=r["title"])
 
     def citations(
         self, *, document_id: int | None = None, include_removed: bool = False
@@ -580,6 +627,67 @@ class Store:
             order by l.id
         """, [*params, cutoff])
         return [(r["id"], r["url"]) for r in rows]
+
+    # --- reports ----------------------------------------------------------------------------------
+
+    def report_rows(self, document_ids: list[int] | None = None) -> list[ReportSource]:
+        """One row per (current citation, link), with the latest check and the chosen capture."""
+        params: list[Any] = []
+        doc_filter = ""
+        if document_ids:
+            doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
+            params.extend(document_ids)
+        rows = self.db.query(f"""
+            with latest as (select link_id, max(id) as check_id, count(*) as checks
+                            from checks group by link_id)
+            select d.path, d.format, d.title as doc_title, c.id as citation_id, c.key, c.label,
+                   c.line, c.text, c.title, c.published, c.accessed, cl.cited_url, cl.role,
+                   l.id as link_id, l.url, l.host, l.kind, latest.checks,
+                   k.verdict, k.reason, k.status, k.final_url, k.suggested_url, k.checked_at,
+                   s.outcome as s_outcome, s.archive as s_archive, s.captured_at as s_captured_at,
+                   s.replay_url as s_replay_url, s.capture_status as s_status,
+                   s.capture_title as s_title, s.target as s_target,
+                   s.target_kind as s_target_kind, s.distance_s as s_distance_s,
+                   s.looked_up_at as s_looked_up_at, s.reason as s_reason
+            from citation_links cl
+            join citations c on c.id = cl.citation_id
+            join documents d on d.id = c.document_id
+            join links l on l.id = cl.link_id
+            left join latest on latest.link_id = l.id
+            left join checks k on k.id = latest.check_id
+            left join snapshots s on s.citation_id = c.id and s.link_id = l.id
+            where c.removed_at is null {doc_filter}
+            order by d.path, c.line, c.id, cl.position
+        """, params)
+        return [
+            ReportSource(
+                document=r["path"], document_format=r["format"], document_title=r["doc_title"],
+                citation_id=r["citation_id"], key=r["key"], label=r["label"], line=r["line"],
+                text=r["text"], title=r["title"], published=parse_date(r["published"]),
+                accessed=parse_date(r["accessed"]), cited_url=r["cited_url"], role=r["role"],
+                link_id=r["link_id"], url=r["url"], host=r["host"], kind=r["kind"],
+                checks=r["checks"] or 0, verdict=r["verdict"], reason=r["reason"] or "",
+                status=r["status"], final_url=r["final_url"], suggested_url=r["suggested_url"],
+                checked_at=parse_iso(r["checked_at"]),
+                snapshot=None if r["s_outcome"] is None else SnapshotRow(
+                    citation_id=r["citation_id"], outcome=r["s_outcome"],
+                    target=parse_iso(r["s_target"]), target_kind=r["s_target_kind"],
+                    looked_up_at=parse_iso(r["s_looked_up_at"]) or self.clock(),
+                    archive=r["s_archive"], captured_at=parse_iso(r["s_captured_at"]),
+                    replay_url=r["s_replay_url"], capture_status=r["s_status"],
+                    capture_title=r["s_title"], distance_s=r["s_distance_s"],
+                    reason=r["s_reason"] or "",
+                ),
+            )
+            for r in rows
+        ]
+
+    def finished_runs(self, command: str, limit: int = 30) -> list[tuple[int, datetime]]:
+        """(id, finished_at) of the last ``limit`` finished runs of ``command``, oldest first."""
+        rows = list(self.db.query(
+            "select id, finished_at from runs where command = ? and outcome = 'finished' "
+            "order by id desc limit ?", [command, limit]))
+        return [(r["id"], parse_iso(r["finished_at"]) or self.clock()) for r in reversed(rows)]
 
     # --- plumbing --------------------------------------------------------------------------------
 

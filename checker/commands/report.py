@@ -1,0 +1,267 @@
+"""``citewatch report``, ``citewatch audit`` and ``citewatch fix``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from checker import settings as defaults
+from checker.archiving import run_archive, summary_line as archive_summary
+from checker.commands.archive import ArchiveRefused, archive_max_age_option, archive_options, archive_settings_from
+from checker.commands.check import (
+    network_options, resolve_documents, rule_from, run_check, settings_from,
+    summary_line as check_summary,
+)
+from checker.commands.options import DURATION, db_option, document_option, format_duration, is_quiet
+from checker.commands.scan import scan_paths
+from checker.config import Config
+from checker.errors import StoreError
+from checker.fix import Outcome, Repair, apply_repairs, unified_diff
+from checker.policy import DEFAULT_FAIL_ON, Policy
+from checker.report import ReportFormat, render
+from checker.report.build import build_report
+from checker.report.model import STATES, Report
+from checker.state import ConfirmRule
+from checker.store import Store, open_store
+from citations import DocumentFormat
+from citations.detect import decode_text
+
+
+def _policy(ctx: click.Context, param: click.Parameter, value: str) -> Policy:
+    try:
+        return Policy.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _states(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    states = tuple(s.strip() for s in (value or "").split(",") if s.strip())
+    unknown = [s for s in states if s not in STATES]
+    if unknown:
+        raise click.BadParameter(f"unknown state {', '.join(unknown)} (known: {', '.join(STATES)})")
+    return states
+
+
+def report_options(f):  # type: ignore[no-untyped-def]
+    for option in reversed([
+        click.option("--format", "fmt", type=click.Choice([f.value for f in ReportFormat]),
+                     default="terminal", show_default=True, help="Report format."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the report to this file instead of standard output."),
+        click.option("--only", callback=_states, metavar="STATES",
+                     help="Only rows in these states, comma-separated (e.g. dead,soft-404)."),
+        click.option("--fail-on", callback=_policy, default=DEFAULT_FAIL_ON, show_default=True,
+                     metavar="POLICY",
+                     help="Exit 1 when a citation matches: dead-unarchived, lost, any, none, or "
+                          "state names, comma-separated."),
+    ]):
+        f = option(f)
+    return f
+
+
+def _confirm_options(f):  # type: ignore[no-untyped-def]
+    f = click.option("--confirm-spacing", type=DURATION,
+                     default=format_duration(defaults.DEFAULT_CONFIRM_SPACING_S),
+                     show_default=True)(f)
+    return click.option("--confirm", type=click.IntRange(1), default=defaults.DEFAULT_CONFIRM_COUNT,
+                        show_default=True,
+                        help="Failing checks that confirm a link dead.")(f)
+
+
+def emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, fmt: str,
+                output: Path | None, only: tuple[str, ...], policy: Policy) -> int:
+    """Render the report where asked and return the exit code the policy gives."""
+    report = build_report(store, rule, document_ids=document_ids, only=only)
+    full = report if not only else build_report(store, rule, document_ids=document_ids)
+    to_terminal = output is None and sys.stdout.isatty()
+    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else None
+    text = render(report, ReportFormat(fmt), width=width,
+                  color=to_terminal and fmt == "terminal" and not os.environ.get("NO_COLOR"),
+                  fail_on=policy.states)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    failures = policy.failures(full)
+    if failures:
+        click.echo(f"{len(failures)} citation link(s) fail the policy "
+                   f"({', '.join(sorted(policy.terms))}).", err=True)
+    return 1 if failures else 0
+
+
+@click.command("report")
+@db_option
+@document_option
+@report_options
+@_confirm_options
+def report_command(db_path: Path, documents: tuple[str, ...], fmt: str, output: Path | None,
+                   only: tuple[str, ...], fail_on: Policy, confirm: int,
+                   confirm_spacing: float) -> None:
+    """Report the state of every cited link, with captures and suggested fixes.
+
+    Exit status: 0 when nothing fails the --fail-on policy, 1 when something does (2 usage,
+    3 unreadable input, 4 operational failure).
+
+    \b
+        citewatch report --format markdown --only dead,soft-404 >> "$GITHUB_STEP_SUMMARY"
+    """
+    if not db_path.exists():
+        raise StoreError(f"{db_path}: no such database (run citewatch scan first)")
+    rule = ConfirmRule(count=confirm, spacing=timedelta(seconds=confirm_spacing))
+    with open_store(db_path) as store:
+        code = emit_report(store, rule, document_ids=resolve_documents(store, documents), fmt=fmt,
+                           output=output, only=only, policy=fail_on)
+    raise SystemExit(code)
+
+
+@click.command("audit")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@db_option
+@click.option("--glob", "globs", multiple=True, metavar="PATTERN",
+              help="Pattern for files inside folders; repeatable.")
+@click.option("--input-format", type=click.Choice([f.value for f in DocumentFormat]),
+              help="Parse every document as this format instead of detecting it.")
+@click.option("--max-age", type=DURATION, default=format_duration(defaults.DEFAULT_MAX_AGE_S),
+              show_default=True, help="Re-check links whose last check is older than this.")
+@network_options
+@archive_max_age_option("--archive-max-age")
+@archive_options
+@click.option("--no-archive", is_flag=True, help="Do not look up archive captures.")
+@report_options
+@click.pass_obj
+def audit(config: Config | None, paths: tuple[Path, ...], db_path: Path, globs: tuple[str, ...],
+          input_format: str | None, max_age: float, no_archive: bool, fmt: str,
+          output: Path | None, only: tuple[str, ...], fail_on: Policy, **options: Any) -> None:
+    """Scan, check, find captures and report, in one command.
+
+    Works on a fresh database or an existing one (--db), whose history it extends. For a one-off
+    audit, --confirm 1 calls a link dead on its first failing check.
+
+    \b
+        citewatch audit report.txt --confirm 1
+        citewatch audit docs/ --db citewatch.db --format html -o report.html
+    """
+    settings = settings_from(options, config)
+    rule = rule_from(options)
+    quiet = is_quiet()
+    with open_store(db_path) as store:
+        scan_failures = scan_paths(store, list(paths), globs,
+                                   DocumentFormat(input_format) if input_format else None)
+        document_ids = _scanned_ids(store, paths, globs)
+        summary = run_check(store, settings, rule, max_age_s=max_age, document_ids=document_ids,
+                            limit=None, quiet=quiet)
+        click.echo(check_summary(summary), err=True)
+        stopped = None
+        if not no_archive:
+            archived = run_archive(store, archive_settings_from(options), rule,
+                                   document_ids=document_ids,
+                                   max_age_s=options["archive_max_age"], save=options["save"])
+            click.echo(archive_summary(archived), err=True)
+            stopped = archived.stopped
+        code = emit_report(store, rule, document_ids=document_ids, fmt=fmt, output=output,
+                           only=only, policy=fail_on)
+    if stopped:
+        raise ArchiveRefused(f"archive lookups stopped early, everything found so far is saved: {stopped}")
+    if scan_failures:
+        raise SystemExit(3)
+    raise SystemExit(code)
+
+
+def _scanned_ids(store: Store, paths: tuple[Path, ...], globs: tuple[str, ...]) -> list[int]:
+    from checker.collect import collect_documents
+
+    ids = []
+    for path in collect_documents(list(paths), globs).files:
+        doc_id = store.document_id(str(path.resolve()))
+        if doc_id is not None:
+            ids.append(doc_id)
+    return ids or [-1]   # nothing readable: an empty report, not every document in the database
+
+
+@click.command("fix")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the repaired copy here.")
+@click.option("--in-place", is_flag=True, help="Rewrite PATH itself.")
+@click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
+@click.option("--update-moved", is_flag=True, help="Also replace moved links by their new URL.")
+@_confirm_options
+def fix_command(path: Path, db_path: Path, output: Path | None, in_place: bool, dry_run: bool,
+                update_moved: bool, confirm: int, confirm_spacing: float) -> None:
+    """Write a copy of PATH whose lost citations carry their archive capture.
+
+    In text the capture follows the URL ("[archived 2022-11-16: https://web.archive.org/…]"); in
+    Markdown and HTML the link points at the capture and keeps the original. Nothing else in the
+    document changes. Run audit (or scan, check, archive) first.
+
+    \b
+        citewatch fix report.md --output report.fixed.md
+        citewatch fix report.md --dry-run
+    """
+    if sum((output is not None, in_place, dry_run)) != 1:
+        raise click.UsageError("give exactly one of --output FILE, --in-place or --dry-run")
+    if not db_path.exists():
+        raise StoreError(f"{db_path}: no such database (run citewatch audit first)")
+    data = path.read_bytes()
+    rule = ConfirmRule(count=confirm, spacing=timedelta(seconds=confirm_spacing))
+    with open_store(db_path) as store:
+        doc_id = store.document_id(str(path.resolve()))
+        if doc_id is None:
+            raise click.UsageError(f"{path} is not in {db_path} (run citewatch audit {path} first)")
+        stored = store.document(doc_id)
+        report = build_report(store, rule, document_ids=[doc_id])
+    import hashlib
+
+    if hashlib.sha256(data).hexdigest() != stored.content_hash:
+        raise click.UsageError(f"{path} changed since it was scanned (run citewatch scan {path})")
+    repairs = repairs_for(report, update_moved=update_moved)
+    text, encoding = _decode(path, data)
+    result = apply_repairs(text, DocumentFormat(stored.format), repairs)
+    counts = {o: sum(1 for r in result.outcomes if r.outcome == o) for o in Outcome}
+    click.echo(", ".join(f"{n} {o}" for o, n in counts.items() if n) or "nothing to repair",
+               err=True)
+    if dry_run:
+        click.echo(unified_diff(text, result.text, str(path)), nl=False)
+        return
+    target = path if in_place else output
+    assert target is not None
+    if in_place and result.text == text:
+        return
+    target.write_bytes(result.text.encode(encoding))
+
+
+def repairs_for(report: Report, *, update_moved: bool) -> list[Repair]:
+    repairs = []
+    for _, citation, row in report.rows():
+        if row.kind != "web" or row.fix is None:
+            continue
+        if row.lost and row.capture is not None and row.capture.replay_url:
+            captured = row.capture.captured_at.date() if row.capture.captured_at else None
+            repairs.append(Repair(line=citation.line, cited_url=row.cited_url,
+                                  replacement_url=row.capture.replay_url, kind="archive",
+                                  captured_at=captured))
+        elif update_moved and row.state == "moved":
+            repairs.append(Repair(line=citation.line, cited_url=row.cited_url,
+                                  replacement_url=row.fix, kind="moved"))
+    return repairs
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, str]:
+    """The text and the encoding to write it back in (line endings kept as they are)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        text = decode_text(str(path), data)
+        return text, best.encoding if best else "utf-8"

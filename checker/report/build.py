@@ -1,0 +1,148 @@
+"""Build the Report (checker.report.model) from the store: states from check history, captures,
+suggested fixes, the summary and the change since the previous run."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from checker.models import Verdict
+from checker.report.model import (
+    LOST_STATES, STATES, Capture, CitationRow, DocumentReport, HostCount, LinkRow, Report,
+    RunPoint, Summary,
+)
+from checker.state import CheckRecord, ConfirmRule, LinkState, link_state
+from checker.store import ReportSource, SnapshotRow, Store
+
+#: How many past check runs the chart of states over time shows.
+HISTORY_RUNS = 30
+
+
+def build_report(
+    store: Store, rule: ConfirmRule, *, document_ids: list[int] | None = None,
+    only: Iterable[str] = (),
+) -> Report:
+    """Everything a reader needs; ``only`` keeps the rows in those states (the summary counts all)."""
+    sources = store.report_rows(document_ids)
+    histories = {
+        link_id: [CheckRecord(at, Verdict(v)) for at, v in checks]
+        for link_id, checks in store.verdict_histories().items()
+    }
+    link_ids = {s.link_id for s in sources}
+    states = {i: link_state(histories.get(i, []), rule) for i in link_ids}
+    rows = [(source, _link_row(source, states[source.link_id])) for source in sources]
+
+    url_of = {source.link_id: source.url for source in sources}
+    summary = _summary([row for _, row in rows], store, histories, url_of, rule, states)
+    wanted = set(only)
+    documents: dict[str, list[tuple[ReportSource, LinkRow]]] = defaultdict(list)
+    for source, row in rows:
+        if not wanted or row.state in wanted:
+            documents[source.document].append((source, row))
+    return Report(
+        generated_at=store.clock(),
+        documents=tuple(_document(pairs) for _, pairs in sorted(documents.items())),
+        summary=summary,
+        history=_history(store, histories, link_ids, rule),
+        only=tuple(sorted(wanted)),
+    )
+
+
+def _link_row(source: ReportSource, state: LinkState) -> LinkRow:
+    capture = _capture(source.snapshot)
+    fix = None
+    if str(state.state) in LOST_STATES and capture is not None and capture.outcome == "found":
+        fix = capture.replay_url
+    elif str(state.state) == "moved" and source.suggested_url:
+        fix = source.suggested_url
+    return LinkRow(
+        cited_url=source.cited_url, url=source.url, host=source.host or "", kind=source.kind,
+        state=str(state.state), state_label=state.label, verdict=source.verdict,
+        reason=source.reason, status=source.status, final_url=source.final_url,
+        suggested_url=source.suggested_url, failing_since=state.failing_since,
+        checks=source.checks, last_checked_at=source.checked_at, capture=capture, fix=fix,
+    )
+
+
+def _capture(snapshot: SnapshotRow | None) -> Capture | None:
+    if snapshot is None:
+        return None
+    return Capture(
+        outcome="found" if snapshot.outcome == "found" else (
+            "unknown" if snapshot.outcome == "unknown" else "no-capture"),
+        archive=snapshot.archive, captured_at=snapshot.captured_at,
+        replay_url=snapshot.replay_url, status=snapshot.capture_status,
+        title=snapshot.capture_title,
+        target=snapshot.target.date() if snapshot.target else None,
+        target_kind=snapshot.target_kind,
+        distance_days=round(snapshot.distance_s / 86400, 1) if snapshot.distance_s is not None else None,
+        looked_up_at=snapshot.looked_up_at, reason=snapshot.reason,
+    )
+
+
+def _document(pairs: list[tuple[ReportSource, LinkRow]]) -> DocumentReport:
+    first = pairs[0][0]
+    citations: dict[int, tuple[ReportSource, list[LinkRow]]] = {}
+    for source, row in pairs:
+        citations.setdefault(source.citation_id, (source, []))[1].append(row)
+    return DocumentReport(
+        path=first.document, format=first.document_format, title=first.document_title,
+        citations=tuple(
+            CitationRow(
+                document=s.document, key=s.key, label=s.label, line=s.line, text=s.text,
+                title=s.title, published=s.published, accessed=s.accessed, links=tuple(links),
+            )
+            for s, links in citations.values()
+        ),
+    )
+
+
+def _summary(rows: list[LinkRow], store: Store, histories: dict[int, list[CheckRecord]],
+             url_of: dict[int, str], rule: ConfirmRule, states: dict[int, LinkState]) -> Summary:
+    counts = Counter(row.state for row in rows)
+    by_host: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        by_host[row.host][row.state] += 1
+    hosts = sorted(by_host.items(), key=lambda kv: (-_problems(kv[1]), kv[0]))
+    newly_dead: list[str] = []
+    recovered: list[str] = []
+    runs = store.finished_runs("check", limit=2)
+    if len(runs) == 2:  # the change since the previous check run
+        previous_end = runs[0][1]
+        for link_id, url in url_of.items():
+            before = str(_state_at(histories.get(link_id, []), previous_end, rule).state)
+            now = str(states[link_id].state)
+            if now in LOST_STATES and before not in LOST_STATES:
+                newly_dead.append(url)
+            elif before in LOST_STATES and now not in LOST_STATES:
+                recovered.append(url)
+    return Summary(
+        citations=len(rows),
+        counts={state: counts[state] for state in STATES if counts[state]},
+        hosts=tuple(HostCount(host=h, counts=dict(c)) for h, c in hosts),
+        lost=sum(1 for row in rows if row.lost),
+        lost_unrecoverable=sum(1 for row in rows if row.unrecoverable),
+        newly_dead=tuple(sorted(newly_dead)),
+        recovered=tuple(sorted(recovered)),
+    )
+
+
+def _problems(counts: Counter[str]) -> int:
+    return sum(n for state, n in counts.items() if state not in ("alive", "unchecked", "skipped"))
+
+
+def _state_at(history: list[CheckRecord], moment: datetime, rule: ConfirmRule) -> LinkState:
+    return link_state([c for c in history if c.checked_at <= moment], rule)
+
+
+def _history(store: Store, histories: dict[int, list[CheckRecord]], link_ids: Iterable[int],
+             rule: ConfirmRule) -> tuple[RunPoint, ...]:
+    """States of the report's links at the end of each of the last check runs."""
+    points = []
+    for run_id, finished_at in store.finished_runs("check", limit=HISTORY_RUNS):
+        counts = Counter(
+            str(_state_at(histories.get(i, []), finished_at, rule).state) for i in link_ids)
+        points.append(RunPoint(run_id=run_id, finished_at=finished_at,
+                               counts={s: counts[s] for s in STATES if counts[s]}))
+    return tuple(points)

@@ -1,0 +1,228 @@
+"""``report``, ``audit`` and ``fix`` as a user runs them: policies and exit codes, formats,
+configuration errors, the change between runs, and repaired documents."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archive import VirtualClock
+from checker.archiving import run_archive
+from checker.cli import get_cli
+from checker.commands import report as report_commands
+from tests.fake_wayback import FakeWayback, serve_wayback
+from tests.servers import LocalServer, page, redirect, serve
+
+FAST = ["--host-interval", "0", "--timeout", "2", "--retries", "0"]
+
+
+class Site:
+    """A loopback site whose pages can change between runs."""
+
+    def __init__(self) -> None:
+        self.gone = True
+        routes = {
+            "/live/brief": page(200, title="Digital Policy Brief 2021"),
+            "/old/location": redirect(301, "/new/location"),
+            "/new/location": page(200, title="Statement on Technology Sanctions"),
+            "/lost/report": self._lost,
+            "/vanished/note": page(404, title="Not Found"),
+        }
+        self.server = serve(routes)
+
+    def _lost(self, exchange):  # type: ignore[no-untyped-def]
+        if self.gone:
+            return page(404, title="Not Found")(exchange)
+        return page(200, title="Annual Report on Digital Policy")(exchange)
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[Site, LocalServer]]:
+    s = Site()
+    with s.server as server:
+        yield s, server
+
+
+@pytest.fixture
+def wayback() -> Iterator[FakeWayback]:
+    with serve_wayback() as fake:
+        yield fake
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wayback: FakeWayback):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    for name in ("CITEWATCH_DB", "IA_ACCESS_KEY", "IA_SECRET_KEY", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CITEWATCH_WAYBACK_URL", wayback.base_url)
+    clock = VirtualClock()
+    monkeypatch.setattr(report_commands, "run_archive",
+                        functools.partial(run_archive, clock=clock, sleep=clock.sleep))
+    runner = CliRunner()
+    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
+
+
+def _paper(tmp_path: Path, server: LocalServer, suffix: str = ".md") -> Path:
+    lost, vanished = server.url("/lost/report"), server.url("/vanished/note")
+    live, moved = server.url("/live/brief"), server.url("/old/location")
+    if suffix == ".md":
+        text = ("# Paper\n\nBody text.[^1] More.[^2] Also.[^3] And.[^4]\n\n"
+                f"[^1]: “Annual Report on Digital Policy,” Ministry, accessed May 1, 2020, {lost}\n"
+                f"[^2]: “Digital Policy Brief 2021,” {live}\n"
+                f"[^3]: “Statement on Technology Sanctions,” {moved}\n"
+                f"[^4]: “A vanished note,” {vanished}\n")
+    elif suffix == ".txt":
+        text = ("Digital policy has changed.1“Annual Report on Digital Policy,” Ministry, accessed "
+                f"May 1, 2020, {lost}. More text here.2“A vanished note,” {vanished}.\n")
+    else:
+        text = ("<html><head><title>Paper</title></head><body><p>Text<sup><a href=\"#fn1\">1</a>"
+                "</sup></p>\n<ol class=\"footnotes\">\n"
+                f"<li id=\"fn1\">“Annual Report on Digital Policy,” accessed May 1, 2020, "
+                f"<a class=\"ext\" href=\"{lost}\">report</a></li>\n</ol></body></html>\n")
+    doc = tmp_path / f"paper{suffix}"
+    doc.write_bytes(text.encode())
+    return doc
+
+
+def _archive_lost(wayback: FakeWayback, server: LocalServer) -> None:
+    wayback.add(server.url("/lost/report"), "20200420101500", title="Annual Report on Digital Policy")
+
+
+def test_audit_report_and_policies(run, tmp_path, site, wayback) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    _archive_lost(wayback, server)
+    doc = _paper(tmp_path, server)
+    result = run("audit", str(doc), *FAST, "--confirm", "1", "--format", "json")
+    # the vanished note has no capture: dead-unarchived fails the default policy
+    assert result.exit_code == 1, result.stderr
+    data = json.loads(result.stdout)
+    rows = {link["cited_url"].rsplit("/", 2)[-2]: link
+            for d in data["documents"] for c in d["citations"] for link in c["links"]}
+    assert rows["lost"]["state"] == "dead"
+    assert rows["lost"]["capture"]["replay_url"].endswith("/web/20200420101500/" + server.url("/lost/report"))
+    assert rows["lost"]["fix"] == rows["lost"]["capture"]["replay_url"]
+    assert rows["old"]["state"] == "moved" and rows["old"]["fix"] == server.url("/new/location")
+    assert rows["vanished"]["state"] == "dead" and rows["vanished"]["capture"]["outcome"] == "no-capture"
+    assert rows["live"]["state"] == "alive"
+    assert data["summary"]["lost_unrecoverable"] == 1
+
+    def code(*args: str) -> int:
+        return run("report", "--format", "json", "--confirm", "1", *args).exit_code
+
+    assert code("--fail-on", "none") == 0
+    assert code("--fail-on", "moved") == 1
+    assert code("--fail-on", "blocked") == 0
+    assert code("--fail-on", "any") == 1
+    assert code("--fail-on", "lost") == 1
+    assert code("--fail-on", "nonsense") == 2
+    assert code("--confirm", "3") == 0     # one failing check is "failing (1 of 3)", not lost yet
+    only = json.loads(run("report", "--format", "json", "--confirm", "1", "--only", "moved").stdout)
+    states = {link["state"] for d in only["documents"] for c in d["citations"] for link in c["links"]}
+    assert states == {"moved"}
+
+
+def test_every_format_writes_its_file(run, tmp_path, site, wayback) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    run("audit", str(_paper(tmp_path, server)), *FAST, "--confirm", "1", "--fail-on", "none")
+    for fmt, probe in (("markdown", "| "), ("html", "<table"), ("csv", "cited_url"),
+                       ("junit", "<testsuites"), ("terminal", "dead"), ("json", '"schema_version"')):
+        out = tmp_path / f"report.{fmt}"
+        result = run("report", "--confirm", "1", "--format", fmt, "--output", str(out),
+                     "--fail-on", "none")
+        assert result.exit_code == 0, result.stderr
+        assert probe in out.read_text(encoding="utf-8"), fmt
+        assert result.stdout == ""
+
+
+def test_change_since_previous_run(run, tmp_path, site, wayback) -> None:  # type: ignore[no-untyped-def]
+    state, server = site
+    doc = _paper(tmp_path, server)
+    run("audit", str(doc), *FAST, "--confirm", "1", "--no-archive", "--fail-on", "none")
+    state.gone = False   # the report comes back
+    run("check", *FAST, "--confirm", "1", "--max-age", "0")
+    data = json.loads(run("report", "--format", "json", "--confirm", "1").stdout)
+    assert data["summary"]["recovered"] == [server.url("/lost/report")]
+    assert data["summary"]["newly_dead"] == []
+    assert len(data["history"]) == 2
+
+
+def test_audit_exit_codes_for_breakage(run, tmp_path, site) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    doc = _paper(tmp_path, server)
+    (tmp_path / "empty.txt").write_text("")
+    result = run("audit", str(doc), "empty.txt", *FAST, "--no-archive", "--fail-on", "none")
+    assert result.exit_code == 3
+    assert "empty.txt: empty file" in result.stderr
+    (tmp_path / "c.db").write_text("not a database " * 100)
+    assert run("audit", str(doc), "--db", "c.db", "--no-archive").exit_code == 4
+
+
+def test_config_file_sets_defaults_and_rejects_unknown_keys(run, tmp_path, site) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    doc = _paper(tmp_path, server)
+    (tmp_path / "citewatch.toml").write_text('fail_on = "moved"\nconfirm = 1\nhost_interval = 0\n')
+    result = run("audit", str(doc), "--no-archive", "--format", "json")
+    assert result.exit_code == 1
+    assert "fail the policy (moved)" in result.stderr
+    assert run("audit", str(doc), "--no-archive", "--fail-on", "none").exit_code == 0  # CLI wins
+    (tmp_path / "citewatch.toml").write_text("per_hots = 3\n")
+    bad = run("report")
+    assert bad.exit_code == 4
+    assert "unknown key 'per_hots'" in bad.stderr
+    (tmp_path / "citewatch.toml").write_text('timeout = "fast"\n')
+    bad = run("report")
+    assert bad.exit_code == 4 and "'timeout' must be" in bad.stderr
+
+
+@pytest.mark.parametrize("suffix", [".md", ".txt", ".html"])
+def test_fix_repairs_only_the_lost_links(run, tmp_path, site, wayback, suffix) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    _archive_lost(wayback, server)
+    doc = _paper(tmp_path, server, suffix)
+    original = doc.read_bytes()
+    run("audit", str(doc), *FAST, "--confirm", "1", "--fail-on", "none")
+    fixed = tmp_path / f"fixed{suffix}"
+    result = run("fix", str(doc), "--output", str(fixed), "--confirm", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "1 applied" in result.stderr
+    assert doc.read_bytes() == original        # never modified in place unless asked
+    old_lines = original.decode().splitlines()
+    new_lines = fixed.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(old_lines, new_lines, strict=True) if a != b]
+    assert len(changed) == 1
+    capture = "/web/20200420101500/" + server.url("/lost/report")
+    assert capture in changed[0][1] and server.url("/lost/report") in changed[0][1]
+    assert changed[0][1].count("/web/") == 1     # the vanished note has no capture: left alone
+    dry = run("fix", str(doc), "--dry-run", "--confirm", "1")
+    assert dry.stdout.startswith("--- a/") and capture in dry.stdout
+
+
+def test_fix_needs_one_destination_and_an_unchanged_document(run, tmp_path, site) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    doc = _paper(tmp_path, server)
+    run("audit", str(doc), *FAST, "--no-archive", "--fail-on", "none")
+    assert run("fix", str(doc)).exit_code == 2
+    doc.write_text(doc.read_text() + "\nmore\n")
+    changed = run("fix", str(doc), "--dry-run")
+    assert changed.exit_code == 2 and "changed since it was scanned" in changed.stderr
+
+
+def test_report_on_locked_database(run, tmp_path, site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    run("audit", str(_paper(tmp_path, server)), *FAST, "--no-archive", "--fail-on", "none")
+    monkeypatch.setattr("checker.store.DEFAULT_BUSY_TIMEOUT_S", 0.05)
+    other = sqlite3.connect(tmp_path / "citewatch.db", isolation_level=None)
+    other.execute("begin exclusive")
+    try:
+        result = run("audit", str(tmp_path / "paper.md"), *FAST, "--no-archive")
+    finally:
+        other.execute("rollback")
+        other.close()
+    assert result.exit_code == 4
+    assert "locked" in result.stderr
