@@ -25,8 +25,9 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
+from urllib.parse import urlsplit
 
-from checker.fetch import Fetcher, host_key
+from checker.fetch import Fetcher
 from checker.hosts import Clock, Sleep
 
 if TYPE_CHECKING:
@@ -54,9 +55,18 @@ def plan_lanes(urls: Iterable[str], per_host: int) -> list[deque[str]]:
     """Lanes, busiest host first. A host's lanes are one deque, listed min(per_host, n) times."""
     by_host: dict[str, deque[str]] = {}
     for url in urls:
-        by_host.setdefault(host_key(url), deque()).append(url)
+        by_host.setdefault(_lane_key(url), deque()).append(url)
     queues = sorted(by_host.values(), key=len, reverse=True)  # stable: ties keep input order
     return [queue for queue in queues for _ in range(min(per_host, len(queue)))]
+
+
+def _lane_key(url: str) -> str:
+    """The host for planning: urlsplit is cheaper than httpx.URL, and a rare disagreement (an IDN
+    spelt two ways) only costs a lane, never politeness, which HostGate keys on httpx's host."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 @overload

@@ -628,6 +628,15 @@ class Fetcher:
                 attempts=max(1, progress.attempts),
                 elapsed_ms=elapsed,
             )
+        except Exception as exc:  # a bug of ours: still one URL's problem, not the run's
+            return Observation(
+                url=url,
+                final_url=progress.current,
+                chain=tuple(progress.chain),
+                failure=FailureKind.PROTOCOL,
+                error=f"internal error: {type(exc).__name__}: {exc}"[:_HEADER_CHARS],
+                attempts=max(1, progress.attempts),
+            )
         return dataclasses.replace(
             observation, attempts=progress.attempts, elapsed_ms=budget.elapsed_ms()
         )

@@ -15,8 +15,9 @@ another request; the factories below cover the common ones, and a test can write
 Paths are matched exactly, without the query string; anything else gets `default` (a 404 page).
 `host` may be any loopback address (127.0.0.2, 127.0.0.3, ... work on Linux), so a test can have
 several hosts. Pass `tls=` a server `ssl.SSLContext` (see `tls_server_context()`, made with
-trustme) for HTTPS. Nothing here sleeps except where a behaviour is meant to be slow, and every
-wait ends when the server stops: `hang()` and `drip()` return as soon as `close()` is called.
+trustme) for HTTPS; it answers in HTTP/2 when the context offers h2 (`http2=True`). Nothing here
+sleeps except where a behaviour is meant to be slow, and every wait ends when the server stops:
+`hang()` and `drip()` return as soon as `close()` is called.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class RecordedRequest:
     headers: Mapping[str, str]
     client: tuple[str, int]
     connection: int  # the server's number for the connection it came on
+    version: str = "HTTP/1.1"  # or "HTTP/2"
 
 
 class Meter:
@@ -111,6 +113,14 @@ class Exchange:
         self.server = server
         self.sock = sock
         self.request = request
+        self._meters: list[Meter] = []
+
+    def answered(self) -> None:
+        """Stop counting this request as active. `respond()` calls it *before* sending, so a
+        client that has its answer can never see the server still counting the request."""
+        meters, self._meters = self._meters, []
+        for meter in meters:
+            meter.__exit__()
 
     @property
     def stopping(self) -> bool:
@@ -137,6 +147,7 @@ class Exchange:
             head.append(f"Content-Length: {len(body)}")
         if not keep_alive:
             head.append("Connection: close")
+        self.answered()
         self.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         return keep_alive
 
@@ -524,6 +535,9 @@ class LocalServer:
                     conn.settimeout(5)
                     conn = self.tls.wrap_socket(conn, server_side=True)
                     conn.settimeout(None)
+                    if conn.selected_alpn_protocol() == "h2":  # type: ignore[attr-defined]
+                        self._serve_h2(conn, address, number)
+                        return
                 buffer = b""
                 while not self.stopping.is_set():
                     parsed = _read_request(conn, buffer)
@@ -538,12 +552,7 @@ class LocalServer:
                         client=(str(address[0]), int(address[1])),
                         connection=number,
                     )
-                    with self._lock:
-                        self._requests.append(request)
-                        self._hits[request.path] += 1
-                    behaviour = self.routes.get(request.path, self.default)
-                    with _entered((self.requests_meter, *self._extra_meters)):
-                        keep = behaviour(Exchange(self, conn, request))
+                    keep = self._dispatch(Exchange(self, conn, request))
                     if not keep:
                         return
         except (_Reset, OSError, ssl.SSLError, ValueError):
@@ -556,6 +565,96 @@ class LocalServer:
                 conn.close()
             except OSError:
                 pass
+
+    def _dispatch(self, exchange: Exchange) -> bool:
+        request = exchange.request
+        with self._lock:
+            self._requests.append(request)
+            self._hits[request.path] += 1
+        behaviour = self.routes.get(request.path, self.default)
+        exchange._meters = [self.requests_meter, *self._extra_meters]
+        for meter in exchange._meters:
+            meter.__enter__()
+        try:
+            return behaviour(exchange)
+        finally:
+            exchange.answered()
+
+    def _serve_h2(self, conn: socket.socket, address: Any, number: int) -> None:
+        """HTTP/2 (negotiated by ALPN): streams are answered one after another, in this thread.
+
+        Only behaviours that answer through `Exchange.respond()` work here (page, redirect,
+        sequence, slow, retry_after); raw-socket ones (drip, reset, ...) are HTTP/1.1 only.
+        """
+        import h2.config
+        import h2.connection
+        import h2.events
+
+        connection = h2.connection.H2Connection(
+            config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        )
+        connection.initiate_connection()
+        conn.sendall(connection.data_to_send())
+        while not self.stopping.is_set():
+            data = conn.recv(65_536)
+            if not data:
+                return
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived):
+                    fields = {str(k): str(v) for k, v in event.headers or []}
+                    target = fields.get(":path", "/")
+                    request = RecordedRequest(
+                        method=fields.get(":method", "GET"),
+                        target=target,
+                        path=urlsplit(target).path or "/",
+                        headers={"host": fields.get(":authority", "")}
+                        | {k: v for k, v in fields.items() if not k.startswith(":")},
+                        client=(str(address[0]), int(address[1])),
+                        connection=number,
+                        version="HTTP/2",
+                    )
+                    assert event.stream_id is not None
+                    self._dispatch(_H2Exchange(self, conn, request, connection, event.stream_id))
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    return
+            conn.sendall(connection.data_to_send())
+
+
+class _H2Exchange(Exchange):
+    """An exchange on one HTTP/2 stream: `respond()` works, raw `send()` does not."""
+
+    def __init__(
+        self,
+        server: LocalServer,
+        sock: socket.socket,
+        request: RecordedRequest,
+        connection: Any,
+        stream_id: int,
+    ) -> None:
+        super().__init__(server, sock, request)
+        self._h2 = connection
+        self._stream_id = stream_id
+
+    def send(self, data: bytes) -> None:
+        raise NotImplementedError("raw bytes cannot be sent on an HTTP/2 stream")
+
+    def respond(
+        self, status: int, body: bytes = b"", headers: HeaderList = (), *, keep_alive: bool = True
+    ) -> bool:
+        fields = [(":status", str(status))]
+        fields += [(name.lower(), value) for name, value in headers]
+        if not any(name == "content-length" for name, _ in fields):
+            fields.append(("content-length", str(len(body))))
+        if len(body) > self._h2.local_flow_control_window(self._stream_id):
+            raise NotImplementedError("bodies beyond one flow-control window (64 KiB)")
+        self._h2.send_headers(self._stream_id, fields, end_stream=not body)
+        size = self._h2.max_outbound_frame_size
+        for offset in range(0, len(body), size):
+            last = offset + size >= len(body)
+            self._h2.send_data(self._stream_id, body[offset : offset + size], end_stream=last)
+        self.answered()
+        self.sock.sendall(self._h2.data_to_send())
+        return True
 
 
 @contextmanager
@@ -613,10 +712,14 @@ def serve(
         yield server
 
 
-def tls_server_context(ca: Any, *names: str) -> ssl.SSLContext:
-    """A server TLS context with a certificate from the trustme `ca` for `names`."""
+def tls_server_context(ca: Any, *names: str, http2: bool = False) -> ssl.SSLContext:
+    """A server TLS context with a certificate from the trustme `ca` for `names`.
+
+    With `http2`, the server offers h2 by ALPN and answers HTTP/2 clients in HTTP/2.
+    """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(*(names or ("localhost", "127.0.0.1", "::1"))).configure_cert(context)
+    context.set_alpn_protocols(["h2", "http/1.1"] if http2 else ["http/1.1"])
     return context
 
 

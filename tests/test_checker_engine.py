@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import pytest
+import trustme
 
+from checker.client import build_ssl_context, make_client
 from checker.engine import fetch_all, fetch_one, plan_lanes
 from checker.fetch import Fetcher
 from checker.models import FailureKind, Observation
 from checker.settings import CheckSettings
-from tests.servers import Meter, hang, page, serve, serve_hosts, slow
+from tests.servers import Meter, hang, page, serve, serve_hosts, slow, tls_server_context
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
@@ -92,6 +95,28 @@ async def test_connections_are_reused() -> None:
         assert web.connections_accepted <= 2
         assert web.max_open_connections <= 2
     assert len(observations) == 30
+
+
+async def test_idle_clients_beyond_the_limit_are_closed_and_recreated_on_demand() -> None:
+    with serve_hosts({"/": page(200)}, 4) as hosts:
+        async with Fetcher(FAST, max_clients=2) as fetcher:
+            for _ in range(2):
+                for server in hosts:
+                    assert (await fetcher.fetch(server.url("/"))).status == 200
+            assert fetcher.clients_created == 8  # each host's client evicted before its turn
+            assert len(fetcher._clients) == 2
+
+
+async def test_http2_requests_share_few_connections(tls_ca: trustme.CA, ca_file: object) -> None:
+    context = build_ssl_context({"SSL_CERT_FILE": str(ca_file)})
+    http2_client = functools.partial(make_client, http2=True)
+    with serve({"/": page(200, title="Two")}, tls=tls_server_context(tls_ca, http2=True)) as web:
+        async with Fetcher(FAST, ssl_context=context, client_factory=http2_client) as fetcher:
+            urls = [web.url(f"/?n={n}") for n in range(20)]
+            observations = await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+        assert {request.version for request in web.requests} == {"HTTP/2"}
+        assert web.connections_accepted <= 2
+    assert all((o.status, o.title) == (200, "Two") for o in observations)
 
 
 async def test_results_stream_as_they_complete() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import gzip
 import socket
 import ssl
@@ -16,9 +17,11 @@ from typing import TYPE_CHECKING
 import httpcore
 import httpx
 import pytest
+import trustme
 
 import checker.client
-from checker.client import build_ssl_context, forbidden_reason
+import checker.fetch
+from checker.client import build_ssl_context, forbidden_reason, make_client, request_headers
 from checker.fetch import Fetcher, failure_of, read_page
 from checker.models import FailureKind, Hop, Observation
 from checker.settings import CheckSettings
@@ -39,6 +42,8 @@ from tests.servers import (
     retry_after,
     sequence,
     serve,
+    standard_routes,
+    tls_server_context,
 )
 
 if TYPE_CHECKING:
@@ -557,6 +562,33 @@ async def test_https_trusts_the_ca_named_in_the_environment(
     assert (observation.status, observation.title) == (200, "Annual report 2019")
 
 
+@pytest.fixture(scope="module")
+def h2_web(tls_ca: trustme.CA) -> Iterator[LocalServer]:
+    with serve(standard_routes(), tls=tls_server_context(tls_ca, http2=True)) as server:
+        yield server
+
+
+async def test_http1_is_used_by_default_even_where_http2_is_offered(
+    h2_web: LocalServer, ca_file: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    h2_web.reset_stats()
+    observation = await fetch(h2_web.url("/ok"), env_tls=True)
+    assert (observation.status, observation.title) == (200, "Annual report 2019")
+    assert {request.version for request in h2_web.requests} == {"HTTP/1.1"}
+
+
+async def test_http2_works_when_turned_on(h2_web: LocalServer, ca_file: object) -> None:
+    h2_web.reset_stats()
+    context = build_ssl_context({"SSL_CERT_FILE": str(ca_file)})
+    http2_client = functools.partial(make_client, http2=True)
+    async with Fetcher(FAST, ssl_context=context, client_factory=http2_client) as fetcher:
+        observation = await fetcher.fetch(h2_web.url("/moved"))
+    assert (observation.status, observation.title) == (200, "Annual report 2019")
+    assert [hop.status for hop in observation.chain] == [301, 200]
+    assert {request.version for request in h2_web.requests} == {"HTTP/2"}
+
+
 async def test_an_untrusted_certificate_is_a_tls_failure(secure_web: LocalServer) -> None:
     observation = await fetch(secure_web.url("/ok"), env_tls=True)  # certifi does not know our CA
     assert observation.failure is FailureKind.TLS
@@ -665,6 +697,24 @@ def test_failure_of_maps_most_specific_first(exc: BaseException, kind: FailureKi
 
 
 # --------------------------------------------------------------------------- page text
+
+
+async def test_an_internal_error_is_still_an_observation(
+    web: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(body: bytes, content_type: str | None) -> None:
+        raise ValueError("a bug in page reading")
+
+    monkeypatch.setattr(checker.fetch, "read_page", broken)
+    observation = await fetch(web.url("/ok"))
+    assert observation.failure is FailureKind.PROTOCOL
+    assert observation.error == "internal error: ValueError: a bug in page reading"
+
+
+def test_host_headers_match_the_host_whatever_its_case() -> None:
+    config = settings(host_headers={"Example.ORG": {"Authorization": "Bearer x"}})
+    assert request_headers(config, "example.org")["Authorization"] == "Bearer x"
+    assert "Authorization" not in request_headers(config, "other.org")
 
 
 @pytest.mark.parametrize(
