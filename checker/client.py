@@ -86,9 +86,8 @@ def forbidden_reason(address: str, *, allow_private: bool) -> str | None:
 
     Returns None for anything that is not an IP address (names are vetted after resolution).
     """
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    except ValueError:
+    ip = _as_ip(address)
+    if ip is None:
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254
@@ -97,6 +96,23 @@ def forbidden_reason(address: str, *, allow_private: bool) -> str | None:
     if not allow_private and (ip.is_private or ip.is_loopback or ip.is_unspecified):
         return f"{ip} is a private or loopback address"
     return None
+
+
+def _as_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    except ValueError:
+        pass
+    # Legacy spellings that resolvers still accept: 2852039166, 0xa9fea9fe, 169.254.43518.
+    if address and set(address.lower()) <= _LEGACY_IPV4_CHARS:
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(address))
+        except OSError:
+            return None
+    return None
+
+
+_LEGACY_IPV4_CHARS = frozenset("0123456789abcdefx.")
 
 
 async def resolve_host(host: str, port: int) -> list[str]:

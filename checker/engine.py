@@ -101,7 +101,12 @@ async def fetch_all(
 ) -> AsyncGenerator[Any, None]:
     """Fetch every URL (each as often as listed), yielding results in order of completion.
 
-    `clock` and `sleep` drive politeness waits and retry backoff (tests pass fake ones).
+    `clock` and `sleep` drive politeness waits and retry backoff (tests pass fake ones). Iterate
+    under `contextlib.aclosing`, so that leaving the loop early stops the run at once:
+
+        async with aclosing(fetch_all(urls, settings)) as results:
+            async for observation in results:
+                store.record(observation)
     """
     lanes = deque(plan_lanes(urls, settings.per_host))
     if not lanes:

@@ -18,7 +18,7 @@ Protocol decisions:
   it (same host or their Domain), because cookie-wall sites redirect to themselves once to set a
   cookie, and that is not a loop. Nothing is kept between URLs.
 * **Retries** (`settings.retries` more attempts) for timeouts, resets, temporary DNS failures,
-  408, 429 and 5xx gateway errors, with exponential backoff and jitter, or after `Retry-After`
+  408, 429, 500, 502, 503 and 504, with exponential backoff and jitter, or after `Retry-After`
   when that is at most `max_retry_after_s` (else we give up and record it). A 429's wait applies
   to its whole host (`HostGate.defer`). `attempts` records how many were made.
 * **Time bound**: `total_timeout_s` covers a URL from its first request (not the wait for a
@@ -29,8 +29,9 @@ Protocol decisions:
   when the check ended without one (network failure, redirect loop, too many redirects, a
   forbidden address), and set alongside `FailureKind.DECODING` (the answer came, its body could
   not be decoded).
-* **Page text is cheap**: regular expressions over the capped body for `<title>`, `og:title`
-  and the first `<h1>`, and a small hand scanner for the first ~2 KB of visible text. No parser.
+* **Page text is cheap**: `str.find` and small regular expressions over the capped body for
+  `<title>`, `og:title` and the first `<h1>`, and a chunked scan that stops once it has the
+  first ~2 KB of visible text. No parser: 0.1–0.3 ms for a 100 KB page.
 """
 
 from __future__ import annotations
@@ -122,12 +123,13 @@ def failure_of(exc: BaseException) -> tuple[FailureKind, str]:
     if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
         return FailureKind.INVALID_URL, message
     if isinstance(exc, (httpx.TimeoutException, TimeoutError)):  # ConnectTimeout included
-        return FailureKind.TIMEOUT, message or "timed out"
+        # The causes only say which cancel scope expired: the class says which timeout it was.
+        return FailureKind.TIMEOUT, type(exc).__name__
     gai = _first(chain, socket.gaierror)
     if gai is not None:
         no_name = gai.errno in _NO_NAME_ERRNOS or "not known" in str(gai)
         return (FailureKind.NXDOMAIN if no_name else FailureKind.DNS), message
-    if _first(chain, ssl.SSLError) or _first(chain, ssl.CertificateError):
+    if _first(chain, ssl.SSLError):  # certificate verification failures included
         return FailureKind.TLS, message
     if _first(chain, ConnectionRefusedError):
         return FailureKind.REFUSED, message
@@ -551,6 +553,10 @@ class Fetcher:
     Use it as an async context manager (clients are closed on exit). `fetch()` may be called
     concurrently, also by other modules that want an extra request on the same per-host client
     and politeness (e.g. the soft-404 probe of a random path).
+
+    `client_factory` builds a host's client (default `make_client`); `max_clients` bounds the
+    idle ones kept open (default 5 × concurrency, above the 4 × concurrency hosts that
+    checker.engine works on at once, so only finished hosts are evicted).
     """
 
     def __init__(

@@ -477,6 +477,9 @@ async def test_dns_failures_tell_nxdomain_from_the_rest(
         "http://[fd00:ec2::254]/",
         "http://[::ffff:169.254.169.254]/",
         "http://100.100.100.200/",
+        "http://2852039166/",  # 169.254.169.254 spelt as one number
+        "http://0xA9FEA9FE/",
+        "http://169.254.43518/",
     ],
 )
 async def test_link_local_and_metadata_addresses_are_never_fetched(url: str) -> None:
@@ -535,6 +538,8 @@ async def test_private_addresses_are_refused_when_not_allowed(
         ("::1", False, True),
         ("93.184.215.14", False, False),
         ("example.org", False, False),
+        ("deadbeef.cafe", False, False),
+        ("2130706433", False, True),  # 127.0.0.1
     ],
 )
 def test_forbidden_reason(address: str, allow_private: bool, refused: bool) -> None:
