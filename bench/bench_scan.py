@@ -3,7 +3,8 @@ fresh database through the same code path as ``citewatch scan``.
 
     python bench/bench_scan.py [--documents 1000] [--footnotes 50]
 
-Prints documents per second, citations per second and peak memory (max RSS of this process).
+Prints documents per second, citations per second, CPU time (parser processes included) and
+peak memory (max RSS of the main process and of the largest parser process).
 Nothing touches the network.
 """
 
@@ -100,14 +101,17 @@ def main() -> None:
             counts = store.counts()
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu += children.ru_utime + children.ru_stime  # the parser processes
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"documents:        {counts['documents']} ({failures} failed)")
     print(f"citations:        {counts['citations']}")
     print(f"links:            {counts['links']}")
     print(f"wall time:        {wall:.2f} s (CPU {cpu:.2f} s)")
     print(f"documents/second: {counts['documents'] / wall:.0f}")
     print(f"citations/second: {counts['citations'] / wall:.0f}")
-    print(f"peak memory:      {peak_mb:.0f} MB (max RSS)")
+    print(f"peak memory:      {peak_mb:.0f} MB (max RSS; largest parser process {worker_mb:.0f} MB)")
 
 
 if __name__ == "__main__":

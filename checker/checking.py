@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,8 +95,11 @@ async def check_targets(
             observation=observation, checked_at=now(), suggested_url=judgement.suggested_url,
         )
 
-    async for result in fetch_all(to_fetch, settings, clock=clock, sleep=sleep, after_fetch=judge):
-        yield result
+    # aclosing: leaving early (Ctrl-C, a failed write) stops every worker and closes every client
+    async with aclosing(fetch_all(to_fetch, settings, clock=clock, sleep=sleep,
+                                  after_fetch=judge)) as results:
+        async for result in results:
+            yield result
 
 
 def _wants_probe(observation: Observation, verdict: Verdict) -> bool:

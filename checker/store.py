@@ -322,73 +322,91 @@ class Store:
     def _save_citations(
         self, document_id: int, citations: tuple[Citation, ...], now: str | None
     ) -> ScanOutcome:
+        # Bulk statements, not a round of queries per citation: scanning is dominated by writes.
         existing = {
             r["key"]: r
             for r in self.db.query("select * from citations where document_id = ?", [document_id])
         }
-        added = updated = new_links = 0
+        wanted = [_link_rows(c) for c in citations]
+        link_ids, new_links = self._link_ids([link for rows in wanted for link, _, _ in rows], now)
+        added: list[dict[str, Any]] = []
+        updated = 0
         for citation in citations:
             values = _citation_values(citation)
             old = existing.pop(citation.key, None)
             if old is None:
-                values.update(document_id=document_id, first_seen_at=now, updated_at=now)
-                citation_id = int(self.db["citations"].insert(values).last_pk)
-                added += 1
-            else:
-                citation_id = int(old["id"])
-                if any(old[k] != v for k, v in values.items()) or old["removed_at"]:
-                    values.update(updated_at=now, removed_at=None)
-                    self.db["citations"].update(citation_id, values)
-                    updated += 1
-            new_links += self._save_citation_links(citation_id, citation, now)
+                added.append({**values, "document_id": document_id, "first_seen_at": now,
+                              "updated_at": now})
+            elif any(old[k] != v for k, v in values.items()) or old["removed_at"]:
+                self.db["citations"].update(old["id"], {**values, "updated_at": now,
+                                                         "removed_at": None})
+                updated += 1
+        if added:
+            self.db["citations"].insert_all(added)
+        ids = {
+            r["key"]: int(r["id"])
+            for r in self.db.query("select id, key from citations where document_id = ?",
+                                   [document_id])
+        }
+        self._save_links_of(
+            document_id,
+            {ids[c.key]: [
+                {"citation_id": ids[c.key], "position": i, "link_id": link_ids[link.url],
+                 "cited_url": cited_url, "role": role}
+                for i, (link, cited_url, role) in enumerate(rows)
+            ] for c, rows in zip(citations, wanted, strict=True)},
+        )
         removed = 0
         for old in existing.values():
             if old["removed_at"] is None:
                 self.db["citations"].update(old["id"], {"removed_at": now, "updated_at": now})
                 removed += 1
         return ScanOutcome(
-            document_id=document_id, unchanged=False, added=added, updated=updated,
+            document_id=document_id, unchanged=False, added=len(added), updated=updated,
             removed=removed, new_links=new_links,
         )
 
-    def _save_citation_links(self, citation_id: int, citation: Citation, now: str | None) -> int:
-        new_links = 0
-        rows = []
-        for cited in citation.urls:
-            link_id, created = self._link_id(cited.link, now)
-            new_links += created
-            rows.append({
-                "citation_id": citation_id, "position": len(rows), "link_id": link_id,
-                "cited_url": cited.cited, "role": "cited",
-            })
-            original = cited.link.original_url
-            if original and not any(c.link.url == original for c in citation.urls):
-                link_id, created = self._link_id(Link(url=original), now)
-                new_links += created
-                rows.append({
-                    "citation_id": citation_id, "position": len(rows), "link_id": link_id,
-                    "cited_url": original, "role": "original",
-                })
-        current = list(self.db.query(
-            "select citation_id, position, link_id, cited_url, role from citation_links "
-            "where citation_id = ? order by position", [citation_id],
-        ))
-        if current != rows:
-            self.db.execute("delete from citation_links where citation_id = ?", [citation_id])
-            if rows:
-                self.db["citation_links"].insert_all(rows)
-        return new_links
+    def _save_links_of(self, document_id: int, rows: dict[int, list[dict[str, Any]]]) -> None:
+        """Make ``citation_links`` of these citations exactly ``rows`` (unchanged ones untouched)."""
+        current: dict[int, list[dict[str, Any]]] = {}
+        for r in self.db.query(
+            "select cl.citation_id, cl.position, cl.link_id, cl.cited_url, cl.role "
+            "from citation_links cl join citations c on c.id = cl.citation_id "
+            "where c.document_id = ? order by cl.citation_id, cl.position", [document_id]
+        ):
+            current.setdefault(r["citation_id"], []).append(r)
+        stale = [cid for cid, want in rows.items() if current.get(cid, []) != want]
+        for chunk in _chunks(stale):
+            self.db.execute(
+                f"delete from citation_links where citation_id in ({','.join('?' * len(chunk))})",
+                chunk)
+        fresh = [row for cid in stale for row in rows[cid]]
+        if fresh:
+            self.db["citation_links"].insert_all(fresh)
 
-    def _link_id(self, link: Link, now: str | None) -> tuple[int, bool]:
-        row = self._one("select id from links where url = ?", [link.url])
-        if row:
-            return int(row["id"]), False
-        pk = self.db["links"].insert({
-            "url": link.url, "host": link.host, "kind": str(link.kind), "archive": link.archive,
-            "original_url": link.original_url, "captured_at": iso(link.captured_at),
-            "first_seen_at": now,
-        }).last_pk
-        return int(pk), True
+    def _link_ids(self, links: list[Link], now: str | None) -> tuple[dict[str, int], int]:
+        """The id of every link, inserting the new ones; and how many were new."""
+        by_url = {link.url: link for link in links}
+        ids = self._existing_link_ids(list(by_url))
+        missing = [link for url, link in by_url.items() if url not in ids]
+        if missing:
+            self.db["links"].insert_all(
+                {"url": link.url, "host": link.host, "kind": str(link.kind),
+                 "archive": link.archive, "original_url": link.original_url,
+                 "captured_at": iso(link.captured_at), "first_seen_at": now}
+                for link in missing
+            )
+            ids.update(self._existing_link_ids([link.url for link in missing]))
+        return ids, len(missing)
+
+    def _existing_link_ids(self, urls: list[str]) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for chunk in _chunks(urls):
+            for r in self.db.query(
+                f"select id, url from links where url in ({','.join('?' * len(chunk))})", chunk
+            ):
+                ids[r["url"]] = int(r["id"])
+        return ids
 
     def document_id(self, ref: str) -> int | None:
         """A document by id, exact path, or path suffix (``--document report.txt``)."""
@@ -709,6 +727,24 @@ class Store:
         self.db.close()
 
 
+def _link_rows(citation: Citation) -> list[tuple[Link, str, str]]:
+    """(link, URL as written, role) for each URL of a citation, in order. A cited archive link
+    brings the page it names along as a link of its own (role "original"), to be checked too."""
+    rows = []
+    for cited in citation.urls:
+        rows.append((cited.link, cited.cited, "cited"))
+        original = cited.link.original_url
+        if original and not any(c.link.url == original for c in citation.urls):
+            rows.append((Link(url=original), original, "original"))
+    return rows
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    """Pieces small enough for SQLite's limit on parameters per statement."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
 def _citation_values(c: Citation) -> dict[str, Any]:
     return {
         "key": c.key, "label": c.label, "number": c.number, "line": c.line, "text": c.text,
@@ -779,6 +815,9 @@ def open_store(
         db = Database(conn)
         db.execute("pragma foreign_keys = on")
         db.enable_wal()
+        # In WAL mode, NORMAL still survives an application crash or Ctrl-C (only power loss can
+        # take the last commits); FULL would fsync every check and every document.
+        db.execute("pragma synchronous = normal")
         migrations.apply(db)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: {_store_error(exc)}") from None

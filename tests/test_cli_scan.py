@@ -140,3 +140,19 @@ def test_unknown_document_is_a_usage_error(run, tmp_path: Path) -> None:  # type
     result = run("citations", "--document", "other.txt")
     assert result.exit_code == 2
     assert "other.txt" in result.stderr
+
+
+def test_a_large_folder_is_parsed_in_parallel_with_errors_reported(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from checker.commands.scan import PARALLEL_FROM
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(PARALLEL_FROM + 4):
+        (folder / f"doc{i:02d}.md").write_text(f"[^1]: “Report {i},” https://example.com/{i}\n")
+    (folder / "doc07.md").write_bytes(b"")
+    result = run("scan", "many")
+    assert result.exit_code == 3
+    _one_line_error(result.stderr, "doc07.md", "empty file")
+    listed = json.loads(run("citations", "--format", "json").stdout)
+    assert len(listed) == PARALLEL_FROM + 3
+    assert listed[0]["document"] == str((folder / "doc00.md").resolve())

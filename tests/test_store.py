@@ -76,14 +76,10 @@ def test_an_edited_document_updates_and_marks_removed_citations(tmp_path: Path) 
 def test_a_failed_write_leaves_the_document_as_it_was(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     with open_store(tmp_path / "c.db") as store:
         store.save_document(_doc("/r.txt", _cit("1", "https://a.example/1")))
-        original = store._save_citation_links
+        def explode(document_id, rows):  # type: ignore[no-untyped-def]
+            raise KeyboardInterrupt  # after the document, citations and links were written
 
-        def explode(citation_id, citation, now):  # type: ignore[no-untyped-def]
-            if citation.key == "2":
-                raise KeyboardInterrupt
-            return original(citation_id, citation, now)
-
-        monkeypatch.setattr(store, "_save_citation_links", explode)
+        monkeypatch.setattr(store, "_save_links_of", explode)
         with pytest.raises(KeyboardInterrupt):
             store.save_document(_doc("/r.txt", _cit("1", "https://a.example/9"),
                                      _cit("2", "https://a.example/2"), content_hash="h2"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,10 +118,11 @@ def run_check(
     async def go() -> None:
         targets = [Target(url=link.url, cited_titles=link.cited_titles) for link in due]
         with _Progress(len(targets), quiet) as advance:
-            async for result in check_targets(targets, settings, now=store.clock):
-                store.record_check(by_url[result.url].id, result, run_id=run_id)
-                verdicts[str(result.verdict)] += 1
-                advance(result.url)
+            async with aclosing(check_targets(targets, settings, now=store.clock)) as results:
+                async for result in results:
+                    store.record_check(by_url[result.url].id, result, run_id=run_id)
+                    verdicts[str(result.verdict)] += 1
+                    advance(result.url)
 
     try:
         asyncio.run(go())
