@@ -49,7 +49,18 @@ class Interrupted(click.ClickException):
 
 
 class CitewatchGroup(click.Group):
-    """Turns program errors into one-line messages with their exit codes, at one point."""
+    """Loads commands when they run, and turns program errors into one-line messages with their
+    exit codes, at one point."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from checker.commands import COMMANDS
+
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from checker.commands import load
+
+        return load(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -86,27 +97,20 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
     except ConfigError as exc:
         raise OperationalError(str(exc)) from None
     ctx.obj = config
+    # Every command gets every value: click looks defaults up by parameter name, so a command
+    # takes those it has and ignores the rest.
     values = {_PARAM_FOR_KEY.get(k, k): v for k, v in config.values.items()}
-    group = ctx.command
-    assert isinstance(group, click.Group)
-    ctx.default_map = {
-        name: {p.name: values[p.name] for p in command.params if p.name in values}
-        for name, command in group.commands.items()
-    }
+    from checker.commands import COMMANDS
+
+    ctx.default_map = {name: values for name in COMMANDS}
 
 
 def main() -> None:
-    from checker.commands import register
-
-    register(cli)
     cli(prog_name="citewatch")
 
 
 def get_cli() -> click.Group:
-    """The command group with every command registered (for tests and ``python -m checker``)."""
-    from checker.commands import register
-
-    register(cli)
+    """The command group (for tests)."""
     return cli
 
 

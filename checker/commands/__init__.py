@@ -1,14 +1,29 @@
-"""One module per command; ``register`` adds them all to the group."""
+"""One module per command, imported only when its command runs (start-up stays fast: ``check``
+and ``archive`` bring httpx and waybackpy along, which ``scan`` does not need)."""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
+#: command name -> "module:attribute"
+COMMANDS = {
+    "audit": "checker.commands.report:audit",
+    "scan": "checker.commands.scan:scan",
+    "citations": "checker.commands.scan:citations_command",
+    "check": "checker.commands.check:check",
+    "archive": "checker.commands.archive:archive_command",
+    "report": "checker.commands.report:report_command",
+    "fix": "checker.commands.report:fix_command",
+}
 
-def register(group: click.Group) -> None:
-    from checker.commands import archive, check, report, scan
 
-    for command in (scan.scan, scan.citations_command, check.check, archive.archive_command,
-                    report.report_command, report.audit, report.fix_command):
-        if command.name not in group.commands:
-            group.add_command(command)
+def load(name: str) -> click.Command | None:
+    target = COMMANDS.get(name)
+    if target is None:
+        return None
+    module, attribute = target.split(":")
+    command = getattr(importlib.import_module(module), attribute)
+    assert isinstance(command, click.Command)
+    return command

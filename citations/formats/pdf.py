@@ -51,9 +51,6 @@ from __future__ import annotations
 import io
 import re
 
-from pypdf import PdfReader
-from pypdf.errors import DependencyError, PyPdfError
-
 from citations.errors import UnreadableDocument
 from citations.formats import plaintext
 from citations.formats.common import FormatResult
@@ -136,6 +133,10 @@ def _note(label: str, line: int, lines: list[str]) -> Citation:
 
 def _read(data: bytes, path: str) -> tuple[list[str], str | None]:
     """The text of every page, and the title in the PDF's metadata."""
+    # imported here: pypdf takes a tenth of a second to import, and most scans have no PDF
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, PyPdfError
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
