@@ -3,7 +3,7 @@ Errors raised by archive/.
 
 * ArchiveError
   + ArchiveUnavailable - the Wayback Machine refused or failed (429, 5xx, timeout): try later
-    + ArchiveThrottled - it answered 429 several times in a row: stop every archive request now
+    + ArchiveThrottled - it answered 429 (or nothing) several times in a row: stop every request now
   + SaveRefused        - Save Page Now will not capture this URL (its ``status_ext`` says why)
 
 A URL with no capture is not an error: lookups return a result whose outcome is ``no-capture``
@@ -28,7 +28,7 @@ class ArchiveUnavailable(ArchiveError):
 
 
 class ArchiveThrottled(ArchiveUnavailable):
-    "Repeated 429s: every archive request must stop (IA firewalls clients that ignore 429s)"
+    "Repeated 429s (IA firewalls clients that ignore them), or repeated silence: stop asking now"
 
 
 class SaveRefused(ArchiveError):

@@ -95,8 +95,10 @@ class ArchiveGate:
         self._locks: dict[Kind, asyncio.Lock] = {kind: asyncio.Lock() for kind in self._windows}
         self._paused_until = float("-inf")
         self._consecutive_429 = 0
+        self._consecutive_unanswered = 0  # transport failures: DNS, refused, timeouts
+        self._stop_reason = ""
         self._stopped = False
-        self._stop = asyncio.Event()      # wakes every waiting request when the gate stops
+        self._stop_event = asyncio.Event()      # wakes every waiting request when the gate stops
         self._probe_needed = False        # after a 429: one request at a time until an answer
         self._probe_out = False
         self._answered = asyncio.Event()
@@ -140,7 +142,14 @@ class ArchiveGate:
         self._probe_out = False
         self._answered.set()
         if status_code is None:
+            # No answer at all, again and again: the archive (or this machine's network) is down,
+            # and asking on would only spend the rate limit's waits for nothing.
+            self._consecutive_unanswered += 1
+            if self._consecutive_unanswered >= self.settings.max_consecutive_unanswered:
+                self._stop(f"the Wayback Machine did not answer {self._consecutive_unanswered} "
+                           "requests in a row (is the network down?); stopped all archive requests")
             return
+        self._consecutive_unanswered = 0
         if status_code != 429:
             self._consecutive_429 = 0
             self._probe_needed = False
@@ -150,9 +159,14 @@ class ArchiveGate:
         self._probe_needed = True
         self._paused_until = max(self._paused_until, self.clock() + self.settings.pause_on_429_s)
         if self._consecutive_429 >= self.settings.max_consecutive_429:
-            self._stopped = True
-            self._stop.set()
-            self.raise_if_stopped()
+            self._stop(f"the Wayback Machine answered 429 {self._consecutive_429} times in a row; "
+                       "stopped all archive requests")
+
+    def _stop(self, reason: str) -> None:
+        self._stopped = True
+        self._stop_reason = reason
+        self._stop_event.set()
+        self.raise_if_stopped()
 
     def claim_save(self, url: str) -> bool:
         """Count one capture of ``url`` against its per-day cap; False when the cap is reached."""
@@ -168,7 +182,7 @@ class ArchiveGate:
     async def _wait(self, waiting: Awaitable[object]) -> None:
         """Await a sleep or an event, but wake at once if the gate stops meanwhile."""
         task = asyncio.ensure_future(waiting)
-        stop = asyncio.ensure_future(self._stop.wait())
+        stop = asyncio.ensure_future(self._stop_event.wait())
         try:
             await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -177,9 +191,7 @@ class ArchiveGate:
             await asyncio.gather(task, stop, return_exceptions=True)
 
     def raise_if_stopped(self) -> None:
-        """Raise ArchiveThrottled once repeated 429s have stopped the gate."""
+        """Raise ArchiveThrottled once repeated 429s (or repeated silence) have stopped the gate."""
         if self._stopped:
-            raise ArchiveThrottled(
-                f"the Wayback Machine answered 429 {self._consecutive_429} times in a row; "
-                "stopped all archive requests", status_code=429,
-            )
+            raise ArchiveThrottled(self._stop_reason,
+                                   status_code=429 if self._consecutive_429 else None)

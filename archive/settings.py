@@ -35,6 +35,7 @@ DEFAULT_SAVE_PER_MIN_ANONYMOUS = 2       # SPN2 doc: 3/min anonymous
 DEFAULT_MAX_SAVES_PER_URL_PER_DAY = 2    # SPN2 doc: 5 (its error text says 10)
 DEFAULT_PAUSE_ON_429_S = 60.0            # every archive request waits this long after any 429
 DEFAULT_MAX_CONSECUTIVE_429 = 3          # then ArchiveThrottled: stop cleanly
+DEFAULT_MAX_CONSECUTIVE_UNANSWERED = 5   # requests with no answer at all (network down): stop too
 DEFAULT_CONCURRENCY = 8                  # URLs in flight; the rate limiter sets the pace
 DEFAULT_CDX_THREADS = 4                  # waybackpy is synchronous: worker threads at most
 DEFAULT_CDX_LIMIT = 1000                 # rows per CDX request (closest to the median target)
@@ -66,6 +67,7 @@ class ArchiveSettings:
     max_saves_per_url_per_day: int = DEFAULT_MAX_SAVES_PER_URL_PER_DAY
     pause_on_429_s: float = DEFAULT_PAUSE_ON_429_S
     max_consecutive_429: int = DEFAULT_MAX_CONSECUTIVE_429
+    max_consecutive_unanswered: int = DEFAULT_MAX_CONSECUTIVE_UNANSWERED
     concurrency: int = DEFAULT_CONCURRENCY
     cdx_threads: int = DEFAULT_CDX_THREADS
     cdx_limit: int = DEFAULT_CDX_LIMIT

@@ -141,3 +141,23 @@ def test_saves_per_url_per_day() -> None:
 def test_save_rate_depends_on_keys() -> None:
     assert ArchiveSettings().save_per_min == 2
     assert ArchiveSettings(access_key="k", secret_key="s").save_per_min == 6
+
+
+@pytest.mark.anyio
+async def test_repeated_silence_stops_the_gate_but_one_answer_resets_the_count() -> None:
+    clock = VirtualClock()
+    gate = ArchiveGate(ArchiveSettings(max_consecutive_unanswered=3), clock=clock,
+                       sleep=clock.sleep)
+    for _ in range(2):
+        await gate.acquire("lookup")
+        gate.report(None)
+    await gate.acquire("lookup")
+    gate.report(200)                      # an answer: the network is there after all
+    for _ in range(2):
+        await gate.acquire("lookup")
+        gate.report(None)
+    await gate.acquire("lookup")
+    with pytest.raises(ArchiveThrottled, match="did not answer 3 requests in a row"):
+        gate.report(None)
+    with pytest.raises(ArchiveThrottled):
+        await gate.acquire("replay")      # every kind stops

@@ -133,3 +133,22 @@ def test_save_asks_for_live_links_without_capture(run, tmp_path, site, wayback) 
     assert all("authorization" not in {k.lower() for k in r.headers} for r in saved)
     db = sqlite_utils.Database(tmp_path / "citewatch.db")
     assert [r["outcome"] for r in db["saves"].rows] == ["saved"]
+
+
+def test_an_unreachable_archive_stops_the_run_quickly(run, tmp_path, site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as s:       # a port nobody listens on: every request is refused
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    doc = tmp_path / "many.md"
+    doc.write_text("".join(f"[^{i}]: “Report {i},” {site.url(f'/gone/{i}')}\n" for i in range(1, 9)))
+    run("scan", str(doc))
+    run("check", *FAST, "--confirm", "1")
+    result = run("archive", "--wayback-url", closed)
+    assert result.exit_code == 4, result.stderr
+    assert "did not answer" in result.stderr and "requests in a row" in result.stderr
+    assert "Traceback" not in result.stderr
+    db = sqlite_utils.Database(tmp_path / "citewatch.db")
+    # what was asked before the stop is recorded as unknown, never as "no capture"
+    assert {r["outcome"] for r in db["snapshots"].rows} <= {"unknown"}
