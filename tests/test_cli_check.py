@@ -136,3 +136,16 @@ def test_invalid_url_is_judged_without_a_request(run, tmp_path: Path) -> None:  
     assert result.exit_code == 0
     rows = list(sqlite_utils.Database(tmp_path / "citewatch.db")["checks"].rows)
     assert [r["verdict"] for r in rows] == ["invalid"]
+
+
+def test_a_machine_with_no_dns_is_warned_about() -> None:
+    from collections import Counter
+
+    from checker.commands.check import CheckSummary, summary_line
+
+    offline = CheckSummary(checked=5, verdicts=Counter(dead=5), states=Counter(failing=5),
+                           seconds=1.0, hosts_answering=0, hosts_unresolved=5)
+    assert "looks offline" in summary_line(offline)
+    online = CheckSummary(checked=5, verdicts=Counter(dead=5), states=Counter(failing=5),
+                          seconds=1.0, hosts_answering=1, hosts_unresolved=4)
+    assert "looks offline" not in summary_line(online)

@@ -21,10 +21,11 @@ from checker.commands.options import (
 )
 from checker.config import Config
 from checker.errors import StoreError
-from checker.models import Verdict
+from checker.models import FailureKind, Verdict
 from checker.settings import CheckSettings
 from checker.state import CheckRecord, ConfirmRule, State, link_state
 from checker.store import Store, open_store, utcnow
+from citations.urls import host_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,6 +101,18 @@ class CheckSummary:
     verdicts: Counter[str]
     states: Counter[str]
     seconds: float
+    hosts_answering: int = 0     # hosts that gave at least one HTTP answer
+    hosts_unresolved: int = 0    # hosts whose every request failed in DNS
+
+    @property
+    def looks_offline(self) -> bool:
+        """Every host failed in DNS: more likely this machine's network than the web."""
+        return self.hosts_unresolved >= OFFLINE_HOSTS and self.hosts_answering == 0
+
+
+#: From this many hosts all failing DNS (and none answering), warn that the machine looks offline.
+OFFLINE_HOSTS = 3
+_DNS_FAILURES = frozenset({FailureKind.NXDOMAIN, FailureKind.DNS})
 
 
 def run_check(
@@ -112,6 +125,8 @@ def run_check(
     by_url = {link.url: link for link in due}
     run_id = store.start_run("check")
     verdicts: Counter[str] = Counter()
+    answering: set[str] = set()
+    unresolved: set[str] = set()
     started = time.perf_counter()
     outcome = "interrupted"
 
@@ -122,6 +137,11 @@ def run_check(
                 async for result in results:
                     store.record_check(by_url[result.url].id, result, run_id=run_id)
                     verdicts[str(result.verdict)] += 1
+                    host = host_of(result.url)
+                    if result.observation.status is not None:
+                        answering.add(host)
+                    elif result.observation.failure in _DNS_FAILURES:
+                        unresolved.add(host)
                     advance(result.url)
 
     try:
@@ -135,7 +155,8 @@ def run_check(
         history = [CheckRecord(at, Verdict(v)) for at, v in histories.get(link.id, [])]
         states[str(link_state(history, rule).state)] += 1
     return CheckSummary(checked=sum(verdicts.values()), verdicts=verdicts, states=states,
-                        seconds=time.perf_counter() - started)
+                        seconds=time.perf_counter() - started, hosts_answering=len(answering),
+                        hosts_unresolved=len(unresolved - answering))
 
 
 def summary_line(summary: CheckSummary) -> str:
@@ -144,8 +165,13 @@ def summary_line(summary: CheckSummary) -> str:
     verdicts = ", ".join(f"{n} {v}" for v, n in sorted(summary.verdicts.items(), key=lambda kv: -kv[1]))
     confirmed = summary.states.get(str(State.DEAD), 0) + summary.states.get(str(State.SOFT_404), 0)
     failing = summary.states.get(str(State.FAILING), 0)
-    return (f"Checked {summary.checked} link(s) in {summary.seconds:.1f} s: {verdicts}. "
+    line = (f"Checked {summary.checked} link(s) in {summary.seconds:.1f} s: {verdicts}. "
             f"States: {confirmed} confirmed lost, {failing} failing (not yet confirmed).")
+    if summary.looks_offline:
+        line += (f"\nWarning: none of the {summary.hosts_unresolved} hosts could be resolved: this "
+                 "machine looks offline or its DNS is broken, so these failures may say nothing "
+                 "about the links.")
+    return line
 
 
 class _Progress:
