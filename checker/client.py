@@ -263,9 +263,8 @@ def make_client(
     Host-specific headers live on the host's own client, so a redirect to another host never
     carries them along.
     """
-    limits = httpx.Limits(
-        max_connections=settings.per_host, max_keepalive_connections=settings.per_host
-    )
+    size = settings.per_host_for(host)
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
     return CheckerClient(
         transport=GuardedTransport(

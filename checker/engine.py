@@ -51,13 +51,20 @@ class _WorkerFailed:
         self.error = error
 
 
-def plan_lanes(urls: Iterable[str], per_host: int) -> list[deque[str]]:
-    """Lanes, busiest host first. A host's lanes are one deque, listed min(per_host, n) times."""
+def plan_lanes(
+    urls: Iterable[str], per_host: int, host_limits: dict[str, int] | None = None
+) -> list[deque[str]]:
+    """Lanes, busiest host first. A host's lanes are one deque, listed min(limit, n) times, the
+    limit being the host's own (``host_limits``) or ``per_host``."""
     by_host: dict[str, deque[str]] = {}
     for url in urls:
         by_host.setdefault(_lane_key(url), deque()).append(url)
-    queues = sorted(by_host.values(), key=len, reverse=True)  # stable: ties keep input order
-    return [queue for queue in queues for _ in range(min(per_host, len(queue)))]
+    limits = host_limits or {}
+    hosts = sorted(by_host.items(), key=lambda kv: len(kv[1]), reverse=True)  # stable sort
+    return [
+        queue for host, queue in hosts
+        for _ in range(min(max(1, limits.get(host, per_host)), len(queue)))
+    ]
 
 
 def _lane_key(url: str) -> str:
@@ -108,7 +115,7 @@ async def fetch_all(
             async for observation in results:
                 store.record(observation)
     """
-    lanes = deque(plan_lanes(urls, settings.per_host))
+    lanes = deque(plan_lanes(urls, settings.per_host, settings.host_limits))
     if not lanes:
         return
     # Everything allocated so far lives for the whole run: keep the collector from rescanning it.

@@ -62,12 +62,14 @@ class HostGate:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         record_starts: bool = False,
+        host_limits: dict[str, int] | None = None,
     ) -> None:
         if concurrency < 1 or per_host < 1:
             raise ValueError("concurrency and per_host must be at least 1")
         self.clock = clock
         self.sleep = sleep
         self._per_host = per_host
+        self._host_limits = dict(host_limits or {})
         self._interval_s = max(0.0, interval_s)
         self._global = asyncio.Semaphore(concurrency)
         self._hosts: dict[str, _Host] = {}
@@ -85,12 +87,14 @@ class HostGate:
             interval_s=settings.host_interval_s,
             clock=clock,
             sleep=sleep,
+            host_limits=settings.host_limits,
         )
 
     def _host(self, host: str) -> _Host:
         state = self._hosts.get(host)
         if state is None:
-            state = self._hosts[host] = _Host(asyncio.Semaphore(self._per_host))
+            limit = max(1, self._host_limits.get(host, self._per_host))
+            state = self._hosts[host] = _Host(asyncio.Semaphore(limit))
         return state
 
     @asynccontextmanager

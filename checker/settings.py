@@ -36,6 +36,11 @@ class CheckSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     user_agent: str = DEFAULT_USER_AGENT
     host_headers: dict[str, dict[str, str]] = field(default_factory=dict)  # host -> extra headers
+    host_limits: dict[str, int] = field(default_factory=dict)  # host -> its own per-host limit
     allow_private: bool = True        # loopback and private ranges; link-local/metadata never
     accepted_status: frozenset[int] = frozenset()  # extra codes that count as alive
     exclude: tuple[str, ...] = ()     # regexes; matching URLs get the verdict "skipped"
+
+    def per_host_for(self, host: str) -> int:
+        """The in-flight limit of one host: its own from configuration, else ``per_host``."""
+        return self.host_limits.get(host, self.per_host)

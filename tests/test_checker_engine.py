@@ -89,6 +89,18 @@ async def test_no_host_ever_sees_more_than_per_host_requests_and_the_total_stays
     assert everywhere.maximum <= 5
 
 
+async def test_a_host_can_have_its_own_limit() -> None:
+    with serve_hosts({"/": slow(0.02, page(200))}, 2) as hosts:
+        strict, other = hosts
+        limits = {"127.0.0.1": 1}   # serve_hosts starts at 127.0.0.1
+        urls = [server.url(f"/?n={n}") for server in hosts for n in range(8)]
+        observations = await collect(urls, settings(per_host=3, host_limits=limits))
+        assert strict.max_active_requests == 1
+        assert other.max_active_requests == 3
+    assert len(observations) == 16
+    assert len(plan_lanes(["http://a/1", "http://a/2", "http://b/1", "http://b/2"], 2, {"a": 1})) == 3
+
+
 async def test_connections_are_reused() -> None:
     with serve({"/": page(200, title="Again")}, host="127.0.0.2") as web:
         observations = await collect([web.url(f"/?n={n}") for n in range(30)], settings(per_host=2))

@@ -85,6 +85,7 @@ def settings_from(options: dict[str, Any], config: Config | None) -> CheckSettin
         max_redirects=options["max_redirects"],
         user_agent=options["user_agent"],
         host_headers=config.host_headers,
+        host_limits=config.host_per_host,
         allow_private=not options["refuse_private"],
         accepted_status=frozenset(options["accepted_status"]),
         exclude=tuple(options["exclude"]),
