@@ -19,8 +19,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from archive import (
-    ArchiveSettings, ArchiveThrottled, Choice, LookupRequest, Outcome, ReplayCheck, SaveResult,
-    Target, Wayback, end_of_day,
+    ArchiveSettings,
+    ArchiveThrottled,
+    Choice,
+    LookupRequest,
+    Outcome,
+    ReplayCheck,
+    SaveResult,
+    Target,
+    Wayback,
+    end_of_day,
 )
 from checker.models import CheckResult, Observation, Verdict
 from checker.state import CheckRecord, ConfirmRule, State, link_state

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
-from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,7 +40,7 @@ async def check_targets(
     now: Callable[[], datetime],
     clock: Clock = time.monotonic,
     sleep: Sleep = asyncio.sleep,
-) -> AsyncIterator[CheckResult]:
+) -> AsyncGenerator[CheckResult, None]:
     """Yield a CheckResult for every target, each as soon as it is known.
 
     Excluded and unfetchable URLs are judged without a request; the rest go through the engine.

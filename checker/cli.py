@@ -14,13 +14,11 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
-import sys
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
 
 import click
-
-from pathlib import Path
 
 from checker.config import find_config, load_config
 from checker.errors import CheckerError, ConfigError, StoreError
@@ -115,4 +113,4 @@ def get_cli() -> click.Group:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

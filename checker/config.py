@@ -163,7 +163,7 @@ def _check(where: str, key: str, value: Any, kind: tuple[type, ...] | str) -> An
     if isinstance(value, bool) or not isinstance(value, kind):
         names = " or ".join(t.__name__ for t in kind)
         raise ConfigError(f"{where}: {key!r} must be {names}, got {value!r}")
-    if kind in (_INT, _NUM) and value < 0:
+    if isinstance(value, int | float) and value < 0:
         raise ConfigError(f"{where}: {key!r} must not be negative, got {value!r}")
     return value
 

@@ -40,24 +40,24 @@ DEFAULT_BUSY_TIMEOUT_S = 5.0
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["documents"].create(
+    db.table("documents").create(
         {
             "id": int, "path": str, "format": str, "content_hash": str, "title": str,
             "date": str, "first_scanned_at": str, "scanned_at": str,
         },
         pk="id", not_null={"path", "format", "content_hash"},
     )
-    db["documents"].create_index(["path"], unique=True)
-    db["links"].create(
+    db.table("documents").create_index(["path"], unique=True)
+    db.table("links").create(
         {
             "id": int, "url": str, "host": str, "kind": str, "archive": str,
             "original_url": str, "captured_at": str, "first_seen_at": str,
         },
         pk="id", not_null={"url", "kind"},
     )
-    db["links"].create_index(["url"], unique=True)
-    db["links"].create_index(["host"])
-    db["citations"].create(
+    db.table("links").create_index(["url"], unique=True)
+    db.table("links").create_index(["host"])
+    db.table("citations").create(
         {
             "id": int, "document_id": int, "key": str, "label": str, "number": int, "line": int,
             "text": str, "title": str, "publisher": str, "published": str, "accessed": str,
@@ -66,15 +66,15 @@ def m001_initial(db: Database) -> None:
         pk="id", foreign_keys=[("document_id", "documents", "id")],
         not_null={"document_id", "key", "text"},
     )
-    db["citations"].create_index(["document_id", "key"], unique=True)
-    db["citation_links"].create(
+    db.table("citations").create_index(["document_id", "key"], unique=True)
+    db.table("citation_links").create(
         {"citation_id": int, "position": int, "link_id": int, "cited_url": str},
         pk=("citation_id", "position"),
         foreign_keys=[("citation_id", "citations", "id"), ("link_id", "links", "id")],
         not_null={"link_id", "cited_url"},
     )
-    db["citation_links"].create_index(["link_id"])
-    db["runs"].create(
+    db.table("citation_links").create_index(["link_id"])
+    db.table("runs").create(
         {"id": int, "command": str, "started_at": str, "finished_at": str, "outcome": str},
         pk="id",
     )
@@ -82,7 +82,7 @@ def m001_initial(db: Database) -> None:
 
 @migrations()
 def m002_checks(db: Database) -> None:
-    db["checks"].create(
+    db.table("checks").create(
         {
             "id": int, "link_id": int, "run_id": int, "checked_at": str, "verdict": str,
             "reason": str, "status": int, "final_url": str, "suggested_url": str, "chain": str,
@@ -94,15 +94,15 @@ def m002_checks(db: Database) -> None:
         foreign_keys=[("link_id", "links", "id"), ("run_id", "runs", "id")],
         not_null={"link_id", "checked_at", "verdict"},
     )
-    db["checks"].create_index(["link_id", "checked_at"])
-    db["checks"].create_index(["run_id"])
+    db.table("checks").create_index(["link_id", "checked_at"])
+    db.table("checks").create_index(["run_id"])
 
 
 @migrations()
 def m003_archive(db: Database) -> None:
     # "original": the page a cited archive link names, checked like any cited URL
-    db["citation_links"].add_column("role", str, not_null_default="cited")
-    db["snapshots"].create(
+    db.table("citation_links").add_column("role", str, not_null_default="cited")
+    db.table("snapshots").create(
         {
             "id": int, "citation_id": int, "link_id": int, "source": str, "outcome": str,
             "target": str, "target_kind": str, "archive": str, "timestamp": str,
@@ -114,13 +114,13 @@ def m003_archive(db: Database) -> None:
         foreign_keys=[("citation_id", "citations", "id"), ("link_id", "links", "id")],
         not_null={"citation_id", "link_id", "outcome", "looked_up_at"},
     )
-    db["snapshots"].create_index(["citation_id", "link_id"], unique=True)
-    db["snapshots"].create_index(["link_id"])
-    db["archive_lookups"].create(
+    db.table("snapshots").create_index(["citation_id", "link_id"], unique=True)
+    db.table("snapshots").create_index(["link_id"])
+    db.table("archive_lookups").create(
         {"link_id": int, "looked_up_at": str, "source": str, "requests": int, "outcome": str},
         pk="link_id", foreign_keys=[("link_id", "links", "id")],
     )
-    db["saves"].create(
+    db.table("saves").create(
         {
             "id": int, "link_id": int, "requested_at": str, "outcome": str, "job_id": str,
             "timestamp": str, "captured_at": str, "original_url": str, "replay_url": str,
@@ -128,7 +128,7 @@ def m003_archive(db: Database) -> None:
         },
         pk="id", foreign_keys=[("link_id", "links", "id")], not_null={"link_id", "outcome"},
     )
-    db["saves"].create_index(["link_id", "requested_at"])
+    db.table("saves").create_index(["link_id", "requested_at"])
 
 
 def utcnow() -> datetime:
@@ -313,10 +313,10 @@ class Store:
             }
             if row:
                 document_id = int(row["id"])
-                self.db["documents"].update(document_id, values)
+                self.db.table("documents").update(document_id, values)
             else:
                 values["first_scanned_at"] = now
-                document_id = int(self.db["documents"].insert(values).last_pk)
+                document_id = int(self.db.table("documents").insert(values).last_pk or 0)
             return self._save_citations(document_id, doc.citations, now)
 
     def _save_citations(
@@ -338,11 +338,11 @@ class Store:
                 added.append({**values, "document_id": document_id, "first_seen_at": now,
                               "updated_at": now})
             elif any(old[k] != v for k, v in values.items()) or old["removed_at"]:
-                self.db["citations"].update(old["id"], {**values, "updated_at": now,
+                self.db.table("citations").update(old["id"], {**values, "updated_at": now,
                                                          "removed_at": None})
                 updated += 1
         if added:
-            self.db["citations"].insert_all(added)
+            self.db.table("citations").insert_all(added)
         ids = {
             r["key"]: int(r["id"])
             for r in self.db.query("select id, key from citations where document_id = ?",
@@ -359,7 +359,7 @@ class Store:
         removed = 0
         for old in existing.values():
             if old["removed_at"] is None:
-                self.db["citations"].update(old["id"], {"removed_at": now, "updated_at": now})
+                self.db.table("citations").update(old["id"], {"removed_at": now, "updated_at": now})
                 removed += 1
         return ScanOutcome(
             document_id=document_id, unchanged=False, added=len(added), updated=updated,
@@ -382,7 +382,7 @@ class Store:
                 chunk)
         fresh = [row for cid in stale for row in rows[cid]]
         if fresh:
-            self.db["citation_links"].insert_all(fresh)
+            self.db.table("citation_links").insert_all(fresh)
 
     def _link_ids(self, links: list[Link], now: str | None) -> tuple[dict[str, int], int]:
         """The id of every link, inserting the new ones; and how many were new."""
@@ -390,7 +390,7 @@ class Store:
         ids = self._existing_link_ids(list(by_url))
         missing = [link for url, link in by_url.items() if url not in ids]
         if missing:
-            self.db["links"].insert_all(
+            self.db.table("links").insert_all(
                 {"url": link.url, "host": link.host, "kind": str(link.kind),
                  "archive": link.archive, "original_url": link.original_url,
                  "captured_at": iso(link.captured_at), "first_seen_at": now}
@@ -469,21 +469,21 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         return {
-            "documents": self.db["documents"].count,
+            "documents": self.db.table("documents").count,
             "citations": self._scalar("select count(*) from citations where removed_at is null"),
-            "links": self.db["links"].count,
+            "links": self.db.table("links").count,
         }
 
     # --- runs and checks ------------------------------------------------------------------------
 
     def start_run(self, command: str) -> int:
         with self._write():
-            return int(self.db["runs"].insert(
-                {"command": command, "started_at": iso(self.clock())}).last_pk)
+            return int(self.db.table("runs").insert(
+                {"command": command, "started_at": iso(self.clock())}).last_pk or 0)
 
     def finish_run(self, run_id: int, outcome: str) -> None:
         with self._write():
-            self.db["runs"].update(run_id, {"finished_at": iso(self.clock()), "outcome": outcome})
+            self.db.table("runs").update(run_id, {"finished_at": iso(self.clock()), "outcome": outcome})
 
     def links_due(
         self, *, max_age_s: float, document_ids: list[int] | None = None, limit: int | None = None,
@@ -535,7 +535,7 @@ class Store:
     def record_check(self, link_id: int, result: CheckResult, *, run_id: int | None) -> None:
         """Append one check now, so an interrupted run keeps everything it finished."""
         with self._write():
-            self.db["checks"].insert({**_check_values(result), "link_id": link_id, "run_id": run_id})
+            self.db.table("checks").insert({**_check_values(result), "link_id": link_id, "run_id": run_id})
 
     def check_history(self, link_id: int) -> list[dict[str, Any]]:
         return list(self.db.query(
@@ -599,7 +599,7 @@ class Store:
             for row in rows:
                 values = {**_snapshot_values(row), "link_id": link_id, "source": source}
                 self._upsert_snapshot(values)
-            self.db["archive_lookups"].upsert(
+            self.db.table("archive_lookups").upsert(
                 {"link_id": link_id, "looked_up_at": now, "source": source, "requests": requests,
                  "outcome": ",".join(sorted({r.outcome for r in rows}))},
                 pk="link_id",
@@ -609,13 +609,13 @@ class Store:
         existing = self._one("select id from snapshots where citation_id = ? and link_id = ?",
                              [values["citation_id"], values["link_id"]])
         if existing:
-            self.db["snapshots"].update(existing["id"], values)
+            self.db.table("snapshots").update(existing["id"], values)
         else:
-            self.db["snapshots"].insert(values)
+            self.db.table("snapshots").insert(values)
 
     def record_save(self, link_id: int, save: SaveRow) -> None:
         with self._write():
-            self.db["saves"].insert({
+            self.db.table("saves").insert({
                 "link_id": link_id, "requested_at": iso(save.requested_at), "outcome": save.outcome,
                 "job_id": save.job_id, "timestamp": save.timestamp,
                 "captured_at": iso(save.captured_at), "original_url": save.original_url,

@@ -11,8 +11,8 @@ from pathlib import Path
 from citations.detect import decode_text, detect_format
 from citations.errors import CitationsError, UnreadableDocument
 from citations.formats import bibtex, html, markdown, pdf, plaintext
-from citations.models import Citation, DocumentFormat, ParsedDocument
 from citations.formats.common import FormatResult
+from citations.models import Citation, DocumentFormat, ParsedDocument
 
 _TEXT_PARSERS: dict[DocumentFormat, Callable[[str], FormatResult]] = {
     DocumentFormat.PLAINTEXT: plaintext.parse,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,13 @@ from archive.settings import DEFAULT_LOOKUP_PER_MIN
 from checker import settings as defaults
 from checker.archiving import run_archive, summary_line
 from checker.commands.check import resolve_documents
-from checker.commands.options import DURATION, db_option, document_option, format_duration
+from checker.commands.options import (
+    DURATION,
+    F,
+    db_option,
+    document_option,
+    format_duration,
+)
 from checker.errors import CheckerError, StoreError
 from checker.state import ConfirmRule
 from checker.store import open_store
@@ -26,7 +33,7 @@ class ArchiveRefused(CheckerError):
     "The archive kept refusing (429); what was found before is stored"
 
 
-def archive_options(f):  # type: ignore[no-untyped-def]
+def archive_options(f: F) -> F:
     for option in reversed([
         click.option("--save", is_flag=True,
                      help="Also ask Save Page Now to capture live links that have no capture "
@@ -47,9 +54,8 @@ def archive_options(f):  # type: ignore[no-untyped-def]
 def archive_settings_from(options: dict[str, Any]) -> ArchiveSettings:
     settings = settings_from_env()
     if options.get("wayback_url"):
-        from archive.settings import endpoints_for
-
-        settings = replace(settings, **endpoints_for(options["wayback_url"]))
+        settings = settings_from_env({"CITEWATCH_WAYBACK_URL": options["wayback_url"]},
+                                     base=settings)
     settings = replace(settings, lookup_per_min=options["cdx_per_minute"])
     if options.get("save_per_minute"):
         settings = replace(settings, save_per_min_authenticated=options["save_per_minute"],
@@ -57,7 +63,7 @@ def archive_settings_from(options: dict[str, Any]) -> ArchiveSettings:
     return settings
 
 
-def archive_max_age_option(name: str):  # type: ignore[no-untyped-def]
+def archive_max_age_option(name: str) -> Callable[[F], F]:
     return click.option(
         name, "archive_max_age", type=DURATION, default=format_duration(DEFAULT_ARCHIVE_MAX_AGE_S),
         show_default=True, help="Ask the archive again about citations answered longer ago than this.")

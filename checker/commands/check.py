@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import aclosing
 from collections import Counter
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +17,12 @@ import click
 from checker import settings as defaults
 from checker.checking import Target, check_targets
 from checker.commands.options import (
-    DURATION, db_option, document_option, format_duration, is_quiet,
+    DURATION,
+    db_option,
+    document_option,
+    format_duration,
+    is_quiet,
+    progress,
 )
 from checker.config import Config
 from checker.errors import StoreError
@@ -133,7 +138,7 @@ def run_check(
 
     async def go() -> None:
         targets = [Target(url=link.url, cited_titles=link.cited_titles) for link in due]
-        with _Progress(len(targets), quiet) as advance:
+        with progress(len(targets), "Checking", quiet=quiet) as advance:
             async with aclosing(check_targets(targets, settings, now=store.clock)) as results:
                 async for result in results:
                     store.record_check(by_url[result.url].id, result, run_id=run_id)
@@ -143,7 +148,7 @@ def run_check(
                         answering.add(host)
                     elif result.observation.failure in _DNS_FAILURES:
                         unresolved.add(host)
-                    advance(result.url)
+                    advance()
 
     try:
         asyncio.run(go())
@@ -175,31 +180,6 @@ def summary_line(summary: CheckSummary) -> str:
     return line
 
 
-class _Progress:
-    """A progress bar on a terminal; silent in CI or when stderr is redirected."""
-
-    def __init__(self, total: int, quiet: bool) -> None:
-        self.total = total
-        self.quiet = quiet or total == 0
-        self._bar: Any = None
-
-    def __enter__(self) -> Callable[[str], None]:
-        if self.quiet:
-            return lambda url: None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(TextColumn("Checking"), BarColumn(), MofNCompleteColumn(),
-                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-        self._bar.start()
-        task = self._bar.add_task("check", total=self.total)
-        return lambda url: self._bar.advance(task)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
 @click.command()
 @db_option
 @document_option
@@ -208,7 +188,7 @@ class _Progress:
 @click.option("--limit", type=click.IntRange(1), help="Check at most this many links.")
 @network_options
 @click.pass_obj
-def check(config: Config | None, db_path: Path, documents: tuple[str, ...], max_age: float,
+def check(config: Config | None, /, db_path: Path, documents: tuple[str, ...], max_age: float,
           limit: int | None, **options: Any) -> None:
     """Check the stored links that are due and record what was seen.
 

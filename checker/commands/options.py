@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,7 +36,30 @@ def is_quiet() -> bool:
     return bool(os.environ.get("CI")) or not click.get_text_stream("stderr").isatty()
 
 
-class Duration(click.ParamType):
+@contextmanager
+def progress(total: int, label: str, *, quiet: bool | None = None) -> Iterator[Callable[[], None]]:
+    """A rich progress bar on stderr, advanced by calling what this yields; nothing at all in CI,
+    when stderr is redirected, or for a single item."""
+    if (is_quiet() if quiet is None else quiet) or total < 2:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
     """``30m``, ``24h``, ``3d``, ``1w`` or plain seconds → seconds (float)."""
 
     name = "duration"

@@ -12,13 +12,32 @@ from typing import Any
 import click
 
 from checker import settings as defaults
-from checker.archiving import run_archive, summary_line as archive_summary
-from checker.commands.archive import ArchiveRefused, archive_max_age_option, archive_options, archive_settings_from
+from checker.archiving import run_archive
+from checker.archiving import summary_line as archive_summary
+from checker.commands.archive import (
+    ArchiveRefused,
+    archive_max_age_option,
+    archive_options,
+    archive_settings_from,
+)
 from checker.commands.check import (
-    network_options, resolve_documents, rule_from, run_check, settings_from,
+    network_options,
+    resolve_documents,
+    rule_from,
+    run_check,
+    settings_from,
+)
+from checker.commands.check import (
     summary_line as check_summary,
 )
-from checker.commands.options import DURATION, db_option, document_option, format_duration, is_quiet
+from checker.commands.options import (
+    DURATION,
+    F,
+    db_option,
+    document_option,
+    format_duration,
+    is_quiet,
+)
 from checker.commands.scan import scan_paths
 from checker.config import Config
 from checker.errors import StoreError
@@ -48,7 +67,7 @@ def _states(ctx: click.Context, param: click.Parameter, value: str | None) -> tu
     return states
 
 
-def report_options(f):  # type: ignore[no-untyped-def]
+def report_options(f: F) -> F:
     for option in reversed([
         click.option("--format", "fmt", type=click.Choice([f.value for f in ReportFormat]),
                      default="terminal", show_default=True, help="Report format."),
@@ -65,7 +84,7 @@ def report_options(f):  # type: ignore[no-untyped-def]
     return f
 
 
-def _confirm_options(f):  # type: ignore[no-untyped-def]
+def _confirm_options(f: F) -> F:
     f = click.option("--confirm-spacing", type=DURATION,
                      default=format_duration(defaults.DEFAULT_CONFIRM_SPACING_S),
                      show_default=True)(f)
@@ -135,7 +154,7 @@ def report_command(db_path: Path, documents: tuple[str, ...], fmt: str, output: 
 @click.option("--no-archive", is_flag=True, help="Do not look up archive captures.")
 @report_options
 @click.pass_obj
-def audit(config: Config | None, paths: tuple[Path, ...], db_path: Path, globs: tuple[str, ...],
+def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, globs: tuple[str, ...],
           input_format: str | None, max_age: float, no_archive: bool, fmt: str,
           output: Path | None, only: tuple[str, ...], fail_on: Policy, **options: Any) -> None:
     """Scan, check, find captures and report, in one command.

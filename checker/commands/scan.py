@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from checker.collect import collect_documents
-from checker.commands.options import db_option, document_option, is_quiet
+from checker.commands.options import db_option, document_option, progress
 from checker.errors import StoreError
 from checker.store import Store, StoredCitation, open_store
 from citations import CitationsError, DocumentFormat, ParsedDocument, parse_document
@@ -50,12 +50,12 @@ def scan_paths(
     summary. Returns the number of failures."""
     collected = collect_documents(paths, globs)
     failures = 0
-    for path, reason in collected.errors:
-        click.echo(f"Error: {path}: {reason}", err=True)
+    for missing, reason in collected.errors:
+        click.echo(f"Error: {missing}: {reason}", err=True)
         failures += 1
     totals = {"documents": 0, "unchanged": 0, "citations": 0, "added": 0, "updated": 0,
               "removed": 0, "new_links": 0}
-    with _progress(len(collected.files)) as advance:
+    with progress(len(collected.files), "Scanning") as advance:
         for path, parsed in parse_all(collected.files, fmt):
             if isinstance(parsed, str):
                 click.echo(f"Error: {parsed}", err=True)
@@ -108,29 +108,6 @@ def _parse_one(path: Path, fmt: DocumentFormat | None) -> ParsedDocument | str:
     except CitationsError as exc:
         return str(exc)
     return replace(parsed, path=str(path.resolve()))
-
-
-class _progress:
-    """A rich progress bar on a terminal; nothing in CI or when output is redirected."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self._progress = None
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        if is_quiet() or self.total < 2:
-            return lambda: None
-        from rich.console import Console
-        from rich.progress import Progress
-
-        self._progress = Progress(console=Console(stderr=True), transient=True)
-        self._progress.start()
-        task = self._progress.add_task("Scanning", total=self.total)
-        return lambda: self._progress.advance(task)  # type: ignore[union-attr]
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
 
 @click.command("citations")

@@ -9,8 +9,16 @@ from datetime import datetime
 
 from checker.models import Verdict
 from checker.report.model import (
-    LOST_STATES, STATES, Capture, CitationRow, DocumentReport, HostCount, LinkRow, Report,
-    RunPoint, Summary,
+    LOST_STATES,
+    STATES,
+    Capture,
+    CitationRow,
+    DocumentReport,
+    HostCount,
+    LinkRow,
+    Report,
+    RunPoint,
+    Summary,
 )
 from checker.state import CheckRecord, ConfirmRule, LinkState, link_state
 from checker.store import ReportSource, SnapshotRow, Store
