@@ -30,7 +30,7 @@ from sqlite_utils import Database, Migrations
 
 from checker.errors import StoreError
 from checker.models import CheckResult
-from citations.models import Citation, Link, ParsedDocument
+from citations.models import Citation, CitedUrl, Link, ParsedDocument
 
 migrations = Migrations("citewatch")
 
@@ -129,6 +129,16 @@ def m003_archive(db: Database) -> None:
         pk="id", foreign_keys=[("link_id", "links", "id")], not_null={"link_id", "outcome"},
     )
     db.table("saves").create_index(["link_id", "requested_at"])
+
+
+@migrations()
+def m004_source_fields(db: Database) -> None:
+    # A footnote citing several works: each URL keeps the title and dates of its own work.
+    table = db.table("citation_links")
+    table.add_column("own_fields", int, not_null_default=0)
+    table.add_column("title", str)
+    table.add_column("published", str)
+    table.add_column("accessed", str)
 
 
 def utcnow() -> datetime:
@@ -328,7 +338,7 @@ class Store:
             for r in self.db.query("select * from citations where document_id = ?", [document_id])
         }
         wanted = [_link_rows(c) for c in citations]
-        link_ids, new_links = self._link_ids([link for rows in wanted for link, _, _ in rows], now)
+        link_ids, new_links = self._link_ids([row[0] for rows in wanted for row in rows], now)
         added: list[dict[str, Any]] = []
         updated = 0
         for citation in citations:
@@ -352,8 +362,10 @@ class Store:
             document_id,
             {ids[c.key]: [
                 {"citation_id": ids[c.key], "position": i, "link_id": link_ids[link.url],
-                 "cited_url": cited_url, "role": role}
-                for i, (link, cited_url, role) in enumerate(rows)
+                 "cited_url": cited_url, "role": role, "own_fields": int(source.own_fields),
+                 "title": source.title, "published": iso(source.published),
+                 "accessed": iso(source.accessed)}
+                for i, (link, cited_url, role, source) in enumerate(rows)
             ] for c, rows in zip(citations, wanted, strict=True)},
         )
         removed = 0
@@ -370,8 +382,8 @@ class Store:
         """Make ``citation_links`` of these citations exactly ``rows`` (unchanged ones untouched)."""
         current: dict[int, list[dict[str, Any]]] = {}
         for r in self.db.query(
-            "select cl.citation_id, cl.position, cl.link_id, cl.cited_url, cl.role "
-            "from citation_links cl join citations c on c.id = cl.citation_id "
+            "select cl.citation_id, cl.position, cl.link_id, cl.cited_url, cl.role, "
+            "cl.own_fields, cl.title, cl.published, cl.accessed from citation_links cl join citations c on c.id = cl.citation_id "
             "where c.document_id = ? order by cl.citation_id, cl.position", [document_id]
         ):
             current.setdefault(r["citation_id"], []).append(r)
@@ -504,7 +516,8 @@ class Store:
         cutoff = iso(self.clock() - timedelta(seconds=max_age_s))
         sql = f"""
             with cited as (
-                select cl.link_id, group_concat(c.title, char(31)) as titles
+                select cl.link_id,
+                       group_concat(iif(cl.own_fields, cl.title, c.title), char(31)) as titles
                 from citation_links cl join citations c on c.id = cl.citation_id
                 where c.removed_at is null {doc_filter}
                 group by cl.link_id
@@ -560,7 +573,11 @@ class Store:
             doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
             params.extend(document_ids)
         rows = self.db.query(f"""
-            select c.id as citation_id, c.key, c.title, c.accessed, c.published, d.date as doc_date,
+            select c.id as citation_id, c.key,
+                   iif(cl.own_fields, cl.title, c.title) as title,
+                   iif(cl.own_fields, cl.accessed, c.accessed) as accessed,
+                   iif(cl.own_fields, cl.published, c.published) as published,
+                   d.date as doc_date,
                    l.id as link_id, l.url, l.kind, l.original_url, l.captured_at,
                    l.first_seen_at, cl.role
             from citation_links cl
@@ -727,15 +744,15 @@ class Store:
         self.db.close()
 
 
-def _link_rows(citation: Citation) -> list[tuple[Link, str, str]]:
-    """(link, URL as written, role) for each URL of a citation, in order. A cited archive link
-    brings the page it names along as a link of its own (role "original"), to be checked too."""
+def _link_rows(citation: Citation) -> list[tuple[Link, str, str, CitedUrl]]:
+    """(link, URL as written, role, cited URL) for each URL of a citation, in order. A cited
+    archive link brings the page it names along as a link of its own (role "original")."""
     rows = []
     for cited in citation.urls:
-        rows.append((cited.link, cited.cited, "cited"))
+        rows.append((cited.link, cited.cited, "cited", cited))
         original = cited.link.original_url
         if original and not any(c.link.url == original for c in citation.urls):
-            rows.append((Link(url=original), original, "original"))
+            rows.append((Link(url=original), original, "original", cited))
     return rows
 
 

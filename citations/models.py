@@ -48,6 +48,13 @@ class CitedUrl:
 
     cited: str    # exactly as written (may hold Cyrillic, an IDN host, a fragment)
     link: Link
+    # The fields of the source this URL belongs to, when a footnote cites several works
+    # ("“A,” …, url1; “B,” …, url2"): drift and the archive date are judged per URL with them.
+    # Only when ``own_fields`` is true; otherwise the citation's fields apply.
+    own_fields: bool = False
+    title: str | None = None
+    published: date | None = None
+    accessed: date | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

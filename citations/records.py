@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 
-from citations.fields import extract_fields
+from citations.fields import Fields, extract_fields, split_sources
 from citations.models import Citation, CitedUrl, Link
 from citations.urls import InvalidUrl, make_link
 
@@ -45,6 +46,8 @@ def make_citation(
             seen.add(url)
             cited.append(cited_url(url))
     fields = extract_fields(text) if fields_from_text else None
+    if fields_from_text and title is None and len(cited) > 1:
+        cited = _with_source_fields(text, cited)
     number = int(label) if label is not None and label.isdigit() else None
     key = label if label is not None else "@" + (cited[0].link.url if cited else text[:80])
     return Citation(
@@ -59,3 +62,21 @@ def make_citation(
         published=published or (fields.published if fields else None),
         accessed=accessed or (fields.accessed if fields else None),
     )
+
+
+def _with_source_fields(text: str, cited: list[CitedUrl]) -> list[CitedUrl]:
+    """Give each URL the title and dates of the work it belongs to, when the footnote cites
+    several works (``“A,” …, url1; “B,” …, url2``)."""
+    sources = split_sources(text)
+    if len(sources) < 2:
+        return cited
+    per_url: dict[str, Fields] = {}
+    for source in sources:
+        for url in source.urls:
+            per_url.setdefault(url, source.fields)
+    out = []
+    for c in cited:
+        f = per_url.get(c.cited)
+        out.append(c if f is None else replace(
+            c, own_fields=True, title=f.title, published=f.published, accessed=f.accessed))
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -124,3 +124,34 @@ def test_a_locked_database_is_refused(tmp_path: Path) -> None:
     finally:
         other.execute("rollback")
         other.close()
+
+
+def test_a_footnote_citing_two_works_keeps_each_urls_own_title_and_date(tmp_path: Path) -> None:
+    text = ("“Internet Sovereignty Law Explained,” Example News, May 1, 2020, https://a.example/1; "
+            "“Sanctions and Software Markets,” Other Daily, accessed June 2, 2021, "
+            "https://b.example/2.")
+    citation = make_citation(label="7", line=3, text=text,
+                             urls=["https://a.example/1", "https://b.example/2"])
+    first, second = citation.urls
+    assert (first.title, first.published, first.accessed) == (
+        "Internet Sovereignty Law Explained", date(2020, 5, 1), None)
+    assert (second.title, second.accessed) == ("Sanctions and Software Markets", date(2021, 6, 2))
+    with open_store(tmp_path / "c.db") as store:
+        store.save_document(_doc("/r.txt", citation))
+        titles = {d.url: d.cited_titles for d in store.links_due(max_age_s=0)}
+        assert titles == {"https://a.example/1": ("Internet Sovereignty Law Explained",),
+                          "https://b.example/2": ("Sanctions and Software Markets",)}
+        dates = {c.url: (c.accessed, c.published) for c in store.cited_links()}
+        assert dates == {"https://a.example/1": (None, date(2020, 5, 1)),
+                         "https://b.example/2": (date(2021, 6, 2), None)}
+
+
+def test_a_cited_archive_link_brings_its_original_page_along(tmp_path: Path) -> None:
+    archived = "https://web.archive.org/web/20200101000000/http://gone.example/page"
+    with open_store(tmp_path / "c.db") as store:
+        store.save_document(_doc("/r.txt", _cit("1", archived)))
+        rows = {(r.url, r.role) for r in store.cited_links()}
+        assert rows == {(archived, "cited"), ("http://gone.example/page", "original")}
+        # only the original is checked by `check`; the capture is verified by `archive`
+        assert [d.url for d in store.links_due(max_age_s=0)] == ["http://gone.example/page"]
+        assert store.citations()[0].urls == ((archived, archived),)
