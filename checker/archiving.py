@@ -31,6 +31,7 @@ from archive import (
     end_of_day,
 )
 from checker.models import CheckResult, Observation, Verdict
+from checker.progress import progress
 from checker.state import CheckRecord, ConfirmRule, State, link_state
 from checker.store import CitedLink, SaveRow, SnapshotRow, Store
 
@@ -170,6 +171,7 @@ def run_archive(
     document_ids: list[int] | None, max_age_s: float, save: bool,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], object] = asyncio.sleep,
+    quiet: bool | None = None,
 ) -> ArchiveSummary:
     """Ask the archive what the database does not know yet; store every answer as it arrives.
 
@@ -182,28 +184,37 @@ def run_archive(
     async def go() -> None:
         async with Wayback(settings, clock=clock, sleep=sleep) as wayback:  # type: ignore[arg-type]
             try:
-                for link_id, url, citations in todo.replays:
-                    check = await wayback.verify_archived(url, cited_title=citations[0].title)
-                    store.record_snapshots(link_id, "cited", 0, replay_rows(check, citations))
-                    store.record_check(link_id, replay_check_result(check), run_id=None)
-                    summary.verified[str(check.outcome)] += 1
-                async for result in wayback.resolve(todo.lookups):
-                    link_id = todo.link_ids[result.url]
-                    rows = [snapshot_row(choice, todo.citations[(link_id, choice.key)],
-                                         result.looked_up_at) for choice in result.choices]
-                    store.record_snapshots(link_id, result.source or "none", result.requests_made,
-                                           rows)
-                    summary.looked_up += 1
-                    summary.outcomes.update(str(c.outcome) for c in result.choices)
+                with progress(len(todo.replays) + len(todo.lookups), "Archive",
+                              quiet=quiet) as advance:
+                    await lookups(wayback, advance)
                 if save:
-                    candidates = store.save_candidates(document_ids, SAVE_RETRY_AFTER_S)
-                    ids = {url: link_id for link_id, url in candidates}
-                    async for saved in wayback.save([url for _, url in candidates]):
-                        store.record_save(ids[saved.url], save_row(saved))
-                        summary.saves[str(saved.outcome)] += 1
+                    await saves(wayback)
             except ArchiveThrottled as exc:
                 summary.stopped = str(exc)
             summary.requests = wayback.requests_sent
+
+    async def lookups(wayback: Wayback, advance: Callable[[], None]) -> None:
+        for link_id, url, citations in todo.replays:
+            check = await wayback.verify_archived(url, cited_title=citations[0].title)
+            store.record_snapshots(link_id, "cited", 0, replay_rows(check, citations))
+            store.record_check(link_id, replay_check_result(check), run_id=None)
+            summary.verified[str(check.outcome)] += 1
+            advance()
+        async for result in wayback.resolve(todo.lookups):
+            link_id = todo.link_ids[result.url]
+            rows = [snapshot_row(choice, todo.citations[(link_id, choice.key)],
+                                 result.looked_up_at) for choice in result.choices]
+            store.record_snapshots(link_id, result.source or "none", result.requests_made, rows)
+            summary.looked_up += 1
+            summary.outcomes.update(str(c.outcome) for c in result.choices)
+            advance()
+
+    async def saves(wayback: Wayback) -> None:
+        candidates = store.save_candidates(document_ids, SAVE_RETRY_AFTER_S)
+        ids = {url: link_id for link_id, url in candidates}
+        async for saved in wayback.save([url for _, url in candidates]):
+            store.record_save(ids[saved.url], save_row(saved))
+            summary.saves[str(saved.outcome)] += 1
 
     asyncio.run(go())
     return summary

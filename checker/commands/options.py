@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from checker.progress import is_quiet, progress
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DB = "citewatch.db"
+
+__all__ = ["DEFAULT_DB", "DURATION", "F", "db_option", "document_option", "format_duration",
+           "is_quiet", "progress"]
 
 
 def db_option(f: F) -> F:
@@ -27,36 +31,6 @@ def document_option(f: F) -> F:
         "--document", "documents", multiple=True, metavar="D",
         help="Only this document (path, path suffix or id); repeatable.",
     )(f)
-
-
-def is_quiet() -> bool:
-    """No progress display in CI or when stderr is not a terminal."""
-    import os
-
-    return bool(os.environ.get("CI")) or not click.get_text_stream("stderr").isatty()
-
-
-@contextmanager
-def progress(total: int, label: str, *, quiet: bool | None = None) -> Iterator[Callable[[], None]]:
-    """A rich progress bar on stderr, advanced by calling what this yields; nothing at all in CI,
-    when stderr is redirected, or for a single item."""
-    if (is_quiet() if quiet is None else quiet) or total < 2:
-        yield lambda: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=Console(stderr=True), transient=True)
-    with bar:
-        task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]
