@@ -40,11 +40,28 @@ async def check_targets(
     now: Callable[[], datetime],
     clock: Clock = time.monotonic,
     sleep: Sleep = asyncio.sleep,
+    processes: int | None = None,
 ) -> AsyncGenerator[CheckResult, None]:
     """Yield a CheckResult for every target, each as soon as it is known.
 
     Excluded and unfetchable URLs are judged without a request; the rest go through the engine.
+    `processes`: how many worker processes share the hosts (checker.parallel); None picks by the
+    size of the run and the cores, and always 1 when a test passes its own `clock` or `sleep`.
     """
+    if processes is None:
+        processes = 1
+        if clock is time.monotonic and sleep is asyncio.sleep:
+            from checker.parallel import worker_count
+
+            processes = worker_count(targets, settings)
+    if processes > 1:
+        from checker.parallel import check_in_processes
+
+        async with aclosing(check_in_processes(targets, settings, now=now,
+                                               workers=processes)) as parallel:
+            async for result in parallel:
+                yield result
+        return
     titles: dict[str, tuple[str, ...]] = {}
     to_fetch: list[str] = []
     for target in targets:

@@ -433,6 +433,8 @@ def _page_texts(title: str) -> list[str]:
 
 def _latin(text: str) -> bool:
     """True when most letters of ``text`` are Latin."""
+    if text.isascii():  # every ASCII letter is Latin
+        return True
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
         return True

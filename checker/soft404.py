@@ -67,6 +67,13 @@ PROBE_TOKEN_CHARS = 24              # length of the random part of a probe path
 _APOSTROPHES = frozenset("'’‘`ʼ´")
 
 
+# normalize_text on ASCII: letters lower-cased, digits kept, apostrophes dropped, the rest spaces.
+_ASCII_TABLE = {
+    code: (chr(code).lower() if chr(code).isalnum() else None if chr(code) in _APOSTROPHES else " ")
+    for code in range(128)
+}
+
+
 def normalize_text(text: str) -> str:
     """Casefold, drop accents and apostrophes, punctuation to spaces, native digits to ASCII.
 
@@ -74,6 +81,8 @@ def normalize_text(text: str) -> str:
     ``"Sayfa Bulunamadı"`` becomes ``"sayfa bulunamadi"`` and ``"خطای ۴۰۴"`` keeps its letters with
     ASCII ``404``.
     """
+    if text.isascii():  # the common case, the same answer by one table: see _ASCII_TABLE
+        return " ".join(text.translate(_ASCII_TABLE).split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     out: list[str] = []
     for ch in decomposed:
@@ -93,7 +102,7 @@ def normalize_text(text: str) -> str:
 
 def is_unspaced(text: str) -> bool:
     """True when ``text`` contains a script written without spaces between words (CJK, Thai…)."""
-    return any(_unspaced_char(ch) for ch in text)
+    return not text.isascii() and any(_unspaced_char(ch) for ch in text)
 
 
 def _unspaced_char(ch: str) -> bool:
@@ -227,6 +236,16 @@ _FILLERS_RAW = (
 )
 
 _NOT_FOUND_PHRASES = tuple(dict.fromkeys(normalize_text(p) for p in _NOT_FOUND_PHRASES_RAW))
+# (phrase, written without spaces?), worked out once: is_unspaced looks up Unicode names.
+_PHRASES_UNSPACED = tuple((phrase, is_unspaced(phrase)) for phrase in _NOT_FOUND_PHRASES)
+_UNSPACED_ONLY = tuple(pair for pair in _PHRASES_UNSPACED if pair[1])
+# word -> the phrases to try for a part holding it: the unspaced ones and the spaced ones with
+# that word, in their original order
+_PHRASES_BY_WORD = {
+    word: tuple(pair for pair in _PHRASES_UNSPACED if pair[1] or word in pair[0].split())
+    for phrase, unspaced in _PHRASES_UNSPACED if not unspaced
+    for word in phrase.split()
+}
 _FILLERS = frozenset(normalize_text(w) for w in _FILLERS_RAW)
 
 
@@ -239,8 +258,15 @@ def says_not_found(text: str | None) -> bool:
 
 
 def _part_says_not_found(part: str) -> bool:
-    for phrase in _NOT_FOUND_PHRASES:
-        if is_unspaced(phrase):
+    padded = f" {part} "
+    # A spaced phrase can only match when it holds every word of `part` that is not a filler
+    # (those words would be left over): only phrases with the first such word are tried.
+    candidates = _PHRASES_UNSPACED
+    first = next((word for word in part.split() if word not in _FILLERS), None)
+    if first is not None:
+        candidates = _PHRASES_BY_WORD.get(first, _UNSPACED_ONLY)
+    for phrase, unspaced in candidates:
+        if unspaced:
             index = part.find(phrase)
             if index < 0:
                 continue
@@ -248,7 +274,6 @@ def _part_says_not_found(part: str) -> bool:
             if len(rest) <= MAX_UNSPACED_EXTRA_CHARS:
                 return True
             continue
-        padded = f" {part} "
         index = padded.find(f" {phrase} ")
         if index < 0:
             continue

@@ -136,22 +136,33 @@ def run_check(
     started = time.perf_counter()
     outcome = "interrupted"
 
+    window = store.commit_window()
+
     async def go() -> None:
         targets = [Target(url=link.url, cited_titles=link.cited_titles) for link in due]
-        with progress(len(targets), "Checking", quiet=quiet) as advance:
-            async with aclosing(check_targets(targets, settings, now=store.clock)) as results:
-                async for result in results:
-                    store.record_check(by_url[result.url].id, result, run_id=run_id)
-                    verdicts[str(result.verdict)] += 1
-                    host = host_of(result.url)
-                    if result.observation.status is not None:
-                        answering.add(host)
-                    elif result.observation.failure in _DNS_FAILURES:
-                        unresolved.add(host)
-                    advance()
+        ticker = asyncio.create_task(window.tick())  # commits a quiet window too
+        try:
+            with progress(len(targets), "Checking", quiet=quiet) as advance:
+                async with aclosing(check_targets(targets, settings, now=store.clock)) as results:
+                    async for result in results:
+                        window.open()
+                        store.record_check(by_url[result.url].id, result, run_id=run_id)
+                        window.written()
+                        verdicts[str(result.verdict)] += 1
+                        host = host_of(result.url)
+                        if result.observation.status is not None:
+                            answering.add(host)
+                        elif result.observation.failure in _DNS_FAILURES:
+                            unresolved.add(host)
+                        advance()
+        finally:
+            ticker.cancel()
 
     try:
-        asyncio.run(go())
+        try:
+            asyncio.run(go())
+        finally:
+            window.commit()  # every exit path, Ctrl-C included, keeps what was finished
         outcome = "finished"
     finally:
         store.finish_run(run_id, outcome)

@@ -1,0 +1,207 @@
+"""
+Both cores for a large check: hosts are split over worker processes, each running the ordinary
+async engine (fetch and judgement, soft-404 probe included) on its share, and the results stream
+back to the parent, which alone writes the database.
+
+* **Politeness stays per host**: a host's URLs all go to one worker, whose `HostGate` applies the
+  host's limit and interval as in a single process. The global `concurrency` is split between
+  the workers (their shares add up to it). Limit: a host reached only through a *redirect* from
+  another worker's host is gated in each worker that reaches it, so it can see up to
+  workers × its limit at once (never more than 2× with two workers).
+* **Nothing finished is lost**: each worker sends its results in small batches (64 results or
+  50 ms, whichever comes first), and the parent yields each one as it arrives. When the parent
+  stops (Ctrl-C, an error, the end) the workers are terminated: they ignore SIGINT themselves, so
+  the parent decides, and what they had not yet sent was not finished from the parent's view.
+* **Failures are loud**: an exception in a worker ends the run with `WorkerError` carrying the
+  worker's traceback; a worker that dies without a word does too.
+
+`worker_count()` says how many processes a run gets: one (the plain in-process path) for small
+runs, a single host, or one core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+from checker.engine import _lane_key
+
+if TYPE_CHECKING:
+    from checker.checking import Target
+    from checker.models import CheckResult
+    from checker.settings import CheckSettings
+
+#: Runs smaller than this stay in one process: start-up would cost more than it saves.
+MIN_URLS = 500
+MAX_WORKERS = 4
+_BATCH_RESULTS = 64
+_BATCH_S = 0.05
+
+
+class WorkerError(RuntimeError):
+    """A check worker process failed; the message carries its traceback."""
+
+
+def worker_count(targets: Sequence[Target], settings: CheckSettings) -> int:
+    """How many processes to check these targets with (1: in this process)."""
+    cpus = os.cpu_count() or 1
+    if cpus < 2 or len(targets) < MIN_URLS:
+        return 1
+    hosts = len({_lane_key(t.url) for t in targets})
+    return max(1, min(cpus, MAX_WORKERS, hosts, settings.concurrency))
+
+
+def partition(targets: Sequence[Target], workers: int) -> list[list[Target]]:
+    """Whole hosts to each worker, busiest first to the least loaded one."""
+    by_host: dict[str, list[Target]] = {}
+    for target in targets:
+        by_host.setdefault(_lane_key(target.url), []).append(target)
+    parts: list[list[Target]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for _, share in sorted(by_host.items(), key=lambda kv: len(kv[1]), reverse=True):
+        i = loads.index(min(loads))
+        parts[i].extend(share)
+        loads[i] += len(share)
+    return [part for part in parts if part]
+
+
+def split_concurrency(total: int, workers: int) -> list[int]:
+    """Shares of the global limit that add up to it (each at least 1; workers <= total)."""
+    return [total // workers + (1 if i < total % workers else 0) for i in range(workers)]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _work(conn: Connection, targets: list[Target], settings: CheckSettings) -> None:
+    """A worker process: check its targets, send results in batches, then ("done", None)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    try:
+        asyncio.run(_stream(conn, targets, settings))
+        conn.send(("done", None))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
+        try:
+            conn.send(("error", traceback.format_exc()))
+        except Exception:  # noqa: BLE001 - the parent is gone: nobody to tell
+            pass
+    finally:
+        conn.close()
+
+
+async def _stream(conn: Connection, targets: list[Target], settings: CheckSettings) -> None:
+    from checker.checking import check_targets
+
+    batch: list[CheckResult] = []
+    last = time.monotonic()
+
+    def flush() -> None:
+        nonlocal batch, last
+        if batch:
+            conn.send(("results", batch))
+            batch = []
+        last = time.monotonic()
+
+    async def ticker() -> None:  # a slow host must not hold finished results back
+        while True:
+            await asyncio.sleep(_BATCH_S)
+            if time.monotonic() - last >= _BATCH_S:
+                flush()
+
+    tick = asyncio.create_task(ticker())
+    try:
+        async with aclosing(check_targets(targets, settings, now=_utcnow, processes=1)) as results:
+            async for result in results:
+                batch.append(result)
+                if len(batch) >= _BATCH_RESULTS or time.monotonic() - last >= _BATCH_S:
+                    flush()
+        flush()
+    finally:
+        tick.cancel()
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    # fork: no re-import, and the targets are inherited rather than pickled
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+async def check_in_processes(
+    targets: Sequence[Target],
+    settings: CheckSettings,
+    *,
+    now: Callable[[], datetime],
+    workers: int,
+) -> AsyncGenerator[CheckResult, None]:
+    """Like `check_targets`, over `workers` processes; each result is stamped with `now()`."""
+    loop = asyncio.get_running_loop()
+    messages: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    parts = partition(targets, workers)
+    shares = split_concurrency(settings.concurrency, len(parts))
+    ctx = _context()
+    processes: list[Any] = []
+    conns: list[Connection] = []
+    watched: set[int] = set()
+
+    def unwatch(fd: int) -> None:
+        if fd in watched:
+            watched.discard(fd)
+            loop.remove_reader(fd)
+
+    def readable(conn: Connection) -> None:
+        fd = conn.fileno()
+        try:
+            while fd in watched and conn.poll():
+                message = conn.recv()
+                messages.put_nowait(message)
+                if message[0] != "results":
+                    unwatch(fd)
+        except (EOFError, OSError):
+            unwatch(fd)
+            messages.put_nowait(("error", "a check worker process ended without a word"))
+
+    try:
+        for part, share in zip(parts, shares, strict=True):
+            receive, send = ctx.Pipe(duplex=False)
+            process = ctx.Process(
+                target=_work, args=(send, part, dataclasses.replace(settings, concurrency=share)),
+                name="citewatch-check", daemon=True,
+            )
+            process.start()
+            send.close()
+            processes.append(process)
+            conns.append(receive)
+            watched.add(receive.fileno())
+            loop.add_reader(receive.fileno(), readable, receive)
+        running = len(processes)
+        while running:
+            kind, payload = await messages.get()
+            if kind == "results":
+                for result in payload:
+                    yield dataclasses.replace(result, checked_at=now())
+            elif kind == "done":
+                running -= 1
+            else:
+                raise WorkerError(f"a check worker failed:\n{payload}")
+    finally:
+        for conn in conns:
+            unwatch(conn.fileno())
+            conn.close()
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
