@@ -1,0 +1,66 @@
+"""checker.parallel: hosts split over worker processes, results streamed back, failures loud."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import aclosing
+from datetime import UTC, datetime
+
+import pytest
+
+from checker import parallel
+from checker.checking import Target, check_targets
+from checker.models import CheckResult, Verdict
+from checker.settings import CheckSettings
+from tests.servers import LocalServer
+
+NOW = datetime(2030, 1, 2, tzinfo=UTC)
+
+
+def _targets(urls: list[str]) -> list[Target]:
+    return [Target(url=url) for url in urls]
+
+
+def test_partition_keeps_each_host_in_one_worker_and_balances() -> None:
+    urls = [f"http://a.example/{n}" for n in range(6)] + [f"http://b.example/{n}" for n in range(3)]
+    urls += [f"http://c.example/{n}" for n in range(3)]
+    parts = parallel.partition(_targets(urls), 2)
+    hosts = [{t.url.split("/")[2] for t in part} for part in parts]
+    assert hosts == [{"a.example"}, {"b.example", "c.example"}]
+    assert parallel.split_concurrency(5, 2) == [3, 2]
+    assert sum(parallel.split_concurrency(64, 3)) == 64
+
+
+def test_small_runs_and_single_hosts_stay_in_process() -> None:
+    settings = CheckSettings()
+    assert parallel.worker_count(_targets(["http://a.example/"] * 10), settings) == 1
+    one_host = _targets([f"http://a.example/{n}" for n in range(1000)])
+    assert parallel.worker_count(one_host, settings) == 1
+
+
+async def _collect(targets: list[Target], settings: CheckSettings) -> list[CheckResult]:
+    async with aclosing(check_targets(targets, settings, now=lambda: NOW, processes=2)) as results:
+        return [result async for result in results]
+
+
+def test_two_processes_check_every_target(web: LocalServer) -> None:
+    # 127.0.0.1 and localhost are two hosts of the same server
+    urls = [web.url("/ok"), web.url("/gone"), web.url("/moved")]
+    urls += [url.replace("127.0.0.1", "localhost") for url in urls]
+    settings = CheckSettings(per_host=2, host_interval_s=0, retries=0)
+    results = asyncio.run(_collect(_targets(urls), settings))
+    assert sorted(r.url for r in results) == sorted(urls)
+    by_url = {r.url: r for r in results}
+    assert by_url[web.url("/ok")].verdict is Verdict.ALIVE
+    assert by_url[web.url("/gone").replace("127.0.0.1", "localhost")].verdict is Verdict.DEAD
+    assert all(r.checked_at == NOW for r in results)  # stamped by the parent's clock
+
+
+def test_a_failing_worker_is_a_clear_error(web: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom in the worker")
+
+    monkeypatch.setattr(parallel, "_stream", broken)
+    urls = [web.url("/ok"), web.url("/ok").replace("127.0.0.1", "localhost")]
+    with pytest.raises(parallel.WorkerError, match="boom in the worker"):
+        asyncio.run(_collect(_targets(urls), CheckSettings(host_interval_s=0)))
