@@ -123,8 +123,18 @@ async def resolve_host(host: str, port: int) -> list[str]:
 
     Module-level so tests can replace it to simulate DNS answers.
     """
+    if _is_plain_ipv4(host):  # what getaddrinfo would answer, without a trip to its thread
+        return [host]
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _is_plain_ipv4(host: str) -> bool:
+    """A dotted-quad IPv4 literal in its canonical spelling (no legacy forms, no zeros added)."""
+    try:
+        return str(ipaddress.IPv4Address(host)) == host
+    except ValueError:
+        return False
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
