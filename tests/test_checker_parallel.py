@@ -56,7 +56,9 @@ def test_two_processes_check_every_target(web: LocalServer) -> None:
     assert all(r.checked_at == NOW for r in results)  # stamped by the parent's clock
 
 
-def test_a_failing_worker_is_a_clear_error(web: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_worker_is_a_clear_error(
+    web: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom in the worker")
 

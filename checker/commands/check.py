@@ -125,7 +125,8 @@ def run_check(
     store: Store, settings: CheckSettings, rule: ConfirmRule, *, max_age_s: float,
     document_ids: list[int] | None, limit: int | None, quiet: bool,
 ) -> CheckSummary:
-    """Check the due links, committing each check as it ends (an interruption keeps them all)."""
+    """Check the due links, writing each check as it ends (committed within 0.2 s, and on every
+    exit path: an interruption keeps them all)."""
     due = store.links_due(max_age_s=max_age_s, document_ids=document_ids, limit=limit,
                           failing_first=FAILING_VERDICTS)
     by_url = {link.url: link for link in due}
@@ -203,9 +204,10 @@ def check(config: Config | None, /, db_path: Path, documents: tuple[str, ...], m
           limit: int | None, **options: Any) -> None:
     """Check the stored links that are due and record what was seen.
 
-    Never-checked links go first, then failing ones, then the oldest. Every check is committed as
-    it ends: Ctrl-C or a crash keeps them, and the next run carries on. A link is called dead only
-    after --confirm failing checks at least --confirm-spacing apart; until then it is "failing".
+    Never-checked links go first, then failing ones, then the oldest. Every check is saved as it
+    ends (committed within 0.2 s): Ctrl-C keeps them all, and the next run carries on. A link is
+    called dead only after --confirm failing checks at least --confirm-spacing apart; until then
+    it is "failing".
 
     \b
         citewatch check --max-age 12h --per-host 2
