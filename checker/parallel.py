@@ -5,9 +5,11 @@ back to the parent, which alone writes the database.
 
 * **Politeness stays per host**: a host's URLs all go to one worker, whose `HostGate` applies the
   host's limit and interval as in a single process. The global `concurrency` is split between
-  the workers (their shares add up to it). Limit: a host reached only through a *redirect* from
-  another worker's host is gated in each worker that reaches it, so it can see up to
-  workers × its limit at once (never more than 2× with two workers).
+  the workers (their shares add up to it). Hosts of one site (`site_of`: example.org,
+  www.example.org, docs.example.org) share a worker, so redirects within a site stay under one
+  gate. Limit: a host reached through a redirect from *another site* in another worker is gated
+  in each worker that reaches it, so it can see up to workers × its limit at once (2× with two
+  workers).
 * **Nothing finished is lost**: each worker sends its results in small batches (64 results or
   50 ms, whichever comes first), and the parent yields each one as it arrives. When the parent
   stops (Ctrl-C, an error, the end) the workers are terminated: they ignore SIGINT themselves, so
@@ -61,11 +63,22 @@ def worker_count(targets: Sequence[Target], settings: CheckSettings) -> int:
     return max(1, min(cpus, MAX_WORKERS, hosts, settings.concurrency))
 
 
+def site_of(host: str) -> str:
+    """The hosts kept in one worker: a name's last two labels (three after a short second-level
+    label such as co.uk), so that the commonest cross-host redirects (example.org to
+    www.example.org, a site to its subdomains) stay under one worker's gate."""
+    labels = host.split(".")
+    if len(labels) <= 2 or labels[-1].isdigit() or ":" in host:  # short names, IP addresses
+        return host
+    keep = 3 if len(labels[-2]) <= 3 else 2
+    return ".".join(labels[-keep:])
+
+
 def partition(targets: Sequence[Target], workers: int) -> list[list[Target]]:
-    """Whole hosts to each worker, busiest first to the least loaded one."""
+    """Whole sites (see `site_of`) to each worker, busiest first to the least loaded one."""
     by_host: dict[str, list[Target]] = {}
     for target in targets:
-        by_host.setdefault(_lane_key(target.url), []).append(target)
+        by_host.setdefault(site_of(_lane_key(target.url)), []).append(target)
     parts: list[list[Target]] = [[] for _ in range(workers)]
     loads = [0] * workers
     for _, share in sorted(by_host.items(), key=lambda kv: len(kv[1]), reverse=True):

@@ -31,6 +31,17 @@ def test_partition_keeps_each_host_in_one_worker_and_balances() -> None:
     assert sum(parallel.split_concurrency(64, 3)) == 64
 
 
+def test_hosts_of_one_site_share_a_worker() -> None:
+    assert parallel.site_of("www.example.org") == "example.org"
+    assert parallel.site_of("docs.example.org") == "example.org"
+    assert parallel.site_of("www.bbc.co.uk") == "bbc.co.uk"
+    assert parallel.site_of("127.0.1.5") == "127.0.1.5"
+    assert parallel.site_of("localhost") == "localhost"
+    urls = ["http://example.org/a", "http://www.example.org/b", "http://other.net/c"]
+    parts = parallel.partition(_targets(urls), 2)
+    assert [len(part) for part in parts] == [2, 1]
+
+
 def test_small_runs_and_single_hosts_stay_in_process() -> None:
     settings = CheckSettings()
     assert parallel.worker_count(_targets(["http://a.example/"] * 10), settings) == 1
