@@ -59,18 +59,22 @@ def worker_count(targets: Sequence[Target], settings: CheckSettings) -> int:
     cpus = os.cpu_count() or 1
     if cpus < 2 or len(targets) < MIN_URLS:
         return 1
-    hosts = len({_lane_key(t.url) for t in targets})
-    return max(1, min(cpus, MAX_WORKERS, hosts, settings.concurrency))
+    sites = len({site_of(_lane_key(t.url)) for t in targets})
+    return max(1, min(cpus, MAX_WORKERS, sites, settings.concurrency))
+
+
+# Second-level labels under a country code that name a registry, not a site (co.uk, com.au).
+_SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go", "gv"})
 
 
 def site_of(host: str) -> str:
-    """The hosts kept in one worker: a name's last two labels (three after a short second-level
-    label such as co.uk), so that the commonest cross-host redirects (example.org to
+    """The hosts kept in one worker: a name's last two labels (three under co.uk, com.au and
+    the like), so that the commonest cross-host redirects (example.org to
     www.example.org, a site to its subdomains) stay under one worker's gate."""
     labels = host.split(".")
     if len(labels) <= 2 or labels[-1].isdigit() or ":" in host:  # short names, IP addresses
         return host
-    keep = 3 if len(labels[-2]) <= 3 else 2
+    keep = 3 if len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
     return ".".join(labels[-keep:])
 
 

@@ -35,6 +35,7 @@ def test_hosts_of_one_site_share_a_worker() -> None:
     assert parallel.site_of("www.example.org") == "example.org"
     assert parallel.site_of("docs.example.org") == "example.org"
     assert parallel.site_of("www.bbc.co.uk") == "bbc.co.uk"
+    assert parallel.site_of("www.bbc.com") == "bbc.com"
     assert parallel.site_of("127.0.1.5") == "127.0.1.5"
     assert parallel.site_of("localhost") == "localhost"
     urls = ["http://example.org/a", "http://www.example.org/b", "http://other.net/c"]
