@@ -263,6 +263,9 @@ class ReportSource:
     url: str
     host: str | None
     kind: str
+    archive: str | None              # archive links: "wayback", "archive.today", "perma.cc"
+    original_url: str | None         # archive links: the page they archive
+    link_captured_at: datetime | None  # archive links: the capture time they name
     checks: int
     verdict: str | None
     reason: str
@@ -692,7 +695,8 @@ class Store:
                             from checks group by link_id)
             select d.path, d.format, d.title as doc_title, c.id as citation_id, c.key, c.label,
                    c.line, c.text, c.title, c.published, c.accessed, cl.cited_url, cl.role,
-                   l.id as link_id, l.url, l.host, l.kind, latest.checks,
+                   l.id as link_id, l.url, l.host, l.kind, l.archive, l.original_url,
+                   l.captured_at as link_captured_at, latest.checks,
                    k.verdict, k.reason, k.status, k.final_url, k.suggested_url, k.checked_at,
                    s.outcome as s_outcome, s.archive as s_archive, s.captured_at as s_captured_at,
                    s.replay_url as s_replay_url, s.capture_status as s_status,
@@ -716,7 +720,9 @@ class Store:
                 text=r["text"], title=r["title"], published=parse_date(r["published"]),
                 accessed=parse_date(r["accessed"]), cited_url=r["cited_url"], role=r["role"],
                 link_id=r["link_id"], url=r["url"], host=r["host"], kind=r["kind"],
-                checks=r["checks"] or 0, verdict=r["verdict"], reason=r["reason"] or "",
+                archive=r["archive"], original_url=r["original_url"],
+                link_captured_at=parse_iso(r["link_captured_at"]), checks=r["checks"] or 0,
+                verdict=r["verdict"], reason=r["reason"] or "",
                 status=r["status"], final_url=r["final_url"], suggested_url=r["suggested_url"],
                 checked_at=parse_iso(r["checked_at"]),
                 snapshot=None if r["s_outcome"] is None else SnapshotRow(

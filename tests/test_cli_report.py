@@ -226,3 +226,19 @@ def test_report_on_locked_database(run, tmp_path, site, monkeypatch) -> None:  #
         other.close()
     assert result.exit_code == 4
     assert "locked" in result.stderr
+
+
+def test_a_citation_that_already_cites_a_capture_is_not_unrecoverable(run, tmp_path, site, wayback) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    vanished = server.url("/vanished/note")
+    doc = tmp_path / "archived.md"
+    doc.write_text(f"[^1]: “A vanished note,” {vanished}, archived at "
+                   f"https://web.archive.org/web/20190101000000/{vanished}\n")
+    result = run("audit", str(doc), *FAST, "--confirm", "1", "--format", "json", "--no-archive")
+    assert result.exit_code == 0, result.stderr   # lost, but the reader has the cited capture
+    data = json.loads(result.stdout)
+    links = {link["url"]: link for d in data["documents"] for c in d["citations"] for link in c["links"]}
+    assert links[vanished]["state"] == "dead"
+    assert links[vanished]["fix"] == f"https://web.archive.org/web/20190101000000/{vanished}"
+    assert data["summary"]["lost_unrecoverable"] == 0
+    assert "not verified" in links[vanished]["capture"]["reason"]

@@ -39,7 +39,12 @@ def build_report(
     }
     link_ids = {s.link_id for s in sources}
     states = {i: link_state(histories.get(i, []), rule) for i in link_ids}
-    rows = [(source, _link_row(source, states[source.link_id])) for source in sources]
+    cited = _cited_captures(sources, states)
+    rows = [
+        (source, _link_row(source, states[source.link_id],
+                           cited.get((source.citation_id, source.url))))
+        for source in sources
+    ]
 
     url_of = {source.link_id: source.url for source in sources}
     summary = _summary([row for _, row in rows], store, histories, url_of, rule, states)
@@ -57,8 +62,30 @@ def build_report(
     )
 
 
-def _link_row(source: ReportSource, state: LinkState) -> LinkRow:
+def _cited_captures(sources: list[ReportSource], states: dict[int, LinkState]
+                    ) -> dict[tuple[int, str], Capture]:
+    """Captures the author already cites: a citation's Wayback link, keyed by (citation, the URL
+    it archives). A lost URL with one is not unrecoverable: the reader has the capture."""
+    out: dict[tuple[int, str], Capture] = {}
+    for source in sources:
+        if source.kind != "archive" or not source.original_url:
+            continue
+        state = str(states[source.link_id].state)
+        if state not in ("alive", "unchecked"):
+            continue   # the capture no longer replays (or was never a page)
+        out[(source.citation_id, source.original_url)] = Capture(
+            outcome="found", archive=source.archive, captured_at=source.link_captured_at,
+            replay_url=source.cited_url,
+            reason="the citation already cites this capture"
+                   + ("" if state == "alive" else " (not verified: run citewatch archive)"),
+        )
+    return out
+
+
+def _link_row(source: ReportSource, state: LinkState, cited: Capture | None = None) -> LinkRow:
     capture = _capture(source.snapshot)
+    if cited is not None and (capture is None or capture.outcome != "found"):
+        capture = cited
     fix = None
     if str(state.state) in LOST_STATES and capture is not None and capture.outcome == "found":
         fix = capture.replay_url
