@@ -162,3 +162,21 @@ __all__ = [
     "DateMatch", "accessed_at", "date_at", "find_accessed", "find_dates", "find_published",
     "parse_date",
 ]
+
+
+_METADATA_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+
+
+def parse_metadata_date(value: str | None) -> date | None:
+    """A document's own date from a metadata value (HTML ``<meta>``/``<time datetime>``, YAML
+    front matter): ISO-like ``2022-11-16``, ``2022/11/16``, ``2022-11-16T10:00:00Z``, or a date
+    written out in prose."""
+    if not value or not value.strip():
+        return None
+    m = _METADATA_ISO.search(value)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    return find_published(value)

@@ -44,7 +44,7 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup, Tag
 from bs4.element import Comment, NavigableString
 
-from citations.dates import find_published
+from citations.dates import parse_metadata_date
 from citations.formats.common import FormatResult
 from citations.models import Citation
 from citations.records import make_citation
@@ -61,7 +61,6 @@ _DATE_META = (
     ("name", "date"),
     ("property", "article:published_time"),
 )
-_ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
 # (sourceline, sourcepos): the order of citations in the page
@@ -285,21 +284,11 @@ def _date(soup: BeautifulSoup) -> date | None:
     for attr, value in _DATE_META:
         meta = soup.find("meta", attrs={attr: value})
         if isinstance(meta, Tag):
-            found = _parse_date(str(meta.get("content") or ""))
+            found = parse_metadata_date(str(meta.get("content") or ""))
             if found is not None:
                 return found
     time = soup.find("time", datetime=True)
-    return _parse_date(str(time["datetime"])) if isinstance(time, Tag) else None
-
-
-def _parse_date(value: str) -> date | None:
-    m = _ISO_DATE.search(value)
-    if m:
-        try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            return None
-    return find_published(value) if value.strip() else None
+    return parse_metadata_date(str(time["datetime"])) if isinstance(time, Tag) else None
 
 
 def _position(tag: Tag) -> _Position:

@@ -37,9 +37,8 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
 
-from citations.dates import find_published
+from citations.dates import parse_metadata_date
 from citations.formats.common import FormatResult
 from citations.models import Citation
 from citations.records import make_citation
@@ -78,7 +77,6 @@ _REF_LABEL = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]")
 _WEB_URL = re.compile(r"(?:https?://|www\.)", re.IGNORECASE)
 _ASCII_PUNCT = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 @dataclass(slots=True)
@@ -171,7 +169,7 @@ def parse(text: str) -> FormatResult:
 
     result.citations = sorted(citations, key=lambda c: c.line)
     result.title = meta.get("title") or _first_heading(lines, code)
-    result.date = _date(meta.get("date"))
+    result.date = parse_metadata_date(meta.get("date"))
     return result
 
 
@@ -578,15 +576,3 @@ def _first_heading(lines: list[str], code: list[bool]) -> str | None:
                 and not _BLOCK_START.match(line):
             return _squash(_scan(line, empty, collect=False).text) or None
     return None
-
-
-def _date(value: str | None) -> date | None:
-    if not value:
-        return None
-    m = _ISO_DATE.search(value)
-    if m:
-        try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            return None
-    return find_published(value)
