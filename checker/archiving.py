@@ -88,7 +88,7 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
         out.cached += len(citations) - len(stale)
         first = citations[0]
         if first.kind == "archive":
-            if stale and "/web/" in first.url:
+            if stale and first.archive == "wayback":   # others have no replay API to ask
                 out.replays.append((link_id, first.url, stale))
             continue
         history = [CheckRecord(at, Verdict(v)) for at, v in histories.get(link_id, [])]

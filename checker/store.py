@@ -198,6 +198,7 @@ class CitedLink:
     link_id: int
     url: str
     kind: str
+    archive: str | None      # archive links: "wayback", "archive.today", "perma.cc"
     role: str
     title: str | None
     accessed: date | None
@@ -596,7 +597,7 @@ class Store:
                    iif(cl.own_fields, cl.accessed, c.accessed) as accessed,
                    iif(cl.own_fields, cl.published, c.published) as published,
                    d.date as doc_date,
-                   l.id as link_id, l.url, l.kind, l.original_url, l.captured_at,
+                   l.id as link_id, l.url, l.kind, l.archive, l.original_url, l.captured_at,
                    l.first_seen_at, cl.role
             from citation_links cl
             join citations c on c.id = cl.citation_id
@@ -608,7 +609,7 @@ class Store:
         return [
             CitedLink(
                 citation_id=r["citation_id"], link_id=r["link_id"], url=r["url"], kind=r["kind"],
-                role=r["role"], title=r["title"], accessed=parse_date(r["accessed"]),
+                archive=r["archive"], role=r["role"], title=r["title"], accessed=parse_date(r["accessed"]),
                 published=parse_date(r["published"]), document_date=parse_date(r["doc_date"]),
                 first_seen_at=parse_iso(r["first_seen_at"]), original_url=r["original_url"],
                 captured_at=parse_iso(r["captured_at"]),

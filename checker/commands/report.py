@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
@@ -44,7 +45,7 @@ from checker.errors import StoreError
 from checker.fix import Outcome, Repair, apply_repairs, unified_diff
 from checker.policy import DEFAULT_FAIL_ON, Policy
 from checker.report import ReportFormat, render
-from checker.report.build import build_report
+from checker.report.build import build_report, only_states
 from checker.report.model import STATES, Report
 from checker.state import ConfirmRule
 from checker.store import Store, open_store
@@ -96,8 +97,8 @@ def _confirm_options(f: F) -> F:
 def emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, fmt: str,
                 output: Path | None, only: tuple[str, ...], policy: Policy) -> int:
     """Render the report where asked and return the exit code the policy gives."""
-    report = build_report(store, rule, document_ids=document_ids, only=only)
-    full = report if not only else build_report(store, rule, document_ids=document_ids)
+    full = build_report(store, rule, document_ids=document_ids)
+    report = only_states(full, only) if only else full
     to_terminal = output is None and sys.stdout.isatty()
     width = shutil.get_terminal_size((100, 24)).columns if to_terminal else None
     text = render(report, ReportFormat(fmt), width=width,
@@ -170,9 +171,10 @@ def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, glob
     rule = rule_from(options)
     quiet = is_quiet()
     with open_store(db_path) as store:
-        scan_failures = scan_paths(store, list(paths), globs,
-                                   DocumentFormat(input_format) if input_format else None)
-        document_ids = _scanned_ids(store, paths, globs)
+        scanned = scan_paths(store, list(paths), globs,
+                             DocumentFormat(input_format) if input_format else None)
+        # nothing readable: an empty report, not every document in the database
+        document_ids = list(scanned.document_ids) or [-1]
         summary = run_check(store, settings, rule, max_age_s=max_age, document_ids=document_ids,
                             limit=None, quiet=quiet)
         click.echo(check_summary(summary), err=True)
@@ -187,20 +189,9 @@ def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, glob
                            only=only, policy=fail_on)
     if stopped:
         raise ArchiveRefused(f"archive lookups stopped early, everything found so far is saved: {stopped}")
-    if scan_failures:
+    if scanned.failures:
         raise SystemExit(3)
     raise SystemExit(code)
-
-
-def _scanned_ids(store: Store, paths: tuple[Path, ...], globs: tuple[str, ...]) -> list[int]:
-    from checker.collect import collect_documents
-
-    ids = []
-    for path in collect_documents(list(paths), globs).files:
-        doc_id = store.document_id(str(path.resolve()))
-        if doc_id is not None:
-            ids.append(doc_id)
-    return ids or [-1]   # nothing readable: an empty report, not every document in the database
 
 
 @click.command("fix")
@@ -236,8 +227,6 @@ def fix_command(path: Path, db_path: Path, output: Path | None, in_place: bool, 
             raise click.UsageError(f"{path} is not in {db_path} (run citewatch audit {path} first)")
         stored = store.document(doc_id)
         report = build_report(store, rule, document_ids=[doc_id])
-    import hashlib
-
     if hashlib.sha256(data).hexdigest() != stored.content_hash:
         raise click.UsageError(f"{path} changed since it was scanned (run citewatch scan {path})")
     repairs = repairs_for(report, update_moved=update_moved)

@@ -8,7 +8,7 @@ import json
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -38,18 +38,25 @@ def scan(paths: tuple[Path, ...], db_path: Path, globs: tuple[str, ...], fmt: st
         citewatch scan report.txt notes/ --db citations.db
     """
     with open_store(db_path) as store:
-        failures = scan_paths(store, list(paths), globs, DocumentFormat(fmt) if fmt else None)
-    if failures:
+        scanned = scan_paths(store, list(paths), globs, DocumentFormat(fmt) if fmt else None)
+    if scanned.failures:
         raise SystemExit(3)
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    document_ids: tuple[int, ...]   # every document read, changed or not
+    failures: int                   # paths and files that could not be read
 
 
 def scan_paths(
     store: Store, paths: list[Path], globs: tuple[str, ...], fmt: DocumentFormat | None
-) -> int:
+) -> Scanned:
     """Scan every document under ``paths`` into ``store``; print one line per failure and a
-    summary. Returns the number of failures."""
+    summary."""
     collected = collect_documents(paths, globs)
     failures = 0
+    document_ids: list[int] = []
     for missing, reason in collected.errors:
         click.echo(f"Error: {missing}: {reason}", err=True)
         failures += 1
@@ -63,6 +70,7 @@ def scan_paths(
                 advance()
                 continue
             outcome = store.save_document(parsed)
+            document_ids.append(outcome.document_id)
             totals["documents"] += 1
             totals["unchanged"] += outcome.unchanged
             totals["citations"] += len(parsed.citations)
@@ -79,7 +87,7 @@ def scan_paths(
         + (f"; {failures} file(s) failed" if failures else ""),
         err=True,
     )
-    return failures
+    return Scanned(document_ids=tuple(document_ids), failures=failures)
 
 
 #: From this many files on, documents are parsed in worker processes (one per core) while the

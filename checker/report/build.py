@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from checker.models import Verdict
@@ -48,18 +49,31 @@ def build_report(
 
     url_of = {source.link_id: source.url for source in sources}
     summary = _summary([row for _, row in rows], store, histories, url_of, rule, states)
-    wanted = set(only)
     documents: dict[str, list[tuple[ReportSource, LinkRow]]] = defaultdict(list)
     for source, row in rows:
-        if not wanted or row.state in wanted:
-            documents[source.document].append((source, row))
-    return Report(
+        documents[source.document].append((source, row))
+    report = Report(
         generated_at=store.clock(),
         documents=tuple(_document(pairs) for _, pairs in sorted(documents.items())),
         summary=summary,
         history=_history(store, histories, link_ids, rule),
-        only=tuple(sorted(wanted)),
     )
+    return only_states(report, only) if only else report
+
+
+def only_states(report: Report, states: Iterable[str]) -> Report:
+    """The report with only the rows in ``states`` (the summary still counts every row); a
+    citation or document left without rows is left out."""
+    wanted = set(states)
+    documents = []
+    for document in report.documents:
+        citations = tuple(
+            replace(c, links=links) for c in document.citations
+            if (links := tuple(row for row in c.links if row.state in wanted))
+        )
+        if citations:
+            documents.append(replace(document, citations=citations))
+    return replace(report, documents=tuple(documents), only=tuple(sorted(wanted)))
 
 
 def _cited_captures(sources: list[ReportSource], states: dict[int, LinkState]
