@@ -222,8 +222,10 @@ def run_archive(
 
 def summary_line(summary: ArchiveSummary) -> str:
     found = summary.outcomes.get(str(Outcome.FOUND), 0)
+    unknown = summary.outcomes.get(str(Outcome.UNKNOWN), 0)
     parts = [f"Looked up {summary.looked_up} lost link(s): {found} citation(s) with a capture, "
-             f"{sum(summary.outcomes.values()) - found} without"]
+             f"{sum(summary.outcomes.values()) - found - unknown} without"
+             + (f", {unknown} unknown (the archive did not answer)" if unknown else "")]
     if summary.verified:
         parts.append(f"verified {sum(summary.verified.values())} cited archive link(s) "
                      f"({summary.verified.get(str(Outcome.FOUND), 0)} replay)")
