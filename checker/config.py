@@ -22,6 +22,8 @@ Keys (all optional)::
     fail_on = "dead-unarchived"
     cdx_per_minute = 24                   # archive lookups per minute
     save_per_minute = 2                   # Save Page Now captures per minute
+    pause_on_429 = 60                     # seconds every archive request waits after a 429
+    max_429 = 3                           # 429s in a row that stop the archive step
     archive_max_age = "30d"
 
     [hosts."example.com"]                 # per-host settings
@@ -61,6 +63,8 @@ SCHEMA: dict[str, tuple[type, ...] | str] = {
     "fail_on": _STR,
     "cdx_per_minute": _NUM,
     "save_per_minute": _NUM,
+    "pause_on_429": _NUM,
+    "max_429": _INT,
     "archive_max_age": "duration",
 }
 _HOST_KEYS = {"headers", "per_host"}

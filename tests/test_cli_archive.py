@@ -117,10 +117,11 @@ def test_repeated_429_stops_cleanly_with_exit_4(run, tmp_path, site, wayback, cl
     for endpoint in ("cdx", "availability", "replay"):
         wayback.fail(endpoint, 429, times=50)
     started = clock()
-    result = run("archive", "--max-age", "0")
+    result = run("archive", "--max-age", "0", "--pause-on-429", "90", "--max-429", "4")
     assert result.exit_code == 4, result.stderr
     assert "stopped early" in result.stderr and "Traceback" not in result.stderr
-    assert clock() - started >= 120     # paused at least 60 s after each 429 before giving up
+    assert "429 4 times in a row" in result.stderr
+    assert clock() - started >= 3 * 90  # paused after each 429 before giving up on the 4th
 
 
 def test_save_asks_for_live_links_without_capture(run, tmp_path, site, wayback) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,9 @@ from typing import Any
 import click
 
 from archive import ArchiveSettings, settings_from_env
-from archive.settings import DEFAULT_LOOKUP_PER_MIN
+from archive.settings import (
+    DEFAULT_LOOKUP_PER_MIN, DEFAULT_MAX_CONSECUTIVE_429, DEFAULT_PAUSE_ON_429_S,
+)
 from checker import settings as defaults
 from checker.archiving import run_archive, summary_line
 from checker.commands.check import resolve_documents
@@ -43,6 +45,12 @@ def archive_options(f: F) -> F:
                      help="Archive lookups (CDX, availability) per minute."),
         click.option("--save-per-minute", "save_per_minute", type=click.IntRange(1),
                      help="Save Page Now captures per minute (default: 6 with keys, 2 without)."),
+        click.option("--pause-on-429", "pause_on_429", type=click.FloatRange(60),
+                     default=DEFAULT_PAUSE_ON_429_S, show_default=True,
+                     help="Seconds every archive request waits after any 429 (at least 60)."),
+        click.option("--max-429", "max_429", type=click.IntRange(1),
+                     default=DEFAULT_MAX_CONSECUTIVE_429, show_default=True,
+                     help="429s in a row after which the archive step stops cleanly."),
         click.option("--wayback-url", envvar="CITEWATCH_WAYBACK_URL", show_envvar=True,
                      help="Base URL standing for web.archive.org and archive.org (a mirror, or "
                           "a local fake in tests)."),
@@ -56,7 +64,9 @@ def archive_settings_from(options: dict[str, Any]) -> ArchiveSettings:
     if options.get("wayback_url"):
         settings = settings_from_env({"CITEWATCH_WAYBACK_URL": options["wayback_url"]},
                                      base=settings)
-    settings = replace(settings, lookup_per_min=options["cdx_per_minute"])
+    settings = replace(settings, lookup_per_min=options["cdx_per_minute"],
+                       pause_on_429_s=options["pause_on_429"],
+                       max_consecutive_429=options["max_429"])
     if options.get("save_per_minute"):
         settings = replace(settings, save_per_min_authenticated=options["save_per_minute"],
                            save_per_min_anonymous=options["save_per_minute"])
