@@ -44,6 +44,7 @@ from checker.config import Config
 from checker.errors import StoreError
 from checker.fix import Outcome, Repair, apply_repairs, unified_diff
 from checker.policy import DEFAULT_FAIL_ON, Policy
+from checker.progress import display
 from checker.report import ReportFormat, render
 from checker.report.build import build_report, only_states
 from checker.report.model import STATES, Report
@@ -171,24 +172,27 @@ def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, glob
     rule = rule_from(options)
     quiet = is_quiet()
     with open_store(db_path) as store:
-        scanned = scan_paths(store, list(paths), globs,
-                             DocumentFormat(input_format) if input_format else None)
-        # nothing readable: an empty report, not every document in the database
-        document_ids = list(scanned.document_ids) or [-1]
-        summary = run_check(store, settings, rule, max_age_s=max_age, document_ids=document_ids,
-                            limit=None, quiet=quiet)
-        click.echo(check_summary(summary), err=True)
-        stopped = None
-        if not no_archive:
-            archived = run_archive(store, archive_settings_from(options), rule,
-                                   document_ids=document_ids,
-                                   max_age_s=options["archive_max_age"], save=options["save"])
-            click.echo(archive_summary(archived), err=True)
-            stopped = archived.stopped
+        with display(quiet=quiet):   # one progress display for every stage
+            scanned = scan_paths(store, list(paths), globs,
+                                 DocumentFormat(input_format) if input_format else None)
+            # nothing readable: an empty report, not every document in the database
+            document_ids = list(scanned.document_ids) or [-1]
+            summary = run_check(store, settings, rule, max_age_s=max_age,
+                                document_ids=document_ids, limit=None, quiet=quiet)
+            click.echo(check_summary(summary), err=True)
+            stopped = None
+            if not no_archive:
+                archived = run_archive(store, archive_settings_from(options), rule,
+                                       document_ids=document_ids,
+                                       max_age_s=options["archive_max_age"],
+                                       save=options["save"])
+                click.echo(archive_summary(archived), err=True)
+                stopped = archived.stopped
         code = emit_report(store, rule, document_ids=document_ids, fmt=fmt, output=output,
                            only=only, policy=fail_on)
     if stopped:
-        raise ArchiveRefused(f"archive lookups stopped early, everything found so far is saved: {stopped}")
+        raise ArchiveRefused(
+            f"archive lookups stopped early, everything found so far is saved: {stopped}")
     if scanned.failures:
         raise SystemExit(3)
     raise SystemExit(code)
