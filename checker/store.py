@@ -389,7 +389,8 @@ class Store:
         current: dict[int, list[dict[str, Any]]] = {}
         for r in self.db.query(
             "select cl.citation_id, cl.position, cl.link_id, cl.cited_url, cl.role, "
-            "cl.own_fields, cl.title, cl.published, cl.accessed from citation_links cl join citations c on c.id = cl.citation_id "
+            "cl.own_fields, cl.title, cl.published, cl.accessed "
+            "from citation_links cl join citations c on c.id = cl.citation_id "
             "where c.document_id = ? order by cl.citation_id, cl.position", [document_id]
         ):
             current.setdefault(r["citation_id"], []).append(r)

@@ -12,7 +12,9 @@ import click
 
 from archive import ArchiveSettings, settings_from_env
 from archive.settings import (
-    DEFAULT_LOOKUP_PER_MIN, DEFAULT_MAX_CONSECUTIVE_429, DEFAULT_PAUSE_ON_429_S,
+    DEFAULT_LOOKUP_PER_MIN,
+    DEFAULT_MAX_CONSECUTIVE_429,
+    DEFAULT_PAUSE_ON_429_S,
 )
 from checker import settings as defaults
 from checker.archiving import run_archive, summary_line
