@@ -570,10 +570,6 @@ class Store:
         """Checks recorded through the window are committed together (see `CommitWindow`)."""
         return CommitWindow(self.db.conn, max_rows=max_rows, max_s=max_s)
 
-    def check_history(self, link_id: int) -> list[dict[str, Any]]:
-        return list(self.db.query(
-            "select * from checks where link_id = ? order by checked_at, id", [link_id]))
-
     def verdict_histories(self) -> dict[int, list[tuple[datetime, str]]]:
         """(checked_at, verdict) of every check, per link, oldest first."""
         out: dict[int, list[tuple[datetime, str]]] = {}

@@ -100,32 +100,39 @@ def detect_format(path: str, head: bytes) -> DocumentFormat:
 
 def decode_text(path: str, data: bytes) -> str:
     """The text of a document (see the module docstring for the order of tries)."""
+    return decode_with_encoding(path, data)[0]
+
+
+def decode_with_encoding(path: str, data: bytes) -> tuple[str, str]:
+    """The text of a document and the codec it was read with, so that a rewritten copy
+    (``citewatch fix``) is written back in the same encoding."""
     if not data.strip():
         raise UnreadableDocument(path, "empty file")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             raise UnreadableDocument(path, "invalid UTF-16 text") from None
-    if data.startswith(b"\xef\xbb\xbf"):
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
         data = data[3:]
     binary = _binary_kind(data)
     if binary:
         raise UnreadableDocument(path, f"binary file ({binary}), not a text document")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError:
         pass
     declared = _declared_charset(data)
     if declared:
         try:
-            return data.decode(declared)
+            return data.decode(declared), declared
         except UnicodeDecodeError:
             pass
     best = from_bytes(data).best()
     if best is None:
         raise UnreadableDocument(path, "unknown text encoding")
-    return str(best)
+    return str(best), best.encoding
 
 
 def _binary_kind(data: bytes) -> str | None:

@@ -242,3 +242,19 @@ def test_a_citation_that_already_cites_a_capture_is_not_unrecoverable(run, tmp_p
     assert links[vanished]["fix"] == f"https://web.archive.org/web/20190101000000/{vanished}"
     assert data["summary"]["lost_unrecoverable"] == 0
     assert "not verified" in links[vanished]["capture"]["reason"]
+
+
+def test_fix_writes_a_legacy_encoded_document_back_in_its_encoding(run, tmp_path, site, wayback) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    _archive_lost(wayback, server)
+    lost = server.url("/lost/report")
+    doc = tmp_path / "доклад.txt"
+    text = ("Цифровая политика России сильно изменилась за последние годы.1“Annual Report on "
+            f"Digital Policy,” Министерство, accessed May 1, 2020, {lost}. Далее текст.\n")
+    doc.write_bytes(text.encode("cp1251"))
+    run("audit", str(doc), *FAST, "--confirm", "1", "--fail-on", "none")
+    fixed = tmp_path / "fixed.txt"
+    assert run("fix", str(doc), "--output", str(fixed), "--confirm", "1").exit_code == 0
+    repaired = fixed.read_bytes().decode("cp1251")
+    assert repaired.startswith("Цифровая политика")
+    assert f"{lost} [archived 2020-04-20: " in repaired

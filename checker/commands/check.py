@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -18,6 +17,7 @@ from checker import settings as defaults
 from checker.checking import Target, check_targets
 from checker.commands.options import (
     DURATION,
+    F,
     db_option,
     document_option,
     format_duration,
@@ -29,10 +29,8 @@ from checker.errors import StoreError
 from checker.models import FailureKind, Verdict
 from checker.settings import CheckSettings
 from checker.state import CheckRecord, ConfirmRule, State, link_state
-from checker.store import Store, open_store, utcnow
+from checker.store import Store, open_store
 from citations.urls import host_of
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: Checked before the oldest, after the never-checked: a failing link is the news a run is for.
 FAILING_VERDICTS = [str(Verdict.DEAD), str(Verdict.SOFT_404), str(Verdict.UNREACHABLE)]
@@ -235,5 +233,4 @@ def resolve_documents(store: Store, documents: tuple[str, ...]) -> list[int] | N
     return ids
 
 
-__all__ = ["check", "network_options", "run_check", "settings_from", "rule_from", "utcnow",
-           "datetime"]
+__all__ = ["check", "network_options", "run_check", "settings_from", "rule_from"]

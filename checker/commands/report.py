@@ -51,7 +51,7 @@ from checker.report.model import STATES, Report
 from checker.state import ConfirmRule
 from checker.store import Store, open_store
 from citations import DocumentFormat
-from citations.detect import decode_text
+from citations.detect import decode_with_encoding
 
 
 def _policy(ctx: click.Context, param: click.Parameter, value: str) -> Policy:
@@ -234,7 +234,7 @@ def fix_command(path: Path, db_path: Path, output: Path | None, in_place: bool, 
     if hashlib.sha256(data).hexdigest() != stored.content_hash:
         raise click.UsageError(f"{path} changed since it was scanned (run citewatch scan {path})")
     repairs = repairs_for(report, update_moved=update_moved)
-    text, encoding = _decode(path, data)
+    text, encoding = decode_with_encoding(str(path), data)  # line endings kept as they are
     result = apply_repairs(text, DocumentFormat(stored.format), repairs)
     counts = {o: sum(1 for r in result.outcomes if r.outcome == o) for o in Outcome}
     click.echo(", ".join(f"{n} {o}" for o, n in counts.items() if n) or "nothing to repair",
@@ -263,17 +263,3 @@ def repairs_for(report: Report, *, update_moved: bool) -> list[Repair]:
             repairs.append(Repair(line=citation.line, cited_url=row.cited_url,
                                   replacement_url=row.fix, kind="moved"))
     return repairs
-
-
-def _decode(path: Path, data: bytes) -> tuple[str, str]:
-    """The text and the encoding to write it back in (line endings kept as they are)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data).best()
-        text = decode_text(str(path), data)
-        return text, best.encoding if best else "utf-8"
