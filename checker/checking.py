@@ -103,8 +103,11 @@ async def check_targets(
 
     async def judge(observation: Observation, fetcher: Fetcher) -> CheckResult:
         cited = titles.get(observation.url, ())
-        judgement = classify(observation, cited_titles=cited, settings=settings)
-        if _wants_probe(observation, judgement.verdict):
+        # The host's probe, when already fetched, is given at once: one judgement, not two.
+        # (classify only compares with it where the verdict would be alive, drifted or moved.)
+        known = probes.get(observation.final_url or observation.url) if _probed(observation) else None
+        judgement = classify(observation, cited_titles=cited, probe=known, settings=settings)
+        if known is None and _wants_probe(observation, judgement.verdict):
             probe = await probe_for(observation, fetcher)
             judgement = classify(observation, cited_titles=cited, probe=probe, settings=settings)
         return CheckResult(
@@ -119,12 +122,13 @@ async def check_targets(
             yield result
 
 
+def _probed(observation: Observation) -> bool:
+    """A page that the probe of its host may unmask: a deep URL answered with 200."""
+    return observation.status == 200 and is_deep_url(observation.final_url or observation.url)
+
+
 def _wants_probe(observation: Observation, verdict: Verdict) -> bool:
-    return (
-        verdict in (Verdict.ALIVE, Verdict.DRIFTED, Verdict.MOVED)
-        and observation.status == 200
-        and is_deep_url(observation.final_url or observation.url)
-    )
+    return verdict in (Verdict.ALIVE, Verdict.DRIFTED, Verdict.MOVED) and _probed(observation)
 
 
 def _without_request(url: str, verdict: Verdict, reason: str, at: datetime) -> CheckResult:

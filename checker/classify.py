@@ -314,10 +314,10 @@ def _bot_wall(obs: Observation) -> str | None:
         parts.update(normalize_text(p) for p in split_title(title))
     if parts & _CHALLENGE_TITLES:
         return f"bot challenge page ({title.strip()!r})"
+    if 200 <= status < 300 and title.strip():
+        return None  # a titled 2xx page is judged by its title alone (above)
     body = " ".join(obs.body_sample.casefold().split())
-    if any(text in body for text in _CHALLENGE_TEXT) and (
-        not 200 <= status < 300 or not title.strip()
-    ):
+    if any(text in body for text in _CHALLENGE_TEXT):
         return "bot challenge page"
     if 500 <= status < 600:
         if any(text in body for text in _CAPTCHA_TEXT):

@@ -310,13 +310,19 @@ def make_client(
     size = settings.per_host_for(host)
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
+    transport: httpx.AsyncBaseTransport
+    if http2:
+        transport = GuardedTransport(
+            ssl_context=ssl_context, limits=limits, http2=True, allow_private=settings.allow_private
+        )
+    else:
+        from checker.transport import AiohttpTransport  # aiohttp is imported only when checking
+
+        transport = AiohttpTransport(
+            ssl_context=ssl_context, max_connections=size, allow_private=settings.allow_private
+        )
     return CheckerClient(
-        transport=GuardedTransport(
-            ssl_context=ssl_context,
-            limits=limits,
-            http2=http2,
-            allow_private=settings.allow_private,
-        ),
+        transport=transport,
         mounts=proxy_mounts(ssl_context=ssl_context, limits=limits, http2=http2),
         timeout=timeout,
         headers=request_headers(settings, host),

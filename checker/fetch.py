@@ -584,6 +584,9 @@ class Fetcher:
             max_clients if max_clients is not None else max(64, settings.concurrency * 5)
         )
         self.clients_created = 0
+        self._timeouts = httpx.Timeout(
+            settings.timeout_s, connect=settings.connect_timeout_s
+        ).as_dict()
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -740,8 +743,14 @@ class Fetcher:
             client = self._client_for(host)
             self._busy[host] += 1
             try:
-                request = client.build_request(
-                    "GET", target, headers={"Cookie": cookie} if cookie else None
+                # Built directly, not by client.build_request(), which merges the client's URL,
+                # headers, cookies and timeouts anew for every request (a tenth of the CPU).
+                headers = client.headers
+                if cookie:
+                    headers = headers.copy()
+                    headers["Cookie"] = cookie
+                request = httpx.Request(
+                    "GET", target, headers=headers, extensions={"timeout": self._timeouts}
                 )
                 response = await client.send(request, stream=True)
                 try:

@@ -166,6 +166,7 @@ async def check_in_processes(
     parts = partition(targets, workers)
     shares = split_concurrency(settings.concurrency, len(parts))
     ctx = _context()
+    import checker.transport  # noqa: F401 - imported once here, not in each forked worker
     processes: list[Any] = []
     conns: list[Connection] = []
     watched: set[int] = set()

@@ -45,6 +45,7 @@ per scheme and host: the first URL checked on a host gives the probe its shape).
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import string
@@ -74,6 +75,12 @@ _ASCII_TABLE = {
 }
 
 
+# Memoised: one page's title and headings are normalised and split by several rules of a check,
+# and a run sees the same site names and error titles again and again.
+_TEXT_CACHE_SIZE = 8192
+
+
+@functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)
 def normalize_text(text: str) -> str:
     """Casefold, drop accents and apostrophes, punctuation to spaces, native digits to ASCII.
 
@@ -118,9 +125,10 @@ _TITLE_SEPARATORS = re.compile(
 )
 
 
-def split_title(title: str) -> list[str]:
+@functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)
+def split_title(title: str) -> tuple[str, ...]:
     """The parts of a title between separators, raw (not normalised), empty parts dropped."""
-    return [part.strip() for part in _TITLE_SEPARATORS.split(title) if part.strip()]
+    return tuple(part.strip() for part in _TITLE_SEPARATORS.split(title) if part.strip())
 
 
 # --- "not found" titles -------------------------------------------------------------------------
@@ -249,6 +257,7 @@ _PHRASES_BY_WORD = {
 _FILLERS = frozenset(normalize_text(w) for w in _FILLERS_RAW)
 
 
+@functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)
 def says_not_found(text: str | None) -> bool:
     """True when a title or heading says the page is missing (see the module docstring)."""
     if not text or not text.strip():

@@ -137,7 +137,7 @@ def test_normalize_text(text: str, expected: str) -> None:
     ],
 )
 def test_split_title(title: str, parts: list[str]) -> None:
-    assert split_title(title) == parts
+    assert list(split_title(title)) == parts
 
 
 # --- URL shapes ---------------------------------------------------------------------------------
