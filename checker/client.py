@@ -39,14 +39,10 @@ import ipaddress
 import os
 import socket
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-import anyio.abc
-import httpcore
 import httpx
-from httpcore._backends.anyio import AnyIOStream
-from httpcore._utils import is_socket_readable
 
 if TYPE_CHECKING:
     from checker.settings import CheckSettings
@@ -77,11 +73,14 @@ class ClientFactory(Protocol):
 
     def __call__(
         self, host: str, settings: CheckSettings, *, ssl_context: ssl.SSLContext
-    ) -> httpx.AsyncClient: ...
+    ) -> CheckerClient: ...
 
 
-class ForbiddenAddress(httpcore.ConnectError):
-    """The host resolves to an address the checker must not connect to."""
+class ForbiddenAddress(Exception):
+    """The host resolves to an address the checker must not connect to.
+
+    Not an OSError: neither aiohttp nor httpcore may take it for a failed connection attempt and
+    try the next address; checker.fetch finds it in the exception chain."""
 
 
 def forbidden_reason(address: str, *, allow_private: bool) -> str | None:
@@ -137,109 +136,6 @@ def _is_plain_ipv4(host: str) -> bool:
         return False
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore network backend that resolves names itself and refuses forbidden addresses."""
-
-    def __init__(
-        self, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None
-    ) -> None:
-        self._allow_private = allow_private
-        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await resolve_host(host, port)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        except OSError as exc:  # socket.gaierror: checker.fetch tells NXDOMAIN from the rest
-            raise httpcore.ConnectError(str(exc)) from exc
-        for address in addresses:
-            reason = forbidden_reason(address, allow_private=self._allow_private)
-            if reason is not None:
-                raise ForbiddenAddress(f"{host} resolves to {address}: {reason}")
-        if not addresses:
-            raise httpcore.ConnectError(f"{host} resolves to no address")
-        last_error: Exception | None = None
-        for address in addresses:  # in order, like a browser without happy eyeballs
-            try:
-                stream = await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-                return _QuickStream.wrap(stream)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last_error = exc
-        assert last_error is not None
-        raise last_error
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used by the checker")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _QuickStream(AnyIOStream):
-    """httpcore's anyio stream, with the raw socket looked up once.
-
-    httpcore asks every idle connection of a pool `get_extra_info("is_readable")` each time it
-    assigns a request, and anyio answers by building a dict of every attribute of the stream:
-    that was a tenth of the client's CPU per URL.
-    """
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self._socket = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)
-
-    @classmethod
-    def wrap(cls, stream: httpcore.AsyncNetworkStream) -> httpcore.AsyncNetworkStream:
-        return cls(stream._stream) if type(stream) is AnyIOStream else stream
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":
-            return is_socket_readable(self._socket)  # None counts as readable (closed)
-        if info == "socket":
-            return self._socket
-        return super().get_extra_info(info)
-
-    async def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return _QuickStream.wrap(await super().start_tls(ssl_context, server_hostname, timeout))
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, with its connection pool built on `GuardedBackend`.
-
-    httpx does not take a network backend, so the pool it built is replaced by the same pool
-    with ours (httpx 0.28 keeps it in `_pool`; tests cover the swap).
-    """
-
-    def __init__(
-        self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits, http2: bool, allow_private: bool
-    ) -> None:
-        super().__init__(verify=ssl_context, limits=limits, http2=http2)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=http2,
-            network_backend=GuardedBackend(allow_private=allow_private),
-        )
-
-
 class _NoCookies(httpx.Cookies):
     """Cookies that are never kept: no state between URLs, and no parsing cost.
 
@@ -255,9 +151,18 @@ class _NoCookies(httpx.Cookies):
 
 
 class CheckerClient(httpx.AsyncClient):
-    """An `httpx.AsyncClient` whose cookie store keeps nothing."""
+    """An `httpx.AsyncClient` whose cookie store keeps nothing.
+
+    checker.fetch sends through `transport_for()` rather than `send()`: it follows redirects,
+    keeps cookies and times requests itself, so the client's machinery for those (an auth flow,
+    a redirect loop, event hooks: a tenth of the CPU per request) has nothing to do.
+    """
 
     _no_cookies = _NoCookies()
+
+    def transport_for(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        """The transport `send()` would use for `url`: a proxy's (by the environment) or ours."""
+        return self._transport_for_url(url)  # httpx's own mount matching, private since 0.18
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -301,7 +206,7 @@ def request_headers(settings: CheckSettings, host: str) -> dict[str, str]:
 
 def make_client(
     host: str, settings: CheckSettings, *, ssl_context: ssl.SSLContext, http2: bool = HTTP2
-) -> httpx.AsyncClient:
+) -> CheckerClient:
     """The client for one host: pool sized to the per-host limit, no redirects, no cookies.
 
     Host-specific headers live on the host's own client, so a redirect to another host never
@@ -312,6 +217,8 @@ def make_client(
     timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
     transport: httpx.AsyncBaseTransport
     if http2:
+        from checker.httpcore_transport import GuardedTransport  # httpcore only for HTTP/2
+
         transport = GuardedTransport(
             ssl_context=ssl_context, limits=limits, http2=True, allow_private=settings.allow_private
         )

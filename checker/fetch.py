@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 
 from checker.client import (
+    CheckerClient,
     ClientFactory,
     ForbiddenAddress,
     build_ssl_context,
@@ -576,7 +577,7 @@ class Fetcher:
         )
         self._ssl_context = ssl_context
         self._client_factory = client_factory
-        self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
+        self._clients: OrderedDict[str, CheckerClient] = OrderedDict()
         self._busy: Counter[str] = Counter()
         self._closing: set[asyncio.Task[None]] = set()
         # Idle clients beyond this are closed, least recently used first (file descriptors).
@@ -752,7 +753,7 @@ class Fetcher:
                 request = httpx.Request(
                     "GET", target, headers=headers, extensions={"timeout": self._timeouts}
                 )
-                response = await client.send(request, stream=True)
+                response = await client.transport_for(target).handle_async_request(request)
                 try:
                     return await _read_answer(response, self.settings.max_body_bytes)
                 finally:
@@ -780,7 +781,7 @@ class Fetcher:
             retry_after_s=parse_retry_after(answer.headers.get("retry-after")),
         )
 
-    def _client_for(self, host: str) -> httpx.AsyncClient:
+    def _client_for(self, host: str) -> CheckerClient:
         """The host's client, created on first use; closes the least recently used idle ones."""
         client = self._clients.get(host)
         if client is not None:

@@ -249,11 +249,20 @@ _PHRASES_UNSPACED = tuple((phrase, is_unspaced(phrase)) for phrase in _NOT_FOUND
 _UNSPACED_ONLY = tuple(pair for pair in _PHRASES_UNSPACED if pair[1])
 # word -> the phrases to try for a part holding it: the unspaced ones and the spaced ones with
 # that word, in their original order
-_PHRASES_BY_WORD = {
-    word: tuple(pair for pair in _PHRASES_UNSPACED if pair[1] or word in pair[0].split())
-    for phrase, unspaced in _PHRASES_UNSPACED if not unspaced
-    for word in phrase.split()
-}
+def _phrases_by_word() -> dict[str, tuple[tuple[str, bool], ...]]:
+    positions: dict[str, set[int]] = {}  # one pass over the phrases (the table is large)
+    for index, (phrase, unspaced) in enumerate(_PHRASES_UNSPACED):
+        if not unspaced:
+            for word in phrase.split():
+                positions.setdefault(word, set()).add(index)
+    unspaced_positions = {i for i, (_, unspaced) in enumerate(_PHRASES_UNSPACED) if unspaced}
+    return {
+        word: tuple(_PHRASES_UNSPACED[i] for i in sorted(found | unspaced_positions))
+        for word, found in positions.items()
+    }
+
+
+_PHRASES_BY_WORD = _phrases_by_word()
 _FILLERS = frozenset(normalize_text(w) for w in _FILLERS_RAW)
 
 

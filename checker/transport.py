@@ -194,11 +194,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=self._timeout(request),
             )
+        version = response.version or aiohttp.HttpVersion11
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
             stream=_Body(response),
-            extensions={"http_version": f"HTTP/{response.version.major}.{response.version.minor}".encode()},
+            extensions={"http_version": b"HTTP/%d.%d" % (version.major, version.minor)},
         )
 
     async def aclose(self) -> None:
