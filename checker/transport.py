@@ -99,16 +99,13 @@ def map_errors(*, connecting: bool) -> Iterator[None]:
     except TimeoutError as exc:  # aiohttp's own (the caller's deadlines arrive as cancellation)
         raise (httpx.ConnectTimeout if connecting else httpx.ReadTimeout)(str(exc)) from exc
     except aiohttp.ServerDisconnectedError as exc:
-        message = (
-            "Server disconnected without sending a response."
-            if connecting
-            else "peer closed connection without sending complete message body"
-        )
-        raise httpx.RemoteProtocolError(message) from exc
+        if connecting:  # httpcore's words, which checker.fetch reads as a reset
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from exc
+        raise httpx.ReadError("the server closed the connection in the middle of the body") from exc
     except aiohttp.ClientConnectorError as exc:  # DNS, refused, TLS: the OS error is chained
         raise httpx.ConnectError(str(exc)) from exc
-    except aiohttp.ClientPayloadError as exc:
-        raise httpx.RemoteProtocolError(str(exc)) from exc
+    except aiohttp.ClientPayloadError as exc:  # mostly a body cut short: a dropped connection
+        raise httpx.ReadError(str(exc)) from exc
     except aiohttp.ClientResponseError as exc:  # a malformed status line or header
         raise httpx.RemoteProtocolError(exc.message or str(exc)) from exc
     except aiohttp.InvalidURL as exc:
