@@ -261,8 +261,59 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (Linux prctl PR_SET_CHILD_SUBREAPER), so their CPU time can
+    be collected: citewatch's check workers are children of multiprocessing's fork server,
+    which outlives the command by a moment and is nobody's to wait for."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _adopted(known: set[int]) -> list[int]:
+    """Our children that we did not start ourselves: orphans of the measured command."""
+    me = str(os.getpid())
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in known:
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == me:  # the parent pid
+                found.append(int(entry))
+    return found
+
+
+def _reap_adopted(known: set[int], deadline: float) -> float:
+    """Wait for the command's orphans; their CPU time with that of their own children."""
+    cpu = 0.0
+    while time.perf_counter() < deadline:
+        orphans = _adopted(known)
+        if not orphans:
+            break
+        for pid in orphans:
+            try:
+                done, _, usage = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:
+                known.add(pid)
+                continue
+            if done:
+                cpu += usage.ru_utime + usage.ru_stime
+                known.add(pid)
+        time.sleep(0.005)
+    return cpu
+
+
 def run_measured(argv: list[str], *, cwd: Path | None = None, timeout_s: float = 900) -> Measured:
-    """Run a child; wall time, its own CPU time and peak RSS (wait4 reports them per child)."""
+    """Run a child; wall time, CPU time (its own, its children's, and that of the descendants
+    it orphaned, which this process adopts as a subreaper) and peak RSS."""
+    known = set(_adopted(set()))  # the benchmark server and anything else already ours
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, env=child_env())
@@ -284,10 +335,13 @@ def run_measured(argv: list[str], *, cwd: Path | None = None, timeout_s: float =
             time.sleep(0.002)
         wall = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        known.add(process.pid)
+        orphans_cpu = _reap_adopted(known, time.perf_counter() + 30)
         out.seek(0)
         err.seek(0)
-        return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-                        tree_peak_kb / 1024, process.returncode, out.read(), err.read())
+        return Measured(wall, usage.ru_utime + usage.ru_stime + orphans_cpu,
+                        usage.ru_maxrss / 1024, tree_peak_kb / 1024, process.returncode,
+                        out.read(), err.read())
 
 
 CITEWATCH = [sys.executable, "-m", "checker"]
@@ -550,6 +604,7 @@ def main() -> int:
                         help="how to run citewatch (default: this Python, -m checker, in the "
                              "repository), e.g. to time another worktree")
     args = parser.parse_args()
+    become_subreaper()
     if args.citewatch:
         CITEWATCH[:] = shlex.split(args.citewatch)
     if args.memory:

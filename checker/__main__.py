@@ -1,3 +1,4 @@
 from checker.cli import main
 
-main()
+if __name__ == "__main__":  # the check workers' fork server imports this module too
+    main()

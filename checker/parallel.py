@@ -147,10 +147,25 @@ async def _stream(conn: Connection, targets: list[Target], settings: CheckSettin
         tick.cancel()
 
 
+# What a worker needs, imported once by the fork server rather than by each worker.
+_PRELOAD = ["checker.checking", "checker.transport"]
+
+
 def _context() -> Any:
+    """forkserver where the platform has it, else spawn; never a plain fork of the parent.
+
+    A forked parent would hand every worker its whole heap (all due links, the database's
+    caches), which each worker's RSS then counts again; a worker forked from the fork server
+    starts with the checker imported and nothing else, and receives only its share of the
+    links, pickled. multiprocessing starts the fork server with the first workers and keeps
+    it for the parent's life.
+    """
     methods = multiprocessing.get_all_start_methods()
-    # fork: no re-import, and the targets are inherited rather than pickled
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
 
 
 async def check_in_processes(
@@ -166,7 +181,6 @@ async def check_in_processes(
     parts = partition(targets, workers)
     shares = split_concurrency(settings.concurrency, len(parts))
     ctx = _context()
-    import checker.transport  # noqa: F401 - imported once here, not in each forked worker
     processes: list[Any] = []
     conns: list[Connection] = []
     watched: set[int] = set()

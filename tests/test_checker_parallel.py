@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from contextlib import aclosing
 from datetime import UTC, datetime
 
@@ -75,6 +76,8 @@ def test_a_failing_worker_is_a_clear_error(
         raise RuntimeError("boom in the worker")
 
     monkeypatch.setattr(parallel, "_stream", broken)
+    # a plain fork, so that the worker runs the patched module (the fork server would not)
+    monkeypatch.setattr(parallel, "_context", lambda: multiprocessing.get_context("fork"))
     urls = [web.url("/ok"), web.url("/ok").replace("127.0.0.1", "localhost")]
     with pytest.raises(parallel.WorkerError, match="boom in the worker"):
         asyncio.run(_collect(_targets(urls), CheckSettings(host_interval_s=0)))
