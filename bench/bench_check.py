@@ -229,13 +229,15 @@ class Measured:
     cpu_s: float
     max_rss_mb: float  # the largest single process (wait4 reports a maximum, not a sum)
     tree_rss_mb: float  # the most the process and its children held together (sampled, 10 Hz)
+    process_peaks_mb: list[float]  # the most each process held (sampled), largest first
     returncode: int
     stdout: str
     stderr: str
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc (Linux), in KiB."""
+def tree_rss_kb(pid: int, peaks: dict[int, int] | None = None) -> int:
+    """Resident memory of a process and all its descendants, from /proc (Linux), in KiB;
+    `peaks` keeps the largest seen per process."""
     total = 0
     stack = [pid]
     while stack:
@@ -244,7 +246,10 @@ def tree_rss_kb(pid: int) -> int:
             with open(f"/proc/{current}/status") as status:
                 for text in status:
                     if text.startswith("VmRSS:"):
-                        total += int(text.split()[1])
+                        rss = int(text.split()[1])
+                        total += rss
+                        if peaks is not None:
+                            peaks[current] = max(peaks.get(current, 0), rss)
                         break
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
@@ -319,6 +324,7 @@ def run_measured(argv: list[str], *, cwd: Path | None = None, timeout_s: float =
         process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, env=child_env())
         deadline = started + timeout_s
         tree_peak_kb = 0
+        peaks: dict[int, int] = {}
         next_sample = started
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -330,7 +336,7 @@ def run_measured(argv: list[str], *, cwd: Path | None = None, timeout_s: float =
                 pid, status, usage = os.wait4(process.pid, 0)
                 break
             if now >= next_sample:
-                tree_peak_kb = max(tree_peak_kb, tree_rss_kb(process.pid))
+                tree_peak_kb = max(tree_peak_kb, tree_rss_kb(process.pid, peaks))
                 next_sample = now + 0.1
             time.sleep(0.002)
         wall = time.perf_counter() - started
@@ -340,7 +346,8 @@ def run_measured(argv: list[str], *, cwd: Path | None = None, timeout_s: float =
         out.seek(0)
         err.seek(0)
         return Measured(wall, usage.ru_utime + usage.ru_stime + orphans_cpu,
-                        usage.ru_maxrss / 1024, tree_peak_kb / 1024, process.returncode,
+                        usage.ru_maxrss / 1024, tree_peak_kb / 1024,
+                        sorted((kb / 1024 for kb in peaks.values()), reverse=True), process.returncode,
                         out.read(), err.read())
 
 
@@ -455,6 +462,10 @@ def report_run(out: TextIO, run: Run, urls: int, bound_s: float, per_host: int) 
     line(out, f"{run.name} CPU time", f"{m.cpu_s:.2f} s  ({m.cpu_s / urls * 1000:.3f} ms per URL)")
     line(out, f"{run.name} peak memory", f"{m.max_rss_mb:.0f} MB (max RSS of one process); "
                                             f"{m.tree_rss_mb:.0f} MB with its child processes")
+    if len(m.process_peaks_mb) > 1:
+        each = ", ".join(f"{mb:.0f}" for mb in m.process_peaks_mb)
+        line(out, f"{run.name} peak per process", f"{each} MB (sampled; the sum of peaks may "
+                                                  "exceed the peak of the sum)")
     ok = "within" if run.server["max_active"] <= per_host else "ABOVE"
     line(out, f"{run.name} per-host peak", f"{run.server['max_active']} requests at once ({ok} "
                                              f"the limit of {per_host}), "

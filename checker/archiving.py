@@ -80,7 +80,7 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
     by_link: dict[int, list[CitedLink]] = defaultdict(list)
     for cited in store.cited_links(document_ids):
         by_link[cited.link_id].append(cited)
-    histories = store.verdict_histories()
+    histories = {i: checks for i, checks in store.verdict_histories() if i in by_link}
     fresh = store.fresh_lookups(max_age_s)
     out = Plan()
     for link_id, citations in by_link.items():

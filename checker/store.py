@@ -18,7 +18,9 @@ transaction, so an interrupted scan leaves the database as it was before or afte
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import operator
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -160,6 +162,13 @@ def parse_iso(value: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _parsed(value: str) -> datetime:
+    """A timestamp column that is never null."""
+    parsed = parse_iso(value)
+    assert parsed is not None
+    return parsed
 
 
 def parse_date(value: str | None) -> date | None:
@@ -570,14 +579,16 @@ class Store:
         """Checks recorded through the window are committed together (see `CommitWindow`)."""
         return CommitWindow(self.db.conn, max_rows=max_rows, max_s=max_s)
 
-    def verdict_histories(self) -> dict[int, list[tuple[datetime, str]]]:
-        """(checked_at, verdict) of every check, per link, oldest first."""
-        out: dict[int, list[tuple[datetime, str]]] = {}
-        for r in self.db.query("select link_id, checked_at, verdict from checks order by checked_at, id"):
-            checked = parse_iso(r["checked_at"])
-            assert checked is not None
-            out.setdefault(r["link_id"], []).append((checked, r["verdict"]))
-        return out
+    def verdict_histories(self) -> Iterator[tuple[int, list[tuple[datetime, str]]]]:
+        """Each checked link's id and the (checked_at, verdict) of its checks, oldest first.
+
+        Streamed link by link (in id order, along the (link_id, checked_at) index), so that a
+        database with years of nightly checks is never held in memory at once."""
+        rows = self.db.execute(
+            "select link_id, checked_at, verdict from checks order by link_id, checked_at, id"
+        )
+        for link_id, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+            yield link_id, [(_parsed(at), verdict) for _, at, verdict in group]
 
     # --- archive ----------------------------------------------------------------------------------
 

@@ -127,7 +127,10 @@ def run_check(
     exit path: an interruption keeps them all)."""
     due = store.links_due(max_age_s=max_age_s, document_ids=document_ids, limit=limit,
                           failing_first=FAILING_VERDICTS)
-    by_url = {link.url: link for link in due}
+    # Only what the run needs is kept of the due links: memory per link counts at 100,000.
+    id_of = {link.url: link.id for link in due}
+    targets = [Target(url=link.url, cited_titles=link.cited_titles) for link in due]
+    del due
     run_id = store.start_run("check")
     verdicts: Counter[str] = Counter()
     answering: set[str] = set()
@@ -138,14 +141,13 @@ def run_check(
     window = store.commit_window()
 
     async def go() -> None:
-        targets = [Target(url=link.url, cited_titles=link.cited_titles) for link in due]
         ticker = asyncio.create_task(window.tick())  # commits a quiet window too
         try:
             with progress(len(targets), "Checking", quiet=quiet) as advance:
                 async with aclosing(check_targets(targets, settings, now=store.clock)) as results:
                     async for result in results:
                         window.open()
-                        store.record_check(by_url[result.url].id, result, run_id=run_id)
+                        store.record_check(id_of[result.url], result, run_id=run_id)
                         window.written()
                         verdicts[str(result.verdict)] += 1
                         host = host_of(result.url)
@@ -165,11 +167,15 @@ def run_check(
         outcome = "finished"
     finally:
         store.finish_run(run_id, outcome)
-    histories = store.verdict_histories()
     states: Counter[str] = Counter()
-    for link in due:
-        history = [CheckRecord(at, Verdict(v)) for at, v in histories.get(link.id, [])]
-        states[str(link_state(history, rule).state)] += 1
+    due_ids = set(id_of.values())
+    for link_id, checks in store.verdict_histories():
+        if link_id in due_ids:
+            history = [CheckRecord(at, Verdict(v)) for at, v in checks]
+            states[str(link_state(history, rule).state)] += 1
+            due_ids.discard(link_id)
+    if due_ids:  # never checked (an interrupted run)
+        states[str(link_state([], rule).state)] += len(due_ids)
     return CheckSummary(checked=sum(verdicts.values()), verdicts=verdicts, states=states,
                         seconds=time.perf_counter() - started, hosts_answering=len(answering),
                         hosts_unresolved=len(unresolved - answering))

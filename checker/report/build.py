@@ -36,7 +36,7 @@ def build_report(
     sources = store.report_rows(document_ids)
     histories = {
         link_id: [CheckRecord(at, Verdict(v)) for at, v in checks]
-        for link_id, checks in store.verdict_histories().items()
+        for link_id, checks in store.verdict_histories()
     }
     link_ids = {s.link_id for s in sources}
     states = {i: link_state(histories.get(i, []), rule) for i in link_ids}
