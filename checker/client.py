@@ -35,6 +35,7 @@ request on it, which is enough because a connection stays bound to its vetted ad
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import os
 import socket
@@ -83,6 +84,7 @@ class ForbiddenAddress(Exception):
     try the next address; checker.fetch finds it in the exception chain."""
 
 
+@functools.lru_cache(maxsize=4096)  # asked before every request, mostly for the same hosts
 def forbidden_reason(address: str, *, allow_private: bool) -> str | None:
     """Why connecting to this literal IP address is refused, or None if it is allowed.
 

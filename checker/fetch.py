@@ -485,10 +485,10 @@ class _ChainCookies:
         return "; ".join(pairs) or None
 
 
-def _target(url: str, *, allow_private: bool) -> httpx.URL | tuple[FailureKind, str]:
-    """The URL to request, or why it must not be requested."""
+def _target(url: str | httpx.URL, *, allow_private: bool) -> httpx.URL | tuple[FailureKind, str]:
+    """The URL to request (parsed, unless it already is), or why it must not be requested."""
     try:
-        target = httpx.URL(url)
+        target = url if isinstance(url, httpx.URL) else httpx.URL(url)
     except (httpx.InvalidURL, ValueError) as exc:
         return FailureKind.INVALID_URL, f"invalid URL {url!r}: {exc}"
     if target.scheme not in ("http", "https") or not target.host:
@@ -698,6 +698,7 @@ class Fetcher:
         cookies = _ChainCookies()
         seen: set[tuple[str, str | None]] = set()
         current = url
+        parsed: httpx.URL | None = None  # a redirect's target, parsed already by join()
         redirects = 0
 
         def failed(kind: FailureKind, message: str) -> Observation:
@@ -707,7 +708,7 @@ class Fetcher:
 
         while True:
             progress.current = current
-            target = _target(current, allow_private=settings.allow_private)
+            target = _target(current if parsed is None else parsed, allow_private=settings.allow_private)
             if isinstance(target, tuple):
                 return failed(*target)
             host = target.host
@@ -731,7 +732,8 @@ class Fetcher:
                 )
             cookies.remember(host, answer.headers)
             try:
-                current = str(target.join(location))
+                parsed = target.join(location)
+                current = str(parsed)
             except (httpx.InvalidURL, ValueError) as exc:
                 return failed(FailureKind.INVALID_URL, f"bad redirect Location {location!r}: {exc}")
             redirects += 1
