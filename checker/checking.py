@@ -14,6 +14,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from checker.classify import classify, is_excluded
 from checker.engine import fetch_all
@@ -23,6 +24,9 @@ from checker.models import CheckResult, FailureKind, Observation, Verdict
 from checker.settings import CheckSettings
 from checker.soft404 import ProbeCache, SoftProbe, is_deep_url, random_probe_url
 from citations.urls import InvalidUrl, normalize_url
+
+if TYPE_CHECKING:
+    from checker.parallel import Workers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,12 +45,15 @@ async def check_targets(
     clock: Clock = time.monotonic,
     sleep: Sleep = asyncio.sleep,
     processes: int | None = None,
+    workers: Workers | None = None,
 ) -> AsyncGenerator[CheckResult, None]:
     """Yield a CheckResult for every target, each as soon as it is known.
 
     Excluded and unfetchable URLs are judged without a request; the rest go through the engine.
     `processes`: how many worker processes share the hosts (checker.parallel); None picks by the
     size of the run and the cores, and always 1 when a test passes its own `clock` or `sleep`.
+    `workers`: processes forked in advance (`checker.parallel.Workers`), used if the run is
+    worth it and stopped either way; without them, workers are forked here when needed.
     """
     if processes is None:
         processes = 1
@@ -54,14 +61,19 @@ async def check_targets(
             from checker.parallel import worker_count
 
             processes = worker_count(targets, settings)
+    if workers is not None:
+        processes = min(processes, len(workers))
     if processes > 1:
-        from checker.parallel import check_in_processes
+        from checker.parallel import Workers, check_in_processes
 
+        pool = workers if workers is not None else Workers(processes)
         async with aclosing(check_in_processes(targets, settings, now=now,
-                                               workers=processes)) as parallel:
+                                               workers=pool)) as parallel:
             async for result in parallel:
                 yield result
         return
+    if workers is not None:
+        workers.stop()  # not worth it: free them now
     titles: dict[str, tuple[str, ...]] = {}
     to_fetch: list[str] = []
     for target in targets:

@@ -101,10 +101,21 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _work(conn: Connection, targets: list[Target], settings: CheckSettings) -> None:
-    """A worker process: check its targets, send results in batches, then ("done", None)."""
+def _serve(conn: Connection, parent_ends: list[Connection]) -> None:
+    """A worker process: wait for ("check", targets, settings), check them, sending results in
+    batches, then ("done", None). A closed pipe ends it without work.
+
+    `parent_ends`: the parent's ends of the pipes, which a forked worker inherits and closes, so
+    that it sees its own pipe close when the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    for end in parent_ends:
+        end.close()
     try:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        _, targets, settings = message
         asyncio.run(_stream(conn, targets, settings))
         conn.send(("done", None))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
@@ -147,25 +158,68 @@ async def _stream(conn: Connection, targets: list[Target], settings: CheckSettin
         tick.cancel()
 
 
-# What a worker needs, imported once by the fork server rather than by each worker.
-_PRELOAD = ["checker.checking", "checker.transport"]
+def max_workers() -> int:
+    """The most worker processes a run on this machine can use (1: none)."""
+    return min(os.cpu_count() or 1, MAX_WORKERS)
 
 
-def _context() -> Any:
-    """forkserver where the platform has it, else spawn; never a plain fork of the parent.
+class Workers:
+    """Idle check worker processes, each waiting for its share of a run.
 
-    A forked parent would hand every worker its whole heap (all due links, the database's
-    caches), which each worker's RSS then counts again; a worker forked from the fork server
-    starts with the checker imported and nothing else, and receives only its share of the
-    links, pickled. multiprocessing starts the fork server with the first workers and keeps
-    it for the parent's life.
+    Fork them early, *before* loading the links to check (`citewatch check` forks them first
+    thing): a worker then starts with the checker's code already imported and none of the run's
+    data, and receives only its share, pickled. Forked after the links were loaded, each worker
+    would map the parent's whole heap, and every process's RSS would count it again.
+    Where `fork` is not available, workers are spawned (and import the checker themselves).
+    Use as a context manager, or call `stop()`: unused and unfinished workers are terminated.
     """
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" not in methods:
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    return context
+
+    def __init__(self, count: int) -> None:
+        import checker.checking  # noqa: F401 - what every worker runs, imported once before fork
+        import checker.transport  # noqa: F401
+
+        forking = "fork" in multiprocessing.get_all_start_methods()
+        context: Any = multiprocessing.get_context("fork" if forking else "spawn")
+        self.processes: list[Any] = []
+        self.conns: list[Connection] = []
+        try:
+            for _ in range(count):
+                ours, theirs = context.Pipe(duplex=True)
+                inherited = [*self.conns, ours] if forking else []
+                process = context.Process(
+                    target=_serve, args=(theirs, inherited), name="citewatch-check", daemon=True
+                )
+                process.start()
+                theirs.close()
+                self.processes.append(process)
+                self.conns.append(ours)
+        except BaseException:
+            self.stop()
+            raise
+
+    def __len__(self) -> int:
+        return len(self.processes)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """End every worker now: what a busy one had not sent was not finished."""
+        for conn in self.conns:
+            conn.close()
+        self.conns = []
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self.processes:
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self.processes = []
 
 
 async def check_in_processes(
@@ -173,16 +227,14 @@ async def check_in_processes(
     settings: CheckSettings,
     *,
     now: Callable[[], datetime],
-    workers: int,
+    workers: Workers,
 ) -> AsyncGenerator[CheckResult, None]:
-    """Like `check_targets`, over `workers` processes; each result is stamped with `now()`."""
+    """Like `check_targets`, over the `workers` (one run: they are stopped at the end, or when
+    the caller stops iterating); each result is stamped with `now()`."""
     loop = asyncio.get_running_loop()
     messages: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-    parts = partition(targets, workers)
+    parts = partition(targets, len(workers))
     shares = split_concurrency(settings.concurrency, len(parts))
-    ctx = _context()
-    processes: list[Any] = []
-    conns: list[Connection] = []
     watched: set[int] = set()
 
     def unwatch(fd: int) -> None:
@@ -202,20 +254,13 @@ async def check_in_processes(
             unwatch(fd)
             messages.put_nowait(("error", "a check worker process ended without a word"))
 
+    busy = workers.conns[: len(parts)]
     try:
-        for part, share in zip(parts, shares, strict=True):
-            receive, send = ctx.Pipe(duplex=False)
-            process = ctx.Process(
-                target=_work, args=(send, part, dataclasses.replace(settings, concurrency=share)),
-                name="citewatch-check", daemon=True,
-            )
-            process.start()
-            send.close()
-            processes.append(process)
-            conns.append(receive)
-            watched.add(receive.fileno())
-            loop.add_reader(receive.fileno(), readable, receive)
-        running = len(processes)
+        for conn, part, share in zip(busy, parts, shares, strict=True):
+            conn.send(("check", part, dataclasses.replace(settings, concurrency=share)))
+            watched.add(conn.fileno())
+            loop.add_reader(conn.fileno(), readable, conn)
+        running = len(busy)
         while running:
             kind, payload = await messages.get()
             if kind == "results":
@@ -226,14 +271,6 @@ async def check_in_processes(
             else:
                 raise WorkerError(f"a check worker failed:\n{payload}")
     finally:
-        for conn in conns:
-            unwatch(conn.fileno())
-            conn.close()
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-        for process in processes:
-            process.join(5)
-            if process.is_alive():
-                process.kill()
-                process.join()
+        for fd in list(watched):
+            unwatch(fd)
+        workers.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from contextlib import aclosing
 from datetime import UTC, datetime
 
@@ -76,8 +75,72 @@ def test_a_failing_worker_is_a_clear_error(
         raise RuntimeError("boom in the worker")
 
     monkeypatch.setattr(parallel, "_stream", broken)
-    # a plain fork, so that the worker runs the patched module (the fork server would not)
-    monkeypatch.setattr(parallel, "_context", lambda: multiprocessing.get_context("fork"))
     urls = [web.url("/ok"), web.url("/ok").replace("127.0.0.1", "localhost")]
     with pytest.raises(parallel.WorkerError, match="boom in the worker"):
         asyncio.run(_collect(_targets(urls), CheckSettings(host_interval_s=0)))
+
+
+def _two_host_urls(web: LocalServer) -> list[str]:
+    urls = [web.url("/ok"), web.url("/gone")]
+    return urls + [url.replace("127.0.0.1", "localhost") for url in urls]
+
+
+async def _collect_with(
+    targets: list[Target], settings: CheckSettings, workers: parallel.Workers
+) -> list[CheckResult]:
+    checking = check_targets(targets, settings, now=lambda: NOW, processes=2, workers=workers)
+    async with aclosing(checking) as results:
+        return [result async for result in results]
+
+
+def test_workers_forked_in_advance_check_their_shares_and_end(web: LocalServer) -> None:
+    urls = _two_host_urls(web)
+    with parallel.Workers(2) as workers:
+        processes = list(workers.processes)
+        results = asyncio.run(_collect_with(_targets(urls), CheckSettings(host_interval_s=0), workers))
+    assert sorted(r.url for r in results) == sorted(urls)
+    assert all(not process.is_alive() for process in processes)
+
+
+def test_workers_not_worth_using_are_stopped_and_the_run_stays_in_process(
+    web: LocalServer,
+) -> None:
+    with parallel.Workers(2) as workers:
+        processes = list(workers.processes)
+        checking = check_targets(_targets([web.url("/ok")]), CheckSettings(host_interval_s=0),
+                                 now=lambda: NOW, workers=workers)
+
+        async def run() -> list[CheckResult]:
+            async with aclosing(checking) as results:
+                return [result async for result in results]
+
+        results = asyncio.run(run())
+        assert len(workers) == 0  # stopped before the in-process run, not at the end
+    assert [r.verdict for r in results] == [Verdict.ALIVE]
+    assert all(not process.is_alive() for process in processes)
+
+
+def test_leaving_a_parallel_run_early_ends_its_workers(web: LocalServer) -> None:
+    urls = _two_host_urls(web) * 20
+    with parallel.Workers(2) as workers:
+        processes = list(workers.processes)
+
+        async def first() -> CheckResult:
+            checking = check_targets(_targets(urls), CheckSettings(host_interval_s=0),
+                                     now=lambda: NOW, processes=2, workers=workers)
+            async with aclosing(checking) as results:
+                async for result in results:
+                    return result
+            raise AssertionError("no result")
+
+        asyncio.run(first())
+        assert all(not process.is_alive() for process in processes)  # before the pool's own exit
+
+
+def test_an_idle_worker_ends_when_its_parent_goes_away() -> None:
+    workers = parallel.Workers(1)
+    (process,) = workers.processes
+    workers.conns[0].close()  # as if the parent had died: the worker sees the pipe close
+    process.join(10)
+    assert not process.is_alive()
+    workers.stop()

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from checker import parallel
 from checker import settings as defaults
 from checker.checking import Target, check_targets
 from checker.commands.options import (
@@ -27,6 +28,7 @@ from checker.commands.options import (
 from checker.config import Config
 from checker.errors import StoreError
 from checker.models import FailureKind, Verdict
+from checker.parallel import Workers
 from checker.settings import CheckSettings
 from checker.state import CheckRecord, ConfirmRule, State, link_state
 from checker.store import Store, open_store
@@ -125,6 +127,28 @@ def run_check(
 ) -> CheckSummary:
     """Check the due links, writing each check as it ends (committed within 0.2 s, and on every
     exit path: an interruption keeps them all)."""
+    workers = _early_workers(store, limit)
+    try:
+        return _run_check(store, settings, rule, max_age_s=max_age_s, document_ids=document_ids,
+                          limit=limit, quiet=quiet, workers=workers)
+    finally:
+        if workers is not None:
+            workers.stop()
+
+
+def _early_workers(store: Store, limit: int | None) -> Workers | None:
+    """Worker processes for a run that may be large enough for them (checker.parallel), forked
+    before its links are loaded, so that they share none of that data."""
+    possible = store.counts()["links"] if limit is None else limit
+    if parallel.max_workers() < 2 or possible < parallel.MIN_URLS:
+        return None
+    return parallel.Workers(parallel.max_workers())
+
+
+def _run_check(
+    store: Store, settings: CheckSettings, rule: ConfirmRule, *, max_age_s: float,
+    document_ids: list[int] | None, limit: int | None, quiet: bool, workers: Workers | None,
+) -> CheckSummary:
     due = store.links_due(max_age_s=max_age_s, document_ids=document_ids, limit=limit,
                           failing_first=FAILING_VERDICTS)
     # Only what the run needs is kept of the due links: memory per link counts at 100,000.
@@ -144,7 +168,8 @@ def run_check(
         ticker = asyncio.create_task(window.tick())  # commits a quiet window too
         try:
             with progress(len(targets), "Checking", quiet=quiet) as advance:
-                async with aclosing(check_targets(targets, settings, now=store.clock)) as results:
+                checking = check_targets(targets, settings, now=store.clock, workers=workers)
+                async with aclosing(checking) as results:
                     async for result in results:
                         window.open()
                         store.record_check(id_of[result.url], result, run_id=run_id)
