@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import multiprocessing
 import os
 import signal
@@ -36,7 +37,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from checker.engine import _lane_key
+from checker.engine import _lane_key, collector_paced_for_checking
 
 if TYPE_CHECKING:
     from checker.checking import Target
@@ -255,21 +256,23 @@ async def check_in_processes(
             messages.put_nowait(("error", "a check worker process ended without a word"))
 
     busy = workers.conns[: len(parts)]
+    gc.freeze()  # the targets and everything before them live for the whole run
     try:
         for conn, part, share in zip(busy, parts, shares, strict=True):
             conn.send(("check", part, dataclasses.replace(settings, concurrency=share)))
             watched.add(conn.fileno())
             loop.add_reader(conn.fileno(), readable, conn)
         running = len(busy)
-        while running:
-            kind, payload = await messages.get()
-            if kind == "results":
-                for result in payload:
-                    yield dataclasses.replace(result, checked_at=now())
-            elif kind == "done":
-                running -= 1
-            else:
-                raise WorkerError(f"a check worker failed:\n{payload}")
+        with collector_paced_for_checking():  # the parent's share: results in, rows out
+            while running:
+                kind, payload = await messages.get()
+                if kind == "results":
+                    for result in payload:
+                        yield dataclasses.replace(result, checked_at=now())
+                elif kind == "done":
+                    running -= 1
+                else:
+                    raise WorkerError(f"a check worker failed:\n{payload}")
     finally:
         for fd in list(watched):
             unwatch(fd)

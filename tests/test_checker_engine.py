@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import gc
 import time
 from contextlib import aclosing
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 import trustme
 
+from checker import engine
 from checker.client import build_ssl_context, make_client
 from checker.engine import fetch_all, fetch_one, plan_lanes
 from checker.fetch import Fetcher
@@ -236,3 +238,14 @@ async def test_fetch_one() -> None:
     with serve({"/": page(200, title="One")}) as web:
         observation = await fetch_one(web.url("/"), FAST)
     assert (observation.status, observation.title) == (200, "One")
+
+
+async def test_the_collector_runs_at_the_checking_pace_during_a_run_only() -> None:
+    before = gc.get_threshold()
+    seen = []
+    with serve({"/a": page(200, title="A"), "/b": page(200, title="B")}) as web:
+        async with aclosing(fetch_all([web.url("/a"), web.url("/b")], FAST)) as results:
+            async for _ in results:
+                seen.append(gc.get_threshold())
+    assert seen == [engine._CHECKING_GC_THRESHOLD] * 2
+    assert gc.get_threshold() == before
