@@ -229,16 +229,19 @@ class Measured:
     cpu_s: float
     max_rss_mb: float  # the largest single process (wait4 reports a maximum, not a sum)
     tree_rss_mb: float  # the most the process and its children held together (sampled, 10 Hz)
+    tree_pss_mb: float  # the same in PSS: shared pages split between the processes sharing them
     process_peaks_mb: list[float]  # the most each process held (sampled), largest first
     returncode: int
     stdout: str
     stderr: str
 
 
-def tree_rss_kb(pid: int, peaks: dict[int, int] | None = None) -> int:
-    """Resident memory of a process and all its descendants, from /proc (Linux), in KiB;
-    `peaks` keeps the largest seen per process."""
-    total = 0
+def tree_memory_kb(pid: int, peaks: dict[int, int] | None = None) -> tuple[int, int]:
+    """Memory of a process and all its descendants, from /proc (Linux), in KiB: RSS summed
+    (pages shared between the processes, such as the code a forked worker inherits, count in
+    each) and PSS summed (shared pages split between their sharers: what the tree really holds).
+    `peaks` keeps the largest RSS seen per process."""
+    rss_total = pss_total = 0
     stack = [pid]
     while stack:
         current = stack.pop()
@@ -247,16 +250,21 @@ def tree_rss_kb(pid: int, peaks: dict[int, int] | None = None) -> int:
                 for text in status:
                     if text.startswith("VmRSS:"):
                         rss = int(text.split()[1])
-                        total += rss
+                        rss_total += rss
                         if peaks is not None:
                             peaks[current] = max(peaks.get(current, 0), rss)
+                        break
+            with open(f"/proc/{current}/smaps_rollup") as rollup:
+                for text in rollup:
+                    if text.startswith("Pss:"):
+                        pss_total += int(text.split()[1])
                         break
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     stack.extend(int(child) for child in children.read().split())
         except (OSError, ValueError):
             continue  # it ended meanwhile
-    return total
+    return rss_total, pss_total
 
 
 def child_env() -> dict[str, str]:
@@ -323,7 +331,7 @@ def run_measured(argv: list[str], *, cwd: Path | None = None, timeout_s: float =
         started = time.perf_counter()
         process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, env=child_env())
         deadline = started + timeout_s
-        tree_peak_kb = 0
+        tree_peak_kb = tree_pss_peak_kb = 0
         peaks: dict[int, int] = {}
         next_sample = started
         while True:
@@ -336,7 +344,9 @@ def run_measured(argv: list[str], *, cwd: Path | None = None, timeout_s: float =
                 pid, status, usage = os.wait4(process.pid, 0)
                 break
             if now >= next_sample:
-                tree_peak_kb = max(tree_peak_kb, tree_rss_kb(process.pid, peaks))
+                rss_kb, pss_kb = tree_memory_kb(process.pid, peaks)
+                tree_peak_kb = max(tree_peak_kb, rss_kb)
+                tree_pss_peak_kb = max(tree_pss_peak_kb, pss_kb)
                 next_sample = now + 0.1
             time.sleep(0.002)
         wall = time.perf_counter() - started
@@ -346,7 +356,7 @@ def run_measured(argv: list[str], *, cwd: Path | None = None, timeout_s: float =
         out.seek(0)
         err.seek(0)
         return Measured(wall, usage.ru_utime + usage.ru_stime + orphans_cpu,
-                        usage.ru_maxrss / 1024, tree_peak_kb / 1024,
+                        usage.ru_maxrss / 1024, tree_peak_kb / 1024, tree_pss_peak_kb / 1024,
                         sorted((kb / 1024 for kb in peaks.values()), reverse=True), process.returncode,
                         out.read(), err.read())
 
@@ -461,7 +471,8 @@ def report_run(out: TextIO, run: Run, urls: int, bound_s: float, per_host: int) 
     line(out, f"{run.name} wall time", f"{m.wall_s:.2f} s{versus}")
     line(out, f"{run.name} CPU time", f"{m.cpu_s:.2f} s  ({m.cpu_s / urls * 1000:.3f} ms per URL)")
     line(out, f"{run.name} peak memory", f"{m.max_rss_mb:.0f} MB (max RSS of one process); "
-                                            f"{m.tree_rss_mb:.0f} MB with its child processes")
+                                            f"{m.tree_rss_mb:.0f} MB RSS with its child processes, "
+                                            f"{m.tree_pss_mb:.0f} MB PSS")
     if len(m.process_peaks_mb) > 1:
         each = ", ".join(f"{mb:.0f}" for mb in m.process_peaks_mb)
         line(out, f"{run.name} peak per process", f"{each} MB (sampled; the sum of peaks may "
@@ -570,7 +581,7 @@ def speed(args: argparse.Namespace, out: TextIO) -> tuple[int, Run | None]:
 def memory(args: argparse.Namespace, out: TextIO) -> int:
     """Peak RSS of `citewatch check` at growing numbers of links (no latency, all kinds)."""
     status = 0
-    peaks: list[tuple[int, float]] = []
+    peaks: list[tuple[int, float, float]] = []
     for size in args.memory_sizes:
         one = argparse.Namespace(**{**vars(args), "urls": size, "latency_ms": 0.0, "vs": None,
                                     "profile": None, "py_spy": None})
@@ -578,11 +589,11 @@ def memory(args: argparse.Namespace, out: TextIO) -> int:
         one_status, run = speed(one, out)
         status |= one_status
         if run is not None:
-            peaks.append((size, run.measured.tree_rss_mb))
+            peaks.append((size, run.measured.tree_rss_mb, run.measured.tree_pss_mb))
         out.write("\n")
-    for size, peak in peaks:
-        line(out, f"peak memory at {size} links", f"{peak:.0f} MB (citewatch check and its "
-                                                  f"workers together)")
+    for size, rss, pss in peaks:
+        line(out, f"peak memory at {size} links", f"{pss:.0f} MB PSS, {rss:.0f} MB RSS summed "
+                                                  "(citewatch check and its workers together)")
     return status
 
 

@@ -516,7 +516,7 @@ class Store:
     def links_due(
         self, *, max_age_s: float, document_ids: list[int] | None = None, limit: int | None = None,
         failing_first: list[str] | None = None,
-    ) -> list[DueLink]:
+    ) -> Iterator[DueLink]:
         """Links of current citations not checked within ``max_age_s``: never-checked first, then
         those whose latest check failed (verdicts in ``failing_first``), then the oldest.
 
@@ -550,16 +550,13 @@ class Store:
                      (k.verdict not in ({",".join("?" * len(failing)) or "''"})),
                      k.checked_at, l.id
         """
-        rows = self.db.query(sql, [*params, cutoff, *failing])
-        due = [
-            DueLink(
+        rows = itertools.islice(self.db.query(sql, [*params, cutoff, *failing]), limit)
+        for r in rows:  # streamed: a caller keeps only what it needs of 100,000 links
+            yield DueLink(
                 id=r["id"], url=r["url"], kind=r["kind"], original_url=r["original_url"],
                 cited_titles=tuple(sorted(set(filter(None, (r["titles"] or "").split("\x1f"))))),
                 last_checked_at=parse_iso(r["checked_at"]),
             )
-            for r in rows
-        ]
-        return due[:limit] if limit is not None else due
 
     def record_check(self, link_id: int, result: CheckResult, *, run_id: int | None) -> None:
         """Append one check now, so an interrupted run keeps everything it finished (inside a

@@ -152,9 +152,11 @@ def _run_check(
     due = store.links_due(max_age_s=max_age_s, document_ids=document_ids, limit=limit,
                           failing_first=FAILING_VERDICTS)
     # Only what the run needs is kept of the due links: memory per link counts at 100,000.
-    id_of = {link.url: link.id for link in due}
-    targets = [Target(url=link.url, cited_titles=link.cited_titles) for link in due]
-    del due
+    id_of: dict[str, int] = {}
+    targets: list[Target] = []
+    for link in due:
+        id_of[link.url] = link.id
+        targets.append(Target(url=link.url, cited_titles=link.cited_titles))
     run_id = store.start_run("check")
     verdicts: Counter[str] = Counter()
     answering: set[str] = set()
