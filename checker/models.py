@@ -3,9 +3,11 @@ can be re-judged without new requests."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
 
 class Verdict(StrEnum):
@@ -54,6 +56,31 @@ class FailureKind(StrEnum):
     DECODING = "decoding"
 
 
+_T = TypeVar("_T")
+
+
+def _pickled_as_tuples(cls: type[_T]) -> type[_T]:
+    """Pickle a frozen, slotted dataclass as the tuple of its field values.
+
+    dataclasses' own `__getstate__` and `__setstate__` look the fields up on every call, which
+    was a third of the cost of sending check results from the worker processes to the parent.
+    """
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    values_of = operator.attrgetter(*names)
+
+    def __getstate__(self: _T) -> tuple[Any, ...]:
+        return values_of(self)
+
+    def __setstate__(self: _T, state: tuple[Any, ...]) -> None:
+        for name, value in zip(names, state, strict=True):
+            object.__setattr__(self, name, value)
+
+    setattr(cls, "__getstate__", __getstate__)  # noqa: B010 - replacing dataclasses' own
+    setattr(cls, "__setstate__", __setstate__)  # noqa: B010
+    return cls
+
+
+@_pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class Hop:
     """One response in a redirect chain."""
@@ -62,6 +89,7 @@ class Hop:
     url: str
 
 
+@_pickled_as_tuples
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Observation:
     """What the wire said about one URL, without judgement."""
@@ -93,6 +121,7 @@ class CheckTarget:
     cited_titles: tuple[str, ...] = ()
 
 
+@_pickled_as_tuples
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckResult:
     url: str

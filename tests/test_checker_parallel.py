@@ -144,3 +144,20 @@ def test_an_idle_worker_ends_when_its_parent_goes_away() -> None:
     process.join(10)
     assert not process.is_alive()
     workers.stop()
+
+
+def test_results_cross_the_process_boundary_intact() -> None:
+    import pickle
+
+    from checker.models import FailureKind, Hop, Observation
+
+    observation = Observation(
+        url="http://a.example/x", final_url="http://a.example/y", status=200,
+        chain=(Hop(301, "http://a.example/x"), Hop(200, "http://a.example/y")),
+        headers=(("server", "x"),), title="T", headings=("H",), body_sample="text",
+        failure=FailureKind.DECODING, error="bad body", attempts=2, retry_after_s=1.5,
+    )
+    result = CheckResult(url=observation.url, verdict=Verdict.MOVED, reason="301",
+                         observation=observation, checked_at=NOW, suggested_url="http://a.example/y",
+                         evidence={"k": "v"})
+    assert pickle.loads(pickle.dumps(result)) == result
