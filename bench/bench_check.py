@@ -70,6 +70,7 @@ each (the same command varies by ±30 % from run to run on this machine):
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import math
 import os
@@ -465,9 +466,19 @@ def line(out: TextIO, label: str, value: str) -> None:
     out.write(f"{label + ':':<34}{value}\n")
 
 
-def report_run(out: TextIO, run: Run, urls: int, bound_s: float, per_host: int) -> None:
+def median_run(runs: list[Run]) -> Run:
+    """The run with the median wall time (of an odd count; the lower middle of an even one)."""
+    return sorted(runs, key=lambda r: r.measured.wall_s)[(len(runs) - 1) // 2]
+
+
+def report_run(out: TextIO, runs: list[Run], urls: int, bound_s: float, per_host: int) -> Run:
+    """Print the median of `runs` (one or more of the same command); return it."""
+    run = median_run(runs)
     m = run.measured
     versus = f"  ({ratio(m.wall_s, bound_s)} the lower bound)" if bound_s > 0 else ""
+    if len(runs) > 1:
+        walls = [r.measured.wall_s for r in runs]
+        versus += f"; median of {len(runs)} runs, {min(walls):.2f}–{max(walls):.2f} s"
     line(out, f"{run.name} wall time", f"{m.wall_s:.2f} s{versus}")
     line(out, f"{run.name} CPU time", f"{m.cpu_s:.2f} s  ({m.cpu_s / urls * 1000:.3f} ms per URL)")
     line(out, f"{run.name} peak memory", f"{m.max_rss_mb:.0f} MB (max RSS of one process); "
@@ -488,6 +499,7 @@ def report_run(out: TextIO, run: Run, urls: int, bound_s: float, per_host: int) 
                                           f"{run.server['cpu_s']:.2f} s")
     if m.returncode not in (0, 1, 2):
         line(out, f"{run.name} exit status", f"{m.returncode}: {m.stderr.strip()[-500:]}")
+    return run
 
 
 def speed(args: argparse.Namespace, out: TextIO) -> tuple[int, Run | None]:
@@ -526,8 +538,8 @@ def speed(args: argparse.Namespace, out: TextIO) -> tuple[int, Run | None]:
              f"{bounds['requests']:.2f} s ({bounds['request_trips']} round trips; "
              f"{bounds['total_requests']} requests: redirects and one probe per host included)")
 
-        run = run_citewatch(server, db, args, concurrency)
-        report_run(out, run, len(plan.urls), bounds["requests"], args.per_host)
+        runs = [run_citewatch(server, db, args, concurrency) for _ in range(args.repeat)]
+        run = report_run(out, runs, len(plan.urls), bounds["requests"], args.per_host)
         inner = re.search(r"in ([\d.]+) s", run.measured.stderr)
         if inner:
             line(out, "citewatch inner time", f"{inner.group(1)} s (the command's own summary; "
@@ -560,8 +572,9 @@ def speed(args: argparse.Namespace, out: TextIO) -> tuple[int, Run | None]:
             urls_file.write_text("\n".join(plan.urls) + "\n")
             for tuned in (False, True):
                 out_json = tmp / f"lychee-{tuned}.json"
-                lrun = run_lychee(server, urls_file, args, concurrency, tuned, lychee, out_json)
-                report_run(out, lrun, len(plan.urls), bounds["requests"], args.per_host)
+                lruns = [run_lychee(server, urls_file, args, concurrency, tuned, lychee, out_json)
+                         for _ in range(args.repeat)]
+                lrun = report_run(out, lruns, len(plan.urls), bounds["requests"], args.per_host)
                 counts = lychee_counts(out_json)
                 line(out, f"{lrun.name} counts", ", ".join(
                     f"{counts.get(k, 0)} {k}" for k in ("total", "successful", "errors",
@@ -584,7 +597,7 @@ def memory(args: argparse.Namespace, out: TextIO) -> int:
     peaks: list[tuple[int, float, float]] = []
     for size in args.memory_sizes:
         one = argparse.Namespace(**{**vars(args), "urls": size, "latency_ms": 0.0, "vs": None,
-                                    "profile": None, "py_spy": None})
+                                    "profile": None, "py_spy": None, "repeat": 1})
         line(out, "memory run", f"{size} links")
         one_status, run = speed(one, out)
         status |= one_status
@@ -612,6 +625,9 @@ def main() -> int:
     parser.add_argument("--paragraphs", type=int, default=20,
                         help="paragraphs in each 200 page (about 170 bytes each)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each checker this many times and report the median run "
+                             "(the machine's load moves single runs by ±15 %%)")
     parser.add_argument("--vs", choices=["lychee"], help="also run lychee on the same URLs")
     parser.add_argument("--profile", metavar="FILE",
                         help="afterwards, run the check again under cProfile into FILE")
@@ -627,6 +643,11 @@ def main() -> int:
                              "repository), e.g. to time another worktree")
     args = parser.parse_args()
     become_subreaper()
+    # Bytecode as an installed package has it (pip compiles at install): a source tree run with
+    # PYTHONDONTWRITEBYTECODE would compile every module at every start (0.1 s here).
+    compileall.compile_dir(ROOT / "checker", quiet=1)
+    compileall.compile_dir(ROOT / "citations", quiet=1)
+    compileall.compile_dir(ROOT / "archive", quiet=1)
     if args.citewatch:
         CITEWATCH[:] = shlex.split(args.citewatch)
     if args.memory:

@@ -206,12 +206,42 @@ class _BodyDecoder:
         return out, bool(self._zlib.unconsumed_tail)
 
 
+class _Headers:
+    """A response's headers, decoded once: lower-case names, values as UTF-8 text where they are
+    UTF-8 (Location headers often are) and as Latin-1 otherwise, like httpx.Headers. httpx
+    re-checks the encoding of every header on every lookup, a few microseconds each time."""
+
+    __slots__ = ("items", "_first")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.items = tuple((name.decode("latin-1").lower(), _text(value)) for name, value in raw)
+        first: dict[str, str] = {}
+        for name, value in self.items:
+            first.setdefault(name, value)
+        self._first = first
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of a header (`name` in lower case)."""
+        return self._first.get(name, default)
+
+    def get_list(self, name: str) -> list[str]:
+        """Every value of a header (`name` in lower case), in order."""
+        return [value for key, value in self.items if key == name]
+
+
+def _text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
 @dataclass(slots=True)
 class _Answer:
     """One response, as much of its body as we read, and nothing of httpx left open."""
 
     status: int
-    headers: httpx.Headers
+    headers: _Headers
     body: bytes = b""
     body_bytes: int = 0
     truncated: bool = False
@@ -231,7 +261,7 @@ def _reads_whole_body(media_type: str | None) -> bool:
 
 async def _read_answer(response: httpx.Response, cap: int) -> _Answer:
     status = response.status_code
-    headers = response.headers
+    headers = _Headers(response.headers.raw)
     if status in REDIRECT_STATUSES and headers.get("location"):
         drained = 0
         async for chunk in response.aiter_raw():
@@ -240,7 +270,7 @@ async def _read_answer(response: httpx.Response, cap: int) -> _Answer:
                 break
         return _Answer(status, headers)
     try:
-        decoder = _BodyDecoder(headers.get("content-encoding", ""))
+        decoder = _BodyDecoder(headers.get("content-encoding") or "")
     except ValueError as exc:
         return _Answer(status, headers, decode_error=str(exc))
     whole = _reads_whole_body(_media_type(headers.get("content-type")))
@@ -258,7 +288,7 @@ async def _read_answer(response: httpx.Response, cap: int) -> _Answer:
                 truncated = True
                 break
             if not whole and raw:
-                length = headers.get("content-length", "")
+                length = headers.get("content-length") or ""
                 truncated = not (length.isdigit() and raw_size >= int(length))
                 break
     except zlib.error as exc:
@@ -266,9 +296,9 @@ async def _read_answer(response: httpx.Response, cap: int) -> _Answer:
     return _Answer(status, headers, b"".join(parts), size, truncated)
 
 
-def _kept_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
+def _kept_headers(headers: _Headers) -> tuple[tuple[str, str], ...]:
     kept: dict[str, str] = {}
-    for name, value in headers.multi_items():
+    for name, value in headers.items:
         if name in KEPT_HEADERS and name not in kept:
             kept[name] = "present" if name == "set-cookie" else value[:_HEADER_CHARS]
     return tuple(kept.items())
@@ -462,7 +492,7 @@ class _ChainCookies:
     def __init__(self) -> None:
         self._by_domain: dict[str, dict[str, str]] = {}
 
-    def remember(self, host: str, headers: httpx.Headers) -> None:
+    def remember(self, host: str, headers: _Headers) -> None:
         for line in headers.get_list("set-cookie"):
             pair, *attributes = line.split(";")
             name, sep, value = pair.partition("=")

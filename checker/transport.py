@@ -49,6 +49,12 @@ _NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 _READ_CHUNK_BYTES = 65_536
 
 
+def _text(value: bytes) -> str:
+    """A request header as aiohttp wants it, text that it encodes back as UTF-8: the same bytes
+    for the ASCII (or UTF-8) that httpx produces, a replacement character for anything else."""
+    return value.decode("utf-8", "replace")
+
+
 class GuardedResolver(AbstractResolver):
     """aiohttp resolver that refuses names resolving to a forbidden address (any of them)."""
 
@@ -186,7 +192,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response = await session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
-                headers=request.headers.multi_items(),
+                headers=[(_text(name), _text(value)) for name, value in request.headers.raw],
                 data=request.content or None,
                 allow_redirects=False,
                 timeout=self._timeout(request),
