@@ -98,8 +98,12 @@ def split_concurrency(total: int, workers: int) -> list[int]:
     return [total // workers + (1 if i < total % workers else 0) for i in range(workers)]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+_UNSTAMPED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _unstamped() -> datetime:
+    """A worker's results are stamped by the parent as they arrive (with its clock)."""
+    return _UNSTAMPED
 
 
 def _serve(conn: Connection, parent_ends: list[Connection]) -> None:
@@ -149,7 +153,7 @@ async def _stream(conn: Connection, targets: list[Target], settings: CheckSettin
 
     tick = asyncio.create_task(ticker())
     try:
-        async with aclosing(check_targets(targets, settings, now=_utcnow, processes=1)) as results:
+        async with aclosing(check_targets(targets, settings, now=_unstamped, processes=1)) as results:
             async for result in results:
                 batch.append(result)
                 if len(batch) >= _BATCH_RESULTS or time.monotonic() - last >= _BATCH_S:
