@@ -47,6 +47,7 @@ from checker import client as _client  # resolve_host is looked up at call time 
 
 _NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 _READ_CHUNK_BYTES = 65_536
+_MAX_HEADER_LINE_BYTES = 65_536
 
 
 def _text(value: bytes) -> str:
@@ -172,6 +173,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             trust_env=False,
             read_bufsize=_READ_CHUNK_BYTES,
             timeout=aiohttp.ClientTimeout(total=None),
+            # aiohttp's 8 KiB per header line turns away real sites with a long
+            # Content-Security-Policy or Set-Cookie; still bounded.
+            max_line_size=_MAX_HEADER_LINE_BYTES,
+            max_field_size=_MAX_HEADER_LINE_BYTES,
         )
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:

@@ -21,7 +21,7 @@ from checker.httpcore_transport import GuardedTransport
 from checker.models import FailureKind
 from checker.settings import CheckSettings
 from checker.transport import AiohttpTransport, map_errors
-from tests.servers import Exchange, page, serve
+from tests.servers import Behaviour, Exchange, page, serve
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
@@ -80,10 +80,16 @@ def _short_body(exchange: Exchange) -> bool:
     return False
 
 
-def _huge_header(exchange: Exchange) -> bool:
-    exchange.answered()
-    exchange.send(b"HTTP/1.1 200 OK\r\nX-Filler: " + b"a" * 20_000 + b"\r\nContent-Length: 0\r\n\r\n")
-    return False
+def _header_of(size: int) -> Behaviour:
+    def behaviour(exchange: Exchange) -> bool:
+        exchange.answered()
+        exchange.send(
+            b"HTTP/1.1 200 OK\r\nContent-Security-Policy: " + b"a" * size
+            + b"\r\nContent-Length: 0\r\n\r\n"
+        )
+        return False
+
+    return behaviour
 
 
 async def test_a_body_cut_short_is_a_reset_and_retried(fake_clock: FakeClock) -> None:
@@ -100,11 +106,60 @@ async def test_a_body_cut_short_is_a_reset_and_retried(fake_clock: FakeClock) ->
     assert observation.attempts == 2
 
 
+async def test_a_long_header_line_as_real_sites_send_is_accepted() -> None:
+    with serve({"/": _header_of(20_000)}) as web:
+        (observation,) = await _fetch_all([web.url("/")])
+    assert observation.status == 200  # type: ignore[attr-defined]
+
+
 async def test_a_header_beyond_the_line_limit_is_a_protocol_failure() -> None:
-    with serve({"/": _huge_header}) as web:
+    with serve({"/": _header_of(100_000)}) as web:
         (observation,) = await _fetch_all([web.url("/")])
     assert observation.failure is FailureKind.PROTOCOL  # type: ignore[attr-defined]
     assert observation.status is None  # type: ignore[attr-defined]
+
+
+async def test_the_request_target_is_sent_exactly_as_encoded() -> None:
+    with serve({}) as web:
+        await _fetch_all([web.url("/a%20b/%7Euser;p=1?q=%C3%A9&x=1&y")])
+        (request,) = web.requests
+    assert request.target == "/a%20b/%7Euser;p=1?q=%C3%A9&x=1&y"
+
+
+async def test_an_international_name_is_asked_for_in_its_ascii_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    with serve({"/": page(200, title="Bücher")}) as web:
+        (observation,) = await _fetch_all([f"http://bücher.example:{web.port}/"])
+        (request,) = web.requests
+    assert observation.status == 200  # type: ignore[attr-defined]
+    assert asked == ["xn--bcher-kva.example"]
+    assert request.headers["host"] == f"xn--bcher-kva.example:{web.port}"
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+async def test_an_ipv6_literal_is_fetched() -> None:
+    with serve({"/": page(200, title="Six")}, host="::1") as web:
+        (observation,) = await _fetch_all([f"http://[::1]:{web.port}/"])
+        (request,) = web.requests
+    assert observation.title == "Six"  # type: ignore[attr-defined]
+    assert request.headers["host"] == f"[::1]:{web.port}"
 
 
 async def test_a_name_answered_with_a_metadata_address_is_refused_by_the_resolver(
