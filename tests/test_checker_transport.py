@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import socket
 import ssl
 from types import SimpleNamespace
@@ -277,3 +278,31 @@ def test_cancellation_is_never_mapped() -> None:
     assert _mapped(cancelled) is cancelled
 
 
+
+
+async def test_the_http2_transport_refuses_a_metadata_address_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["169.254.169.254"]
+
+    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    http2 = functools.partial(make_client, http2=True)
+    async with Fetcher(FAST, ssl_context=_CONTEXT, client_factory=http2) as fetcher:
+        observation = await fetcher.fetch("https://sneaky.example/")
+    assert observation.failure is FailureKind.FORBIDDEN_ADDRESS
+    assert "169.254.169.254" in observation.error
+
+
+async def test_the_http2_transport_connects_to_the_vetted_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    http2 = functools.partial(make_client, http2=True)
+    with serve({"/": page(200, title="Vetted")}) as web:
+        async with Fetcher(FAST, ssl_context=_CONTEXT, client_factory=http2) as fetcher:
+            observation = await fetcher.fetch(f"http://named.example:{web.port}/")
+    assert observation.title == "Vetted"
