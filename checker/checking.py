@@ -46,6 +46,8 @@ async def check_targets(
     sleep: Sleep = asyncio.sleep,
     processes: int | None = None,
     workers: Workers | None = None,
+    fetcher: Fetcher | None = None,
+    probes: ProbeCache | None = None,
 ) -> AsyncGenerator[CheckResult, None]:
     """Yield a CheckResult for every target, each as soon as it is known.
 
@@ -53,7 +55,9 @@ async def check_targets(
     `processes`: how many worker processes share the hosts (checker.parallel); None picks by the
     size of the run and the cores, and always 1 when a test passes its own `clock` or `sleep`.
     `workers`: processes forked in advance (`checker.parallel.Workers`), used if the run is
-    worth it and stopped either way; without them, workers are forked here when needed.
+    worth it and stopped otherwise; without them, workers are forked here when needed.
+    `fetcher` and `probes`: for a run checked in batches, the Fetcher (clients, per-host
+    politeness) and the soft-404 probes that carry over from one batch to the next.
     """
     if processes is None:
         processes = 1
@@ -66,6 +70,8 @@ async def check_targets(
     if processes > 1:
         from checker.parallel import Workers, check_in_processes
 
+        if workers is not None:
+            workers.keep(processes)
         pool = workers if workers is not None else Workers(processes)
         async with aclosing(check_in_processes(targets, settings, now=now,
                                                workers=pool)) as parallel:
@@ -88,7 +94,8 @@ async def check_targets(
         titles[target.url] = target.cited_titles
         to_fetch.append(target.url)
 
-    probes = ProbeCache()
+    if probes is None:
+        probes = ProbeCache()
     pending: dict[str, asyncio.Future[SoftProbe]] = {}
 
     async def probe_for(observation: Observation, fetcher: Fetcher) -> SoftProbe:
@@ -129,7 +136,7 @@ async def check_targets(
 
     # aclosing: leaving early (Ctrl-C, a failed write) stops every worker and closes every client
     async with aclosing(fetch_all(to_fetch, settings, clock=clock, sleep=sleep,
-                                  after_fetch=judge)) as results:
+                                  after_fetch=judge, fetcher=fetcher)) as results:
         async for result in results:
             yield result
 

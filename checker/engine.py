@@ -85,6 +85,7 @@ def fetch_all(
     clock: Clock = ...,
     sleep: Sleep = ...,
     after_fetch: None = None,
+    fetcher: Fetcher | None = ...,
 ) -> AsyncGenerator[Observation, None]: ...
 
 
@@ -96,6 +97,7 @@ def fetch_all(
     clock: Clock = ...,
     sleep: Sleep = ...,
     after_fetch: AfterFetch[T],
+    fetcher: Fetcher | None = ...,
 ) -> AsyncGenerator[T, None]: ...
 
 
@@ -106,11 +108,15 @@ async def fetch_all(
     clock: Clock = time.monotonic,
     sleep: Sleep = asyncio.sleep,
     after_fetch: AfterFetch[Any] | None = None,
+    fetcher: Fetcher | None = None,
 ) -> AsyncGenerator[Any, None]:
     """Fetch every URL (each as often as listed), yielding results in order of completion.
 
-    `clock` and `sleep` drive politeness waits and retry backoff (tests pass fake ones). Iterate
-    under `contextlib.aclosing`, so that leaving the loop early stops the run at once:
+    `clock` and `sleep` drive politeness waits and retry backoff (tests pass fake ones).
+    `fetcher`: one that outlives this call, for a run fetched in batches (its clients and each
+    host's politeness carry over from one batch to the next; it is left open); by default a
+    Fetcher of this call's own. Iterate under `contextlib.aclosing`, so that leaving the loop
+    early stops the run at once:
 
         async with aclosing(fetch_all(urls, settings)) as results:
             async for observation in results:
@@ -119,12 +125,16 @@ async def fetch_all(
     lanes = deque(plan_lanes(urls, settings.per_host, settings.host_limits))
     if not lanes:
         return
-    # Everything allocated so far lives for the whole run: keep the collector from rescanning it.
-    gc.freeze()
     with collector_paced_for_checking():
-        async with aclosing(_fetch_lanes(lanes, settings, clock, sleep, after_fetch)) as results:
-            async for item in results:
-                yield item
+        if fetcher is not None:
+            async with aclosing(_fetch_lanes(lanes, settings, fetcher, after_fetch)) as results:
+                async for item in results:
+                    yield item
+            return
+        async with Fetcher(settings, clock=clock, sleep=sleep) as own:
+            async with aclosing(_fetch_lanes(lanes, settings, own, after_fetch)) as results:
+                async for item in results:
+                    yield item
 
 
 # The cyclic garbage collector's default pace (a young collection every 700 allocations, each
@@ -132,7 +142,8 @@ async def fetch_all(
 # request allocates hundreds of objects, nearly all freed by reference counting, and every
 # collection walks the hundreds of live connections and requests again. A young collection
 # every 50,000 allocations keeps the few cycles (exceptions and their tracebacks) bounded at a
-# few megabytes.
+# few megabytes. And what exists when a run starts (modules, settings, the links to check)
+# lives through it: frozen, the collector never walks it again during the run.
 _CHECKING_GC_THRESHOLD = (50_000, 50, 50)
 _paced_runs = 0
 _saved_threshold: tuple[int, int, int] = gc.get_threshold()
@@ -140,62 +151,63 @@ _saved_threshold: tuple[int, int, int] = gc.get_threshold()
 
 @contextmanager
 def collector_paced_for_checking() -> Iterator[None]:
-    """The collector at the checking pace while any run of this process is on."""
+    """The collector at the checking pace, and what existed before frozen, while any run of
+    this process is on; as before once the last one ends."""
     global _paced_runs, _saved_threshold
     if _paced_runs == 0:
         _saved_threshold = gc.get_threshold()
         gc.set_threshold(*_CHECKING_GC_THRESHOLD)
+        gc.freeze()
     _paced_runs += 1
     try:
         yield
     finally:
         _paced_runs -= 1
         if _paced_runs == 0:
+            gc.unfreeze()  # a run's leftovers (and a batch's) are collected as usual again
             gc.set_threshold(*_saved_threshold)
 
 
 async def _fetch_lanes(
     lanes: deque[deque[str]],
     settings: CheckSettings,
-    clock: Clock,
-    sleep: Sleep,
+    fetcher: Fetcher,
     after_fetch: AfterFetch[Any] | None,
 ) -> AsyncGenerator[Any, None]:
     """The run proper: workers drain the lanes through one Fetcher (see the module docstring)."""
-    async with Fetcher(settings, clock=clock, sleep=sleep) as fetcher:
-        results: asyncio.Queue[Any] = asyncio.Queue(maxsize=settings.concurrency * 2)
+    results: asyncio.Queue[Any] = asyncio.Queue(maxsize=settings.concurrency * 2)
 
-        async def worker() -> None:
-            try:
-                while lanes:
-                    lane = lanes.popleft()
-                    while lane:
-                        observation = await fetcher.fetch(lane.popleft())
-                        if after_fetch is None:
-                            await results.put(observation)
-                        else:
-                            await results.put(await after_fetch(observation, fetcher))
-            except Exception as exc:  # a bug or a failing hook: end the run with it
-                await results.put(_WorkerFailed(exc))
-            else:
-                await results.put(_WorkerDone())
-
-        count = min(len(lanes), settings.concurrency * _WORKERS_PER_SLOT)
-        workers = [asyncio.create_task(worker()) for _ in range(count)]
+    async def worker() -> None:
         try:
-            running = count
-            while running:
-                item = await results.get()
-                if isinstance(item, _WorkerDone):
-                    running -= 1
-                elif isinstance(item, _WorkerFailed):
-                    raise item.error
-                else:
-                    yield item
-        finally:
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            while lanes:
+                lane = lanes.popleft()
+                while lane:
+                    observation = await fetcher.fetch(lane.popleft())
+                    if after_fetch is None:
+                        await results.put(observation)
+                    else:
+                        await results.put(await after_fetch(observation, fetcher))
+        except Exception as exc:  # a bug or a failing hook: end the run with it
+            await results.put(_WorkerFailed(exc))
+        else:
+            await results.put(_WorkerDone())
+
+    count = min(len(lanes), settings.concurrency * _WORKERS_PER_SLOT)
+    workers = [asyncio.create_task(worker()) for _ in range(count)]
+    try:
+        running = count
+        while running:
+            item = await results.get()
+            if isinstance(item, _WorkerDone):
+                running -= 1
+            elif isinstance(item, _WorkerFailed):
+                raise item.error
+            else:
+                yield item
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
 
 
 async def fetch_one(

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import multiprocessing
 import os
 import signal
@@ -41,8 +40,10 @@ from checker.engine import _lane_key, collector_paced_for_checking
 
 if TYPE_CHECKING:
     from checker.checking import Target
+    from checker.fetch import Fetcher
     from checker.models import CheckResult
     from checker.settings import CheckSettings
+    from checker.soft404 import ProbeCache
 
 #: Runs smaller than this stay in one process: start-up would cost more than it saves.
 MIN_URLS = 500
@@ -79,18 +80,25 @@ def site_of(host: str) -> str:
     return ".".join(labels[-keep:])
 
 
-def partition(targets: Sequence[Target], workers: int) -> list[list[Target]]:
-    """Whole sites (see `site_of`) to each worker, busiest first to the least loaded one."""
-    by_host: dict[str, list[Target]] = {}
+def partition(
+    targets: Sequence[Target], workers: int, assigned: dict[str, int] | None = None
+) -> list[list[Target]]:
+    """Whole sites (see `site_of`) to each worker, busiest first to the least loaded one: one
+    list per worker (some may be empty). `assigned` (site -> worker) keeps a site with the worker
+    it had in an earlier batch of the same run, and learns the new ones."""
+    by_site: dict[str, list[Target]] = {}
     for target in targets:
-        by_host.setdefault(site_of(_lane_key(target.url)), []).append(target)
+        by_site.setdefault(site_of(_lane_key(target.url)), []).append(target)
+    sticky = {} if assigned is None else assigned
     parts: list[list[Target]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    for _, share in sorted(by_host.items(), key=lambda kv: len(kv[1]), reverse=True):
-        i = loads.index(min(loads))
+    for site, share in sorted(by_site.items(), key=lambda kv: len(kv[1]), reverse=True):
+        i = sticky.get(site)
+        if i is None:
+            i = sticky[site] = loads.index(min(loads))
         parts[i].extend(share)
         loads[i] += len(share)
-    return [part for part in parts if part]
+    return parts
 
 
 def split_concurrency(total: int, workers: int) -> list[int]:
@@ -107,8 +115,8 @@ def _unstamped() -> datetime:
 
 
 def _serve(conn: Connection, parent_ends: list[Connection]) -> None:
-    """A worker process: wait for ("check", targets, settings), check them, sending results in
-    batches, then ("done", None). A closed pipe ends it without work.
+    """A worker process: check each ("check", targets, settings) the parent sends, sending the
+    results in small batches and then ("done", None), until the parent closes the pipe.
 
     `parent_ends`: the parent's ends of the pipes, which a forked worker inherits and closes, so
     that it sees its own pipe close when the parent goes away."""
@@ -116,13 +124,7 @@ def _serve(conn: Connection, parent_ends: list[Connection]) -> None:
     for end in parent_ends:
         end.close()
     try:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        _, targets, settings = message
-        asyncio.run(_stream(conn, targets, settings))
-        conn.send(("done", None))
+        asyncio.run(_serve_shares(conn))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
         try:
             conn.send(("error", traceback.format_exc()))
@@ -132,7 +134,50 @@ def _serve(conn: Connection, parent_ends: list[Connection]) -> None:
         conn.close()
 
 
-async def _stream(conn: Connection, targets: list[Target], settings: CheckSettings) -> None:
+async def _serve_shares(conn: Connection) -> None:
+    """One event loop, one Fetcher and one set of soft-404 probes for all the shares of a run,
+    so that a host keeps its connections, its politeness and its probe from batch to batch."""
+    from checker.fetch import Fetcher
+    from checker.soft404 import ProbeCache
+
+    fetcher: Fetcher | None = None
+    probes = ProbeCache()
+    try:
+        while (message := await _receive(conn)) is not None:
+            _, targets, settings = message
+            if fetcher is None:
+                fetcher = Fetcher(settings)
+            await _stream(conn, targets, settings, fetcher, probes)
+            conn.send(("done", None))
+    finally:
+        if fetcher is not None:
+            await fetcher.aclose()
+
+
+async def _receive(conn: Connection) -> Any:
+    """The parent's next message, without blocking the event loop; None once it has closed."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(conn.fileno(), readable)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(conn.fileno())
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        return None
+
+
+async def _stream(
+    conn: Connection, targets: list[Target], settings: CheckSettings, fetcher: Fetcher,
+    probes: ProbeCache,
+) -> None:
     from checker.checking import check_targets
 
     batch: list[CheckResult] = []
@@ -153,7 +198,9 @@ async def _stream(conn: Connection, targets: list[Target], settings: CheckSettin
 
     tick = asyncio.create_task(ticker())
     try:
-        async with aclosing(check_targets(targets, settings, now=_unstamped, processes=1)) as results:
+        checking = check_targets(targets, settings, now=_unstamped, processes=1, fetcher=fetcher,
+                                 probes=probes)
+        async with aclosing(checking) as results:
             async for result in results:
                 batch.append(result)
                 if len(batch) >= _BATCH_RESULTS or time.monotonic() - last >= _BATCH_S:
@@ -169,7 +216,7 @@ def max_workers() -> int:
 
 
 class Workers:
-    """Idle check worker processes, each waiting for its share of a run.
+    """Check worker processes, each waiting for its share of a run (or of each of its batches).
 
     Fork them early, *before* loading the links to check (`citewatch check` forks them first
     thing): a worker then starts with the checker's code already imported and none of the run's
@@ -187,6 +234,7 @@ class Workers:
         context: Any = multiprocessing.get_context("fork" if forking else "spawn")
         self.processes: list[Any] = []
         self.conns: list[Connection] = []
+        self.sites: dict[str, int] = {}  # which worker has which site, for the whole run
         try:
             for _ in range(count):
                 ours, theirs = context.Pipe(duplex=True)
@@ -205,6 +253,13 @@ class Workers:
     def __len__(self) -> int:
         return len(self.processes)
 
+    def keep(self, count: int) -> None:
+        """Stop the workers beyond the first `count` (a run that cannot use them all)."""
+        extra = len(self.processes) - count
+        if extra > 0:
+            _stop(self.processes[count:], self.conns[count:])
+            del self.processes[count:], self.conns[count:]
+
     def __enter__(self) -> Workers:
         return self
 
@@ -213,18 +268,21 @@ class Workers:
 
     def stop(self) -> None:
         """End every worker now: what a busy one had not sent was not finished."""
-        for conn in self.conns:
-            conn.close()
-        self.conns = []
-        for process in self.processes:
-            if process.is_alive():
-                process.terminate()
-        for process in self.processes:
-            process.join(5)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        self.processes = []
+        _stop(self.processes, self.conns)
+        self.processes, self.conns = [], []
+
+
+def _stop(processes: list[Any], conns: list[Connection]) -> None:
+    for conn in conns:
+        conn.close()
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 async def check_in_processes(
@@ -234,12 +292,15 @@ async def check_in_processes(
     now: Callable[[], datetime],
     workers: Workers,
 ) -> AsyncGenerator[CheckResult, None]:
-    """Like `check_targets`, over the `workers` (one run: they are stopped at the end, or when
-    the caller stops iterating); each result is stamped with `now()`."""
+    """Like `check_targets`, over the `workers`; each result is stamped with `now()`.
+
+    Called once per batch of a run, with the same workers: a site stays with its worker. They
+    are left waiting for the next batch when this one is done, and stopped if it fails or the
+    caller stops iterating (what they had not sent was not finished)."""
     loop = asyncio.get_running_loop()
     messages: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-    parts = partition(targets, len(workers))
-    shares = split_concurrency(settings.concurrency, len(parts))
+    parts = partition(targets, len(workers), workers.sites)
+    shares = split_concurrency(settings.concurrency, len(workers))
     watched: set[int] = set()
 
     def unwatch(fd: int) -> None:
@@ -259,14 +320,14 @@ async def check_in_processes(
             unwatch(fd)
             messages.put_nowait(("error", "a check worker process ended without a word"))
 
-    busy = workers.conns[: len(parts)]
-    gc.freeze()  # the targets and everything before them live for the whole run
+    finished = False
     try:
-        for conn, part, share in zip(busy, parts, shares, strict=True):
-            conn.send(("check", part, dataclasses.replace(settings, concurrency=share)))
-            watched.add(conn.fileno())
-            loop.add_reader(conn.fileno(), readable, conn)
-        running = len(busy)
+        for conn, part, share in zip(workers.conns, parts, shares, strict=True):
+            if part:
+                conn.send(("check", part, dataclasses.replace(settings, concurrency=share)))
+                watched.add(conn.fileno())
+                loop.add_reader(conn.fileno(), readable, conn)
+        running = len(watched)
         with collector_paced_for_checking():  # the parent's share: results in, rows out
             while running:
                 kind, payload = await messages.get()
@@ -277,7 +338,9 @@ async def check_in_processes(
                     running -= 1
                 else:
                     raise WorkerError(f"a check worker failed:\n{payload}")
+        finished = True
     finally:
         for fd in list(watched):
             unwatch(fd)
-        workers.stop()
+        if not finished:
+            workers.stop()

@@ -23,7 +23,7 @@ import json
 import operator
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -514,11 +514,14 @@ class Store:
             self.db.table("runs").update(run_id, {"finished_at": iso(self.clock()), "outcome": outcome})
 
     def links_due(
-        self, *, max_age_s: float, document_ids: list[int] | None = None, limit: int | None = None,
-        failing_first: list[str] | None = None,
+        self, *, max_age_s: float = 0.0, document_ids: list[int] | None = None,
+        limit: int | None = None, failing_first: list[str] | None = None,
+        ids: Sequence[int] | None = None,
     ) -> Iterator[DueLink]:
         """Links of current citations not checked within ``max_age_s``: never-checked first, then
-        those whose latest check failed (verdicts in ``failing_first``), then the oldest.
+        those whose latest check failed (verdicts in ``failing_first``), then the oldest. With
+        ``ids``, those links (of current citations) whatever their age, in the same order: a long
+        run loads its links a batch at a time.
 
         Archive links (``web.archive.org/web/…``) are not among them: ``citewatch archive``
         verifies that they replay, under the archive's own rate limit, and the page they name is
@@ -528,8 +531,15 @@ class Store:
         if document_ids:
             doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
             params.extend(document_ids)
+        latest_filter = ""
+        if ids is not None:
+            wanted = json.dumps(list(ids))
+            doc_filter += " and cl.link_id in (select value from json_each(?))"
+            latest_filter = "where link_id in (select value from json_each(?))"
+            params += [wanted, wanted]
         failing = failing_first or []
-        cutoff = iso(self.clock() - timedelta(seconds=max_age_s))
+        # With ids, every age qualifies: the cutoff is the end of time.
+        cutoff = "9999" if ids is not None else iso(self.clock() - timedelta(seconds=max_age_s))
         sql = f"""
             with cited as (
                 select cl.link_id,
@@ -539,7 +549,7 @@ class Store:
                 group by cl.link_id
             ),
             latest as (
-                select link_id, max(id) as check_id from checks group by link_id
+                select link_id, max(id) as check_id from checks {latest_filter} group by link_id
             )
             select l.id, l.url, l.kind, l.original_url, cited.titles, k.checked_at, k.verdict
             from links l join cited on cited.link_id = l.id

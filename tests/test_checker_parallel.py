@@ -161,3 +161,37 @@ def test_results_cross_the_process_boundary_intact() -> None:
                          observation=observation, checked_at=NOW, suggested_url="http://a.example/y",
                          evidence={"k": "v"})
     assert pickle.loads(pickle.dumps(result)) == result
+
+
+def test_workers_take_a_run_in_batches_each_site_staying_with_its_worker(
+    web: LocalServer,
+) -> None:
+    hosts = ["127.0.0.1", "localhost"]
+    batches = [
+        [web.url(path).replace("127.0.0.1", host) for host in hosts for path in paths]
+        for paths in (["/ok", "/gone"], ["/ok?again", "/moved"])
+    ]
+    settings = CheckSettings(per_host=1, host_interval_s=0, retries=0)
+    before = len([r for r in web.requests if "citewatch" in r.path])
+
+    async def run_batches(workers: parallel.Workers) -> list[list[CheckResult]]:
+        out = []
+        for urls in batches:
+            checking = check_targets(_targets(urls), settings, now=lambda: NOW, processes=2,
+                                     workers=workers)
+            async with aclosing(checking) as results:
+                out.append([result async for result in results])
+            assert len(workers) == 2  # still there for the next batch
+        return out
+
+    with parallel.Workers(2) as workers:
+        processes = list(workers.processes)
+        first, second = asyncio.run(run_batches(workers))
+        assert workers.sites == {"127.0.0.1": 0, "localhost": 1} or workers.sites == {
+            "127.0.0.1": 1, "localhost": 0}
+        assert all(process.is_alive() for process in processes)
+    assert sorted(r.url for r in first) == sorted(batches[0])
+    assert sorted(r.url for r in second) == sorted(batches[1])
+    probes = [r for r in web.requests if "citewatch" in r.path][before:]
+    assert len(probes) == 2  # one per host for the whole run, not one per batch
+    assert all(not process.is_alive() for process in processes)

@@ -11,7 +11,7 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from checker.cli import get_cli
-from tests.servers import LocalServer, html_page, page, redirect, serve
+from tests.servers import LocalServer, page, redirect, serve
 
 # excluded.example is never fetched: no test may send even a DNS query off this machine
 FAST = ["--host-interval", "0", "--timeout", "2", "--retries", "0", "--exclude", r"excluded\.example"]
@@ -149,3 +149,26 @@ def test_a_machine_with_no_dns_is_warned_about() -> None:
     online = CheckSummary(checked=5, verdicts=Counter(dead=5), states=Counter(failing=5),
                           seconds=1.0, hosts_answering=1, hosts_unresolved=4)
     assert "looks offline" not in summary_line(online)
+
+
+def test_a_run_in_batches_checks_every_link_once_and_probes_each_host_once(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, site: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from checker.commands import check as check_command
+
+    monkeypatch.setattr(check_command, "CHECK_BATCH", 2)  # 6 links: three batches
+    doc = _document(tmp_path, site)
+    assert run("scan", str(doc)).exit_code == 0
+    result = run("check", *FAST, "--per-host", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "Checked 6 link(s)" in result.stderr
+    latest = _latest(tmp_path / "citewatch.db")
+    assert len(latest) == 6
+    assert latest[site.url("/vanished/article")]["verdict"] == "soft-404"
+    assert latest[site.url("/report/2022/annual")]["verdict"] == "alive"
+    checks = sqlite_utils.Database(tmp_path / "citewatch.db").execute(
+        "select count(*) from checks").fetchone()[0]
+    assert checks == 6
+    probes = [r for r in site.requests if "citewatch" in r.path]
+    assert len(probes) == 1  # the soft-404 probe carried over from batch to batch
+    assert site.connections_accepted == 1  # and so did the host's connection

@@ -155,3 +155,17 @@ def test_a_cited_archive_link_brings_its_original_page_along(tmp_path: Path) -> 
         # only the original is checked by `check`; the capture is verified by `archive`
         assert [d.url for d in store.links_due(max_age_s=0)] == ["http://gone.example/page"]
         assert store.citations()[0].urls == ((archived, archived),)
+
+
+def test_due_links_can_be_loaded_a_batch_of_ids_at_a_time(tmp_path: Path) -> None:
+    archived = "https://web.archive.org/web/20200101000000/http://gone.example/page"
+    with open_store(tmp_path / "c.db") as store:
+        store.save_document(_doc("/r.txt", *(_cit(str(i), f"http://h{i}.example/p")
+                                            for i in range(1, 6)), _cit("9", archived)))
+        everything = list(store.links_due(max_age_s=0))
+        ids = [link.id for link in everything]
+        assert len(ids) == 6  # five pages and the page the capture names, not the capture
+        batch = list(store.links_due(ids=ids[1:3]))
+        assert batch == everything[1:3]  # same links, titles and order
+        assert batch[0].cited_titles == everything[1].cited_titles != ()
+        assert list(store.links_due(ids=[])) == []

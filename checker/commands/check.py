@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,11 +29,13 @@ from checker.commands.options import (
 )
 from checker.config import Config
 from checker.errors import StoreError
+from checker.fetch import Fetcher
 from checker.models import FailureKind, Verdict
 from checker.parallel import Workers
 from checker.settings import CheckSettings
+from checker.soft404 import ProbeCache
 from checker.state import CheckRecord, ConfirmRule, State, link_state
-from checker.store import Store, open_store
+from checker.store import DueLink, Store, open_store
 from citations.urls import host_of
 
 #: Checked before the oldest, after the never-checked: a failing link is the news a run is for.
@@ -118,6 +122,9 @@ class CheckSummary:
 
 #: From this many hosts all failing DNS (and none answering), warn that the machine looks offline.
 OFFLINE_HOSTS = 3
+# Links loaded and checked at a time: memory stays that of a batch (about 0.35 kB a link in the
+# parent, its share in each worker) whatever the number of links.
+CHECK_BATCH = 10_000
 _DNS_FAILURES = frozenset({FailureKind.NXDOMAIN, FailureKind.DNS})
 
 
@@ -145,18 +152,34 @@ def _early_workers(store: Store, limit: int | None) -> Workers | None:
     return parallel.Workers(parallel.max_workers())
 
 
+def _due_in_batches(
+    store: Store, *, max_age_s: float, document_ids: list[int] | None, limit: int | None,
+) -> tuple[list[int], Iterator[list[DueLink]]]:
+    """The ids of the due links, in order, and the links themselves a batch at a time: the first
+    batch as the query gave it, the others loaded by id when their turn comes. Of the links
+    beyond the first batch only the ids are kept for the whole run, so memory does not grow
+    with their number."""
+    due = store.links_due(max_age_s=max_age_s, document_ids=document_ids, limit=limit,
+                          failing_first=FAILING_VERDICTS)
+    first = list(itertools.islice(due, CHECK_BATCH))
+    later = [link.id for link in due]
+
+    def batches(first: list[DueLink]) -> Iterator[list[DueLink]]:
+        yield first
+        del first  # not kept through the later batches
+        for start in range(0, len(later), CHECK_BATCH):
+            yield list(store.links_due(ids=later[start : start + CHECK_BATCH],
+                                       document_ids=document_ids))
+
+    return [link.id for link in first] + later, batches(first)
+
+
 def _run_check(
     store: Store, settings: CheckSettings, rule: ConfirmRule, *, max_age_s: float,
     document_ids: list[int] | None, limit: int | None, quiet: bool, workers: Workers | None,
 ) -> CheckSummary:
-    due = store.links_due(max_age_s=max_age_s, document_ids=document_ids, limit=limit,
-                          failing_first=FAILING_VERDICTS)
-    # Only what the run needs is kept of the due links: memory per link counts at 100,000.
-    id_of: dict[str, int] = {}
-    targets: list[Target] = []
-    for link in due:
-        id_of[link.url] = link.id
-        targets.append(Target(url=link.url, cited_titles=link.cited_titles))
+    due_ids, batches = _due_in_batches(store, max_age_s=max_age_s, document_ids=document_ids,
+                                       limit=limit)
     run_id = store.start_run("check")
     verdicts: Counter[str] = Counter()
     answering: set[str] = set()
@@ -168,23 +191,35 @@ def _run_check(
 
     async def go() -> None:
         ticker = asyncio.create_task(window.tick())  # commits a quiet window too
+        # Batches checked in this process share one Fetcher and one set of soft-404 probes, so
+        # that a host's connections, politeness and probe carry over (workers keep their own).
+        fetcher = Fetcher(settings)
+        probes = ProbeCache()
         try:
-            with progress(len(targets), "Checking", quiet=quiet) as advance:
-                checking = check_targets(targets, settings, now=store.clock, workers=workers)
-                async with aclosing(checking) as results:
-                    async for result in results:
-                        window.open()
-                        store.record_check(id_of[result.url], result, run_id=run_id)
-                        window.written()
-                        verdicts[str(result.verdict)] += 1
-                        host = host_of(result.url)
-                        if result.observation.status is not None:
-                            answering.add(host)
-                        elif result.observation.failure in _DNS_FAILURES:
-                            unresolved.add(host)
-                        advance()
+            with progress(len(due_ids), "Checking", quiet=quiet) as advance:
+                for batch in batches:
+                    id_of: dict[str, int] = {}
+                    targets: list[Target] = []
+                    for link in batch:
+                        id_of[link.url] = link.id
+                        targets.append(Target(url=link.url, cited_titles=link.cited_titles))
+                    checking = check_targets(targets, settings, now=store.clock, workers=workers,
+                                             fetcher=fetcher, probes=probes)
+                    async with aclosing(checking) as results:
+                        async for result in results:
+                            window.open()
+                            store.record_check(id_of[result.url], result, run_id=run_id)
+                            window.written()
+                            verdicts[str(result.verdict)] += 1
+                            host = host_of(result.url)
+                            if result.observation.status is not None:
+                                answering.add(host)
+                            elif result.observation.failure in _DNS_FAILURES:
+                                unresolved.add(host)
+                            advance()
         finally:
             ticker.cancel()
+            await fetcher.aclose()
 
     try:
         try:
@@ -195,14 +230,14 @@ def _run_check(
     finally:
         store.finish_run(run_id, outcome)
     states: Counter[str] = Counter()
-    due_ids = set(id_of.values())
+    unseen = set(due_ids)
     for link_id, checks in store.verdict_histories():
-        if link_id in due_ids:
+        if link_id in unseen:
             history = [CheckRecord(at, Verdict(v)) for at, v in checks]
             states[str(link_state(history, rule).state)] += 1
-            due_ids.discard(link_id)
-    if due_ids:  # never checked (an interrupted run)
-        states[str(link_state([], rule).state)] += len(due_ids)
+            unseen.discard(link_id)
+    if unseen:  # never checked (an interrupted run)
+        states[str(link_state([], rule).state)] += len(unseen)
     return CheckSummary(checked=sum(verdicts.values()), verdicts=verdicts, states=states,
                         seconds=time.perf_counter() - started, hosts_answering=len(answering),
                         hosts_unresolved=len(unresolved - answering))
