@@ -16,6 +16,11 @@ back to the parent, which alone writes the database.
   the parent decides, and what they had not yet sent was not finished from the parent's view.
 * **Failures are loud**: an exception in a worker ends the run with `WorkerError` carrying the
   worker's traceback; a worker that dies without a word does too.
+* **Memory**: workers are forked before the links are loaded (`Workers`) and receive only
+  their share. A long run comes in batches (`citewatch check` loads 10,000 links at a time):
+  the same workers serve every batch, each keeping one event loop, one Fetcher (connections,
+  per-host politeness) and one set of soft-404 probes for the whole run, and a site stays with
+  the worker it started with.
 
 `worker_count()` says how many processes a run gets: one (the plain in-process path) for small
 runs, a single host, or one core.
