@@ -79,6 +79,14 @@ _METADATA_ADDRESSES = frozenset(
 )
 
 
+# getaddrinfo's "no such name" (NXDOMAIN) errors, as opposed to a resolver that failed.
+NO_SUCH_NAME_ERRNOS = frozenset(
+    code
+    for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
+    if code is not None
+)
+
+
 class ClientFactory(Protocol):
     """The signature of `make_client`, for plugging in another client builder."""
 

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 
 from checker.client import (
+    NO_SUCH_NAME_ERRNOS,
     CheckerClient,
     ClientFactory,
     ForbiddenAddress,
@@ -128,7 +129,7 @@ def failure_of(exc: BaseException) -> tuple[FailureKind, str]:
         return FailureKind.TIMEOUT, type(exc).__name__
     gai = _first(chain, socket.gaierror)
     if gai is not None:
-        no_name = gai.errno in _NO_NAME_ERRNOS or "not known" in str(gai)
+        no_name = gai.errno in NO_SUCH_NAME_ERRNOS or "not known" in str(gai)
         return (FailureKind.NXDOMAIN if no_name else FailureKind.DNS), message
     if _first(chain, ssl.SSLError):  # certificate verification failures included
         return FailureKind.TLS, message
@@ -151,12 +152,6 @@ def failure_of(exc: BaseException) -> tuple[FailureKind, str]:
     # Anything else (an h2 quirk, a library bug) is still a value: the run goes on.
     return FailureKind.PROTOCOL, f"{type(exc).__name__}: {message}"
 
-
-_NO_NAME_ERRNOS = frozenset(
-    code
-    for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
-    if code is not None
-)
 
 
 def _message(chain: list[BaseException]) -> str:

@@ -34,7 +34,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -57,15 +58,32 @@ def _text(value: bytes) -> str:
 
 
 class GuardedResolver(AbstractResolver):
-    """aiohttp resolver that refuses names resolving to a forbidden address (any of them)."""
+    """aiohttp resolver that refuses names resolving to a forbidden address (any of them).
 
-    def __init__(self, *, allow_private: bool) -> None:
+    A name that does not exist (NXDOMAIN) is remembered for `NEGATIVE_TTL_S`: link rot is
+    often a whole domain gone, and each of its URLs would otherwise ask the DNS again (aiohttp
+    caches answers, not their absence). Temporary failures are not remembered.
+    """
+
+    NEGATIVE_TTL_S = 300.0
+
+    def __init__(self, *, allow_private: bool, clock: Callable[[], float] = time.monotonic) -> None:
         self._allow_private = allow_private
+        self._clock = clock
+        self._missing: dict[str, tuple[float, socket.gaierror]] = {}
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        addresses = await _client.resolve_host(host, port)
+        missing = self._missing.get(host)
+        if missing is not None and self._clock() < missing[0]:
+            raise socket.gaierror(*missing[1].args)
+        try:
+            addresses = await _client.resolve_host(host, port)
+        except socket.gaierror as exc:
+            if exc.errno in _client.NO_SUCH_NAME_ERRNOS:
+                self._missing[host] = (self._clock() + self.NEGATIVE_TTL_S, exc)
+            raise
         for address in addresses:
             reason = _client.forbidden_reason(address, allow_private=self._allow_private)
             if reason is not None:

@@ -21,7 +21,7 @@ from checker.fetch import Fetcher, failure_of
 from checker.httpcore_transport import GuardedTransport
 from checker.models import FailureKind
 from checker.settings import CheckSettings
-from checker.transport import AiohttpTransport, map_errors
+from checker.transport import AiohttpTransport, GuardedResolver, map_errors
 from tests.servers import Behaviour, Exchange, page, serve
 
 if TYPE_CHECKING:
@@ -306,3 +306,48 @@ async def test_the_http2_transport_connects_to_the_vetted_address(
         async with Fetcher(FAST, ssl_context=_CONTEXT, client_factory=http2) as fetcher:
             observation = await fetcher.fetch(f"http://named.example:{web.port}/")
     assert observation.title == "Vetted"
+
+
+def _counting_resolver(monkeypatch: pytest.MonkeyPatch, error: socket.gaierror) -> list[str]:
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        raise error
+
+    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    return asked
+
+
+async def test_a_name_that_does_not_exist_is_asked_for_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked = _counting_resolver(
+        monkeypatch, socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    )
+    observations = await _fetch_all([f"http://gone.example/{i}" for i in range(3)])
+    assert [o.failure for o in observations] == [FailureKind.NXDOMAIN] * 3  # type: ignore[attr-defined]
+    assert asked == ["gone.example"]
+
+
+async def test_a_temporary_dns_failure_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _counting_resolver(
+        monkeypatch, socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+    )
+    observations = await _fetch_all([f"http://flaky.example/{i}" for i in range(3)])
+    assert [o.failure for o in observations] == [FailureKind.DNS] * 3  # type: ignore[attr-defined]
+    assert asked == ["flaky.example"] * 3
+
+
+async def test_a_missing_name_is_forgotten_after_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _counting_resolver(
+        monkeypatch, socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    )
+    now = [0.0]
+    resolver = GuardedResolver(allow_private=True, clock=lambda: now[0])
+    for at in (0.0, GuardedResolver.NEGATIVE_TTL_S - 1, GuardedResolver.NEGATIVE_TTL_S + 1):
+        now[0] = at
+        with pytest.raises(socket.gaierror) as raised:
+            await resolver.resolve("gone.example", 80)
+        assert raised.value.errno == socket.EAI_NONAME
+    assert asked == ["gone.example", "gone.example"]  # asked again only once the time was up
