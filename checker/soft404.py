@@ -337,6 +337,7 @@ def _stem(segment: str) -> str:
     return stem if dot and stem and re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,4}", ext) else segment
 
 
+@functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)  # asked several times about each checked URL
 def is_home_url(url: str) -> bool:
     """True when ``url`` is a site's home page (or a language home page), whatever the host."""
     parts = urlsplit(url)
@@ -391,7 +392,7 @@ def url_key(url: str) -> str:
 
 def same_page(a: str, b: str) -> bool:
     """True when two URLs differ only in ways that don't make another page (see ``url_key``)."""
-    return url_key(a) == url_key(b)
+    return a == b or url_key(a) == url_key(b)
 
 
 # --- the probe ----------------------------------------------------------------------------------
