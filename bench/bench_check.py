@@ -62,13 +62,13 @@ Figures on the reference machine (2 cores, Python 3.11, lychee 0.24.2, aiohttp 3
 
     python bench/bench_check.py --vs lychee --floor --repeat 3
       lower bound ⌈r/C⌉ 0.45 s (⌈n/C⌉ 0.35 s)
-      citewatch       2.55 s wall (2.44–2.63), 3.67 s CPU (0.73 ms per URL, 2 worker processes);
-                      66 MB largest process, 113 MB PSS with workers; 8 per host at most;
+      citewatch       2.41 s wall (2.31–2.43), 3.57 s CPU (0.71 ms per URL, 2 worker processes);
+                      68 MB largest process, 115 MB PSS with workers; 8 per host at most;
                       verdicts as expected
-      bare aiohttp    1.64 s wall, 1.55 s CPU (0.31 ms per URL; one process, no analysis)
-      lychee default  2.78 s wall, 1.23 s CPU (50 ms host interval: 3 per host at most)
-      lychee tuned    0.74 s wall, 0.65 s CPU (--host-request-interval 0ms)
-      citewatch / lychee: 0.92× default, 3.44× tuned (wall); 3.0× and 5.6× (CPU)
+      bare aiohttp    1.35 s wall, 1.25 s CPU (0.25 ms per URL; one process, no analysis)
+      lychee default  2.81 s wall, 1.05 s CPU (50 ms host interval: 3 per host at most)
+      lychee tuned    0.72 s wall, 0.63 s CPU (--host-request-interval 0ms)
+      citewatch / lychee: 0.86× default, 3.32× tuned (wall); 3.4× and 5.6× (CPU)
     python bench/bench_check.py --memory
       10,000 links: 123 MB PSS with workers (206 MB summing their RSS, 72 MB largest process);
       100,000 links: 143 MB PSS (225 MB summed RSS, 84 MB largest process), every verdict as
