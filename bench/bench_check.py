@@ -565,6 +565,11 @@ def speed(args: argparse.Namespace, out: TextIO) -> tuple[int, Run | None]:
             line(out, "citewatch inner time", f"{inner.group(1)} s (the command's own summary; "
                                               f"the rest is start-up)")
         line(out, "citewatch ratio to ⌈n/C⌉", ratio(run.measured.wall_s, bounds["urls"]))
+        idle = run_measured(citewatch("check", "--db", str(db), "--max-age", "3650d"), cwd=ROOT)
+        per_url = (run.measured.cpu_s - idle.cpu_s) / len(plan.urls) * 1000
+        line(out, "citewatch start-up", f"{idle.wall_s:.2f} s wall, {idle.cpu_s:.2f} s CPU (the "
+                                        "same command with nothing due); beyond it "
+                                        f"{per_url:.3f} ms of CPU per URL")
         verdicts, wrong = verdict_check(db, plan)
         line(out, "citewatch verdicts", ", ".join(f"{n} {v}" for v, n in verdicts.most_common()))
         if wrong:
