@@ -586,13 +586,22 @@ class Store:
         """Checks recorded through the window are committed together (see `CommitWindow`)."""
         return CommitWindow(self.db.conn, max_rows=max_rows, max_s=max_s)
 
-    def verdict_histories(self) -> Iterator[tuple[int, list[tuple[datetime, str]]]]:
-        """Each checked link's id and the (checked_at, verdict) of its checks, oldest first.
+    def verdict_histories(
+        self, *, run_id: int | None = None
+    ) -> Iterator[tuple[int, list[tuple[datetime, str]]]]:
+        """Each checked link's id and the (checked_at, verdict) of its checks, oldest first; with
+        `run_id`, only the links that run checked (their whole history).
 
         Streamed link by link (in id order, along the (link_id, checked_at) index), so that a
         database with years of nightly checks is never held in memory at once."""
+        where, params = "", []
+        if run_id is not None:
+            where = "where link_id in (select link_id from checks where run_id = ?)"
+            params = [run_id]
         rows = self.db.execute(
-            "select link_id, checked_at, verdict from checks order by link_id, checked_at, id"
+            f"select link_id, checked_at, verdict from checks {where} "
+            "order by link_id, checked_at, id",
+            params,
         )
         for link_id, group in itertools.groupby(rows, key=operator.itemgetter(0)):
             yield link_id, [(_parsed(at), verdict) for _, at, verdict in group]

@@ -230,14 +230,12 @@ def _run_check(
     finally:
         store.finish_run(run_id, outcome)
     states: Counter[str] = Counter()
-    unseen = set(due_ids)
-    for link_id, checks in store.verdict_histories():
-        if link_id in unseen:
-            history = [CheckRecord(at, Verdict(v)) for at, v in checks]
-            states[str(link_state(history, rule).state)] += 1
-            unseen.discard(link_id)
-    if unseen:  # never checked (an interrupted run)
-        states[str(link_state([], rule).state)] += len(unseen)
+    for _, checks in store.verdict_histories(run_id=run_id):
+        history = [CheckRecord(at, Verdict(v)) for at, v in checks]
+        states[str(link_state(history, rule).state)] += 1
+    unchecked = len(due_ids) - sum(states.values())
+    if unchecked:  # due but not reached (an interrupted run)
+        states[str(link_state([], rule).state)] += unchecked
     return CheckSummary(checked=sum(verdicts.values()), verdicts=verdicts, states=states,
                         seconds=time.perf_counter() - started, hosts_answering=len(answering),
                         hosts_unresolved=len(unresolved - answering))
