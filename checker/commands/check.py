@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -154,7 +155,7 @@ def _early_workers(store: Store, limit: int | None) -> Workers | None:
 
 def _due_in_batches(
     store: Store, *, max_age_s: float, document_ids: list[int] | None, limit: int | None,
-) -> tuple[list[int], Iterator[list[DueLink]]]:
+) -> tuple[Sequence[int], Iterator[list[DueLink]]]:
     """The ids of the due links, in order, and the links themselves a batch at a time: the first
     batch as the query gave it, the others loaded by id when their turn comes. Of the links
     beyond the first batch only the ids are kept for the whole run, so memory does not grow
@@ -162,7 +163,7 @@ def _due_in_batches(
     due = store.links_due(max_age_s=max_age_s, document_ids=document_ids, limit=limit,
                           failing_first=FAILING_VERDICTS)
     first = list(itertools.islice(due, CHECK_BATCH))
-    later = [link.id for link in due]
+    later = array("q", (link.id for link in due))  # 8 bytes a link, not a Python int's 36
 
     def batches(first: list[DueLink]) -> Iterator[list[DueLink]]:
         yield first
@@ -171,7 +172,7 @@ def _due_in_batches(
             yield list(store.links_due(ids=later[start : start + CHECK_BATCH],
                                        document_ids=document_ids))
 
-    return [link.id for link in first] + later, batches(first)
+    return array("q", (link.id for link in first)) + later, batches(first)
 
 
 def _run_check(
