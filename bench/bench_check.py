@@ -70,8 +70,8 @@ Figures on the reference machine (2 cores, Python 3.11, lychee 0.24.2, aiohttp 3
       lychee tuned    0.72 s wall, 0.63 s CPU (--host-request-interval 0ms)
       citewatch / lychee: 0.86× default, 3.32× tuned (wall); 3.4× and 5.6× (CPU)
     python bench/bench_check.py --memory
-      10,000 links: 123 MB PSS with workers (206 MB summing their RSS, 72 MB largest process);
-      100,000 links: 143 MB PSS (225 MB summed RSS, 84 MB largest process), every verdict as
+      10,000 links: 124 MB PSS with workers (206 MB summing their RSS, 72 MB largest process);
+      100,000 links: 142 MB PSS (224 MB summed RSS, 80 MB largest process), every verdict as
       expected.
 """
 
