@@ -24,7 +24,7 @@ import gc
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
-from contextlib import aclosing, contextmanager
+from contextlib import AbstractAsyncContextManager, aclosing, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import urlsplit
 
@@ -125,14 +125,12 @@ async def fetch_all(
     lanes = deque(plan_lanes(urls, settings.per_host, settings.host_limits))
     if not lanes:
         return
+    shared: AbstractAsyncContextManager[Fetcher] = (
+        nullcontext(fetcher) if fetcher is not None else Fetcher(settings, clock=clock, sleep=sleep)
+    )
     with collector_paced_for_checking():
-        if fetcher is not None:
-            async with aclosing(_fetch_lanes(lanes, settings, fetcher, after_fetch)) as results:
-                async for item in results:
-                    yield item
-            return
-        async with Fetcher(settings, clock=clock, sleep=sleep) as own:
-            async with aclosing(_fetch_lanes(lanes, settings, own, after_fetch)) as results:
+        async with shared as active:
+            async with aclosing(_fetch_lanes(lanes, settings, active, after_fetch)) as results:
                 async for item in results:
                     yield item
 
