@@ -6,8 +6,9 @@ lanes that share its queue, and a bounded pool of workers (4 × concurrency) dra
 hosts first: the run cannot end before its busiest host is done (n × interval / per_host), so that
 host starts at once. Workers that reach a host's limit wait on that host only, and the global
 limit is taken per request (see checker.hosts), so one slow or rate-limited host never holds the
-slots of the others. Every task is cancelled and every client closed when the caller stops
-iterating (Ctrl-C included): what was yielded is all that was finished.
+slots of the others. Every task is cancelled, and every client closed (unless the Fetcher is
+the caller's, shared by the batches of a run), when the caller stops iterating (Ctrl-C
+included): what was yielded is all that was finished.
 
 The caller writes each result as it arrives (the store commits within 0.2 s, and at once on any
 exit), so an interrupted run loses nothing it finished. `after_fetch` lets another module act on
