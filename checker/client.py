@@ -67,7 +67,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 # HTTP/2 is off by default, measured: against loopback TLS servers offering both, httpx's
 # pure-Python h2 cost 1.4–1.7 ms of client CPU per URL against 1.1 ms for HTTP/1.1, and with
 # per-host concurrency capped at 2 its multiplexing saves one TLS handshake per host at most.
-# `make_client(..., http2=True)` turns it on (tests keep that path working).
+# `--http2` (CheckSettings.http2) or `make_client(..., http2=True)` turns it on.
 HTTP2 = False
 
 # Addresses that answer with credentials on cloud machines, whatever allow_private says.
@@ -225,7 +225,7 @@ def request_headers(settings: CheckSettings, host: str) -> dict[str, str]:
 
 
 def make_client(
-    host: str, settings: CheckSettings, *, ssl_context: ssl.SSLContext, http2: bool = HTTP2
+    host: str, settings: CheckSettings, *, ssl_context: ssl.SSLContext, http2: bool | None = None
 ) -> CheckerClient:
     """The client for one host: pool sized to the per-host limit, no redirects, no cookies.
 
@@ -235,6 +235,8 @@ def make_client(
     size = settings.per_host_for(host)
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
+    if http2 is None:
+        http2 = settings.http2 or HTTP2
     transport: httpx.AsyncBaseTransport
     if http2:
         from checker.httpcore_transport import GuardedTransport  # httpcore only for HTTP/2

@@ -16,6 +16,7 @@ Keys (all optional)::
     retries = 2
     max_redirects = 10
     user_agent = "citewatch/0.1 (...)"
+    http2 = false                         # HTTP/2 where a server offers it
     max_age = "24h"                       # re-check links older than this
     confirm = 3                           # failing checks needed to call a link dead …
     confirm_spacing = "3d"                # … at least this far apart
@@ -44,6 +45,7 @@ from checker.errors import ConfigError
 _INT = (int,)
 _NUM = (int, float)
 _STR = (str,)
+_BOOL = (bool,)
 
 #: key -> accepted python types (lists are checked element-wise)
 SCHEMA: dict[str, tuple[type, ...] | str] = {
@@ -57,6 +59,7 @@ SCHEMA: dict[str, tuple[type, ...] | str] = {
     "retries": _INT,
     "max_redirects": _INT,
     "user_agent": _STR,
+    "http2": _BOOL,
     "max_age": "duration",
     "confirm": _INT,
     "confirm_spacing": "duration",
@@ -163,6 +166,10 @@ def _check(where: str, key: str, value: Any, kind: tuple[type, ...] | str) -> An
             isinstance(v, inner) and not isinstance(v, bool) for v in value
         ):
             raise ConfigError(f"{where}: {key!r} must be a list of {inner.__name__}s, got {value!r}")
+        return value
+    if kind == _BOOL:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key!r} must be true or false, got {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, kind):
         names = " or ".join(t.__name__ for t in kind)

@@ -593,7 +593,7 @@ class Fetcher:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         ssl_context: ssl.SSLContext | None = None,
-        client_factory: ClientFactory = make_client,
+        client_factory: ClientFactory | None = None,
         max_clients: int | None = None,
     ) -> None:
         self.settings = settings
@@ -601,7 +601,7 @@ class Fetcher:
             gate if gate is not None else HostGate.from_settings(settings, clock=clock, sleep=sleep)
         )
         self._ssl_context = ssl_context
-        self._client_factory = client_factory
+        self._client_factory = client_factory or make_client
         self._clients: OrderedDict[str, CheckerClient] = OrderedDict()
         self._busy: Counter[str] = Counter()
         self._closing: set[asyncio.Task[None]] = set()

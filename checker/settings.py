@@ -40,6 +40,7 @@ class CheckSettings:
     allow_private: bool = True        # loopback and private ranges; link-local/metadata never
     accepted_status: frozenset[int] = frozenset()  # extra codes that count as alive
     exclude: tuple[str, ...] = ()     # regexes; matching URLs get the verdict "skipped"
+    http2: bool = False               # HTTP/2 where a server offers it (through httpcore)
 
     def per_host_for(self, host: str) -> int:
         """The in-flight limit of one host: its own from configuration, else ``per_host``."""

@@ -172,3 +172,31 @@ def test_a_run_in_batches_checks_every_link_once_and_probes_each_host_once(  # t
     probes = [r for r in site.requests if "citewatch" in r.path]
     assert len(probes) == 1  # the soft-404 probe carried over from batch to batch
     assert site.connections_accepted == 1  # and so did the host's connection
+
+
+def test_http2_can_be_asked_for_from_the_command_line_and_the_configuration(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, site: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import checker.client
+    import checker.fetch
+    from checker.httpcore_transport import GuardedTransport
+
+    built: list[bool] = []
+    make_client = checker.client.make_client
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        client = make_client(*args, **kwargs)
+        built.append(isinstance(client._transport, GuardedTransport))
+        return client
+
+    monkeypatch.setattr(checker.fetch, "make_client", recording)
+    doc = _document(tmp_path, site)
+    assert run("scan", str(doc)).exit_code == 0
+    result = run("check", *FAST, "--http2")
+    assert result.exit_code == 0, result.stderr
+    assert "Checked 6 link(s)" in result.stderr  # a cleartext server: HTTP/1.1 through httpcore
+    assert built and all(built)
+    built.clear()
+    (tmp_path / "citewatch.toml").write_text("http2 = true\n")
+    assert run("check", *FAST, "--max-age", "0").exit_code == 0
+    assert built and all(built)

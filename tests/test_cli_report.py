@@ -178,6 +178,9 @@ def test_config_file_sets_defaults_and_rejects_unknown_keys(run, tmp_path, site)
     (tmp_path / "citewatch.toml").write_text('timeout = "fast"\n')
     bad = run("report")
     assert bad.exit_code == 4 and "'timeout' must be" in bad.stderr
+    (tmp_path / "citewatch.toml").write_text('http2 = "yes"\n')
+    bad = run("report")
+    assert bad.exit_code == 4 and "'http2' must be true or false" in bad.stderr
 
 
 @pytest.mark.parametrize("suffix", [".md", ".txt", ".html"])

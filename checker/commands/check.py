@@ -67,6 +67,9 @@ def network_options(f: F) -> F:
                      help="URLs matching this are not fetched (verdict 'skipped'); repeatable."),
         click.option("--accepted-status", "accepted_status", multiple=True, type=int,
                      metavar="CODE", help="Extra status code that counts as alive; repeatable."),
+        click.option("--http2", is_flag=True,
+                     help="Use HTTP/2 where a server offers it (slower with small per-host "
+                          "limits; HTTP/1.1 otherwise)."),
         click.option("--refuse-private", is_flag=True,
                      help="Never fetch loopback or private addresses (link-local and cloud "
                           "metadata addresses are always refused)."),
@@ -99,6 +102,7 @@ def settings_from(options: dict[str, Any], config: Config | None) -> CheckSettin
         allow_private=not options["refuse_private"],
         accepted_status=frozenset(options["accepted_status"]),
         exclude=tuple(options["exclude"]),
+        http2=options["http2"],
     )
 
 
