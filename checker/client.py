@@ -64,11 +64,6 @@ ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 ACCEPT_LANGUAGE = "en-US,en;q=0.9,*;q=0.5"
 ACCEPT_ENCODING = "gzip, deflate"
 
-# HTTP/2 is off by default, measured: against loopback TLS servers offering both, httpx's
-# pure-Python h2 cost 1.4–1.7 ms of client CPU per URL against 1.1 ms for HTTP/1.1, and with
-# per-host concurrency capped at 2 its multiplexing saves one TLS handshake per host at most.
-# `--http2` (CheckSettings.http2) or `make_client(..., http2=True)` turns it on.
-HTTP2 = False
 
 # Addresses that answer with credentials on cloud machines, whatever allow_private says.
 _METADATA_ADDRESSES = frozenset(
@@ -236,7 +231,7 @@ def make_client(
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
     if http2 is None:
-        http2 = settings.http2 or HTTP2
+        http2 = settings.http2
     transport: httpx.AsyncBaseTransport
     if http2:
         from checker.httpcore_transport import GuardedTransport  # httpcore only for HTTP/2
@@ -261,7 +256,7 @@ def make_client(
 
 
 def proxy_mounts(
-    *, ssl_context: ssl.SSLContext, limits: httpx.Limits, http2: bool = HTTP2
+    *, ssl_context: ssl.SSLContext, limits: httpx.Limits, http2: bool = False
 ) -> dict[str, httpx.AsyncBaseTransport | None]:
     """Transports for the proxies of `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`.
 

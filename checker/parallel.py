@@ -63,11 +63,11 @@ class WorkerError(RuntimeError):
 
 def worker_count(targets: Sequence[Target], settings: CheckSettings) -> int:
     """How many processes to check these targets with (1: in this process)."""
-    cpus = os.cpu_count() or 1
-    if cpus < 2 or len(targets) < MIN_URLS:
+    most = max_workers()
+    if most < 2 or len(targets) < MIN_URLS:
         return 1
     sites = len({site_of(_lane_key(t.url)) for t in targets})
-    return max(1, min(cpus, MAX_WORKERS, sites, settings.concurrency))
+    return max(1, min(most, sites, settings.concurrency))
 
 
 # Second-level labels under a country code that name a registry, not a site (co.uk, com.au).
