@@ -45,8 +45,9 @@ holds) and as the sum of each process's RSS (shared pages counted once per proce
 includes the workers, also when they outlive the command (this process adopts orphans as a
 subreaper to collect them).
 
-`--floor` also runs bench/floor_aiohttp.py: the same requests through bare aiohttp in one
-process, without politeness, analysis or database, the HTTP client's own share of the time.
+`--floor` also runs bench/floor_client.py: the same requests through a bare client on the same
+parser and event loop in one process, without politeness, analysis or database: the HTTP
+exchange's own share of the time.
 
 Where the time goes:
 
@@ -439,15 +440,15 @@ def run_lychee(server: Server, urls_file: Path, args: argparse.Namespace, concur
 
 
 def run_floor(server: Server, urls_file: Path, args: argparse.Namespace) -> Run:
-    """bench/floor_aiohttp.py on the same URLs: the HTTP client alone."""
+    """bench/floor_client.py on the same URLs: the HTTP exchange alone."""
     server.command("reset")
     before = server.command("stats")["cpu_s"]
-    argv = [sys.executable, str(ROOT / "bench" / "floor_aiohttp.py"), str(urls_file),
+    argv = [sys.executable, str(ROOT / "bench" / "floor_client.py"), str(urls_file),
             str(args.per_host)]
     measured = run_measured(argv)
     summary = server_summary(server.command("stats"))
     summary["cpu_s"] -= before
-    return Run("bare aiohttp", measured, summary)
+    return Run("bare client", measured, summary)
 
 
 def verdict_check(db: Path, plan: Plan) -> tuple[Counter[str], list[str]]:
@@ -592,8 +593,8 @@ def speed(args: argparse.Namespace, out: TextIO) -> tuple[int, Run | None]:
         if args.floor:
             fruns = [run_floor(server, urls_file, args) for _ in range(args.repeat)]
             frun = report_run(out, fruns, len(plan.urls), bounds["requests"], args.per_host)
-            line(out, "bare aiohttp answers", frun.measured.stdout.strip())
-            line(out, "citewatch / bare aiohttp",
+            line(out, "bare client answers", frun.measured.stdout.strip())
+            line(out, "citewatch / bare client",
                  f"{run.measured.wall_s / frun.measured.wall_s:.2f}× the wall time, "
                  f"{run.measured.cpu_s / max(frun.measured.cpu_s, 1e-9):.2f}× the CPU time")
         if args.vs == "lychee":
@@ -663,8 +664,8 @@ def main() -> int:
                              "(the machine's load moves single runs by ±15 %%)")
     parser.add_argument("--vs", choices=["lychee"], help="also run lychee on the same URLs")
     parser.add_argument("--floor", action="store_true",
-                        help="also run bench/floor_aiohttp.py (the same requests through bare "
-                             "aiohttp: the HTTP client's share of citewatch's time)")
+                        help="also run bench/floor_client.py (the same requests through a bare "
+                             "client: the HTTP exchange's share of citewatch's time)")
     parser.add_argument("--profile", metavar="FILE",
                         help="afterwards, run the check again under cProfile into FILE")
     parser.add_argument("--py-spy", metavar="FILE",

@@ -30,6 +30,7 @@ from archive import (
     Wayback,
     end_of_day,
 )
+from checker import eventloop
 from checker.models import CheckResult, Observation, Verdict
 from checker.progress import progress
 from checker.state import CheckRecord, ConfirmRule, State, link_state
@@ -216,7 +217,7 @@ def run_archive(
             store.record_save(ids[saved.url], save_row(saved))
             summary.saves[str(saved.outcome)] += 1
 
-    asyncio.run(go())
+    eventloop.run(go())
     return summary
 
 

@@ -3,11 +3,12 @@ The HTTP clients of `citewatch check`: one shared TLS context, one httpx client 
 
 Each host's client is an `httpx.AsyncClient` (headers, timeouts, proxy mounts: httpx is the
 interface) over a transport with its own connection pool sized to the host's limit:
-checker.transport's aiohttp transport for HTTP/1.1, the default, or httpcore's for HTTP/2
+checker.transport's own for HTTP/1.1, the default, or httpcore's for HTTP/2
 (checker.httpcore_transport). Measured on bench/bench_check.py (5,000 URLs over 100 hosts):
-httpcore over h11 cost about 1.1 ms of CPU per request and aiohttp about 0.25 ms. checker.fetch
-sends through `CheckerClient.transport_for()`, so httpx's client machinery for auth, redirects
-and hooks (which the checker does not use) is skipped.
+httpcore over h11 cost about 1.1 ms of CPU per request, aiohttp about 0.25 ms, ours less still
+(checker.transport says how much). checker.fetch sends through `CheckerClient.transport_for()`,
+so httpx's client machinery for auth, redirects and hooks (which the checker does not use) is
+skipped.
 
 Why one pool per host: a pool keeps its connections and its waiting requests in lists scanned on
 every request (httpcore's did), so one big pool behind one global semaphore costs time in
@@ -23,13 +24,13 @@ cookies along one redirect chain by hand), and redirects followed by hand.
 The environment: httpx honours `HTTP(S)_PROXY`, `ALL_PROXY` and `NO_PROXY` (`trust_env`) only
 when it builds its transport itself, and we give it ours, so `proxy_mounts()` mounts httpx's
 own transports for them, with httpx's own parser of the variables (a proxied URL never reaches
-the aiohttp transport). httpx reads `SSL_CERT_FILE`/`SSL_CERT_DIR` only when it builds the TLS
+our transport). httpx reads `SSL_CERT_FILE`/`SSL_CERT_DIR` only when it builds the TLS
 context itself and ignores `REQUESTS_CA_BUNDLE`, so `build_ssl_context()` reads all three (then
 certifi).
 
 Addresses: link-local and cloud-metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254,
 Alibaba's 100.100.100.200) are never connected to, and private or loopback ones only when
-`settings.allow_private`. The check sits in name resolution (`GuardedResolver` for aiohttp,
+`settings.allow_private`. The check sits in name resolution (`GuardedResolver` for our transport,
 `GuardedBackend` for httpcore): names are resolved by `resolve_host()`, every address of the
 answer is vetted, and the connection goes to a vetted address, so a redirect, a DNS answer or a
 rebinding between check and connect cannot slip past it (TLS still verifies the certificate
@@ -93,7 +94,7 @@ class ClientFactory(Protocol):
 class ForbiddenAddress(Exception):
     """The host resolves to an address the checker must not connect to.
 
-    Not an OSError: neither aiohttp nor httpcore may take it for a failed connection attempt and
+    Not an OSError: neither our transport nor httpcore may take it for a failed connection attempt and
     try the next address; checker.fetch finds it in the exception chain."""
 
 
@@ -240,9 +241,9 @@ def make_client(
             ssl_context=ssl_context, limits=limits, http2=True, allow_private=settings.allow_private
         )
     else:
-        from checker.transport import AiohttpTransport  # aiohttp is imported only when checking
+        from checker.transport import Http11Transport  # imported only when checking
 
-        transport = AiohttpTransport(
+        transport = Http11Transport(
             ssl_context=ssl_context, max_connections=size, allow_private=settings.allow_private
         )
     return CheckerClient(

@@ -1,8 +1,8 @@
 """
 httpx's own transport (httpcore) with the checker's address guard, for HTTP/2.
 
-The checker sends HTTP/1.1 through aiohttp (checker.transport); HTTP/2, which aiohttp does not
-speak, goes through httpcore, whose network backend here resolves names itself and vets every
+The checker sends HTTP/1.1 through its own transport (checker.transport); HTTP/2, which that
+does not speak, goes through httpcore, whose network backend here resolves names itself and vets every
 address of the answer (see checker.client for the rules). Imported only when HTTP/2 is asked
 for: httpcore (with h2 and hpack) is a tenth of a second of start-up.
 """

@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
+from checker import eventloop
 from checker.engine import _lane_key, collector_paced_for_checking
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ def _serve(conn: Connection, parent_ends: list[Connection]) -> None:
     for end in parent_ends:
         end.close()
     try:
-        asyncio.run(_serve_shares(conn))
+        eventloop.run(_serve_shares(conn))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
         try:
             conn.send(("error", traceback.format_exc()))
@@ -159,6 +160,17 @@ async def _serve_shares(conn: Connection) -> None:
             await fetcher.aclose()
 
 
+def _watch(
+    loop: asyncio.AbstractEventLoop, conn: Connection, callback: Callable[..., object], *args: Any
+) -> None:
+    """`loop.add_reader` for a pipe whose messages are read and written whole, blocking.
+
+    uvloop (libuv) makes a watched descriptor non-blocking, and a Connection then fails with
+    EAGAIN in the middle of a message: blocking is put back (polling does not need it off)."""
+    loop.add_reader(conn.fileno(), callback, *args)
+    os.set_blocking(conn.fileno(), True)
+
+
 async def _receive(conn: Connection) -> Any:
     """The parent's next message, without blocking the event loop; None once it has closed."""
     loop = asyncio.get_running_loop()
@@ -168,7 +180,7 @@ async def _receive(conn: Connection) -> Any:
         if not ready.done():
             ready.set_result(None)
 
-    loop.add_reader(conn.fileno(), readable)
+    _watch(loop, conn, readable)
     try:
         await ready
     finally:
@@ -331,7 +343,7 @@ async def check_in_processes(
             if part:
                 conn.send(("check", part, dataclasses.replace(settings, concurrency=share)))
                 watched.add(conn.fileno())
-                loop.add_reader(conn.fileno(), readable, conn)
+                _watch(loop, conn, readable, conn)
         running = len(watched)
         with collector_paced_for_checking():  # the parent's share: results in, rows out
             while running:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import trustme
 
+from checker import eventloop
+
 from tests.servers import LocalServer, serve, standard_routes, tls_server_context
 
 # Variables that would route or verify our requests differently on a developer's machine.
@@ -37,9 +39,11 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """Our code is asyncio-only; anyio's default fixture would also run every test on trio."""
-    return "asyncio"
+def anyio_backend() -> tuple[str, dict[str, object]]:
+    """Our code is asyncio-only (anyio's default fixture would also run every test on trio), on
+    the event loop the commands run on (checker.eventloop: uvloop where it is installed)."""
+    factory = eventloop.loop_factory()
+    return ("asyncio", {} if factory is None else {"loop_factory": factory})
 
 
 class FakeClock:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from contextlib import aclosing
 from datetime import UTC, datetime
 
 import pytest
 
-from checker import parallel
+from checker import eventloop, parallel
 from checker.checking import Target, check_targets
 from checker.models import CheckResult, Verdict
 from checker.settings import CheckSettings
@@ -60,7 +61,7 @@ def test_two_processes_check_every_target(web: LocalServer) -> None:
     urls = [web.url("/ok"), web.url("/gone"), web.url("/moved")]
     urls += [url.replace("127.0.0.1", "localhost") for url in urls]
     settings = CheckSettings(per_host=2, host_interval_s=0, retries=0)
-    results = asyncio.run(_collect(_targets(urls), settings))
+    results = eventloop.run(_collect(_targets(urls), settings))
     assert sorted(r.url for r in results) == sorted(urls)
     by_url = {r.url: r for r in results}
     assert by_url[web.url("/ok")].verdict is Verdict.ALIVE
@@ -77,7 +78,7 @@ def test_a_failing_worker_is_a_clear_error(
     monkeypatch.setattr(parallel, "_stream", broken)
     urls = [web.url("/ok"), web.url("/ok").replace("127.0.0.1", "localhost")]
     with pytest.raises(parallel.WorkerError, match="boom in the worker"):
-        asyncio.run(_collect(_targets(urls), CheckSettings(host_interval_s=0)))
+        eventloop.run(_collect(_targets(urls), CheckSettings(host_interval_s=0)))
 
 
 def _two_host_urls(web: LocalServer) -> list[str]:
@@ -97,7 +98,7 @@ def test_workers_forked_in_advance_check_their_shares_and_end(web: LocalServer) 
     urls = _two_host_urls(web)
     with parallel.Workers(2) as workers:
         processes = list(workers.processes)
-        results = asyncio.run(_collect_with(_targets(urls), CheckSettings(host_interval_s=0), workers))
+        results = eventloop.run(_collect_with(_targets(urls), CheckSettings(host_interval_s=0), workers))
     assert sorted(r.url for r in results) == sorted(urls)
     assert all(not process.is_alive() for process in processes)
 
@@ -114,7 +115,7 @@ def test_workers_not_worth_using_are_stopped_and_the_run_stays_in_process(
             async with aclosing(checking) as results:
                 return [result async for result in results]
 
-        results = asyncio.run(run())
+        results = eventloop.run(run())
         assert len(workers) == 0  # stopped before the in-process run, not at the end
     assert [r.verdict for r in results] == [Verdict.ALIVE]
     assert all(not process.is_alive() for process in processes)
@@ -133,7 +134,7 @@ def test_leaving_a_parallel_run_early_ends_its_workers(web: LocalServer) -> None
                     return result
             raise AssertionError("no result")
 
-        asyncio.run(first())
+        eventloop.run(first())
         assert all(not process.is_alive() for process in processes)  # before the pool's own exit
 
 
@@ -186,7 +187,7 @@ def test_workers_take_a_run_in_batches_each_site_staying_with_its_worker(
 
     with parallel.Workers(2) as workers:
         processes = list(workers.processes)
-        first, second = asyncio.run(run_batches(workers))
+        first, second = eventloop.run(run_batches(workers))
         assert workers.sites == {"127.0.0.1": 0, "localhost": 1} or workers.sites == {
             "127.0.0.1": 1, "localhost": 0}
         assert all(process.is_alive() for process in processes)
@@ -195,3 +196,31 @@ def test_workers_take_a_run_in_batches_each_site_staying_with_its_worker(
     probes = [r for r in web.requests if "citewatch" in r.path][before:]
     assert len(probes) == 2  # one per host for the whole run, not one per batch
     assert all(not process.is_alive() for process in processes)
+
+
+def test_a_watched_pipe_stays_blocking_so_messages_are_read_whole() -> None:
+    # uvloop makes a watched descriptor non-blocking; a Connection then fails with EAGAIN in
+    # the middle of a long message (a worker's share of thousands of links).
+    import multiprocessing
+
+    ours, theirs = multiprocessing.Pipe()
+    big = ["x" * 100] * 50_000  # far more than a socket buffer holds
+
+    async def exchange() -> object:
+        loop = asyncio.get_running_loop()
+        got: asyncio.Future[object] = loop.create_future()
+        parallel._watch(loop, ours, lambda: got.set_result(ours.recv()))
+        try:
+            assert os.get_blocking(ours.fileno())
+            sender = loop.run_in_executor(None, theirs.send, big)
+            received = await got
+            await sender
+            return received
+        finally:
+            loop.remove_reader(ours.fileno())
+
+    try:
+        assert eventloop.run(exchange()) == big
+    finally:
+        ours.close()
+        theirs.close()

@@ -1,5 +1,6 @@
-"""The aiohttp transport under httpx (checker.transport): which transport a URL takes, what it
-does with connections and broken answers, and how its errors reach checker.fetch."""
+"""The checker's HTTP/1.1 transport under httpx (checker.transport): which transport a URL takes,
+what it does with connections and with the answers real servers give, and how its errors reach
+checker.fetch. Every test runs on both event loops a command may run on (uvloop and asyncio's)."""
 
 from __future__ import annotations
 
@@ -8,26 +9,48 @@ import dataclasses
 import functools
 import socket
 import ssl
-from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import httpx
 import pytest
+import trustme
 
 import checker.client
+from checker import eventloop
 from checker.client import build_ssl_context, make_client
 from checker.fetch import Fetcher, failure_of
 from checker.httpcore_transport import GuardedTransport
 from checker.models import FailureKind
 from checker.settings import CheckSettings
-from checker.transport import AiohttpTransport, GuardedResolver, map_errors
-from tests.servers import Behaviour, Exchange, page, serve
+from checker.transport import MAX_HEAD_BYTES, GuardedResolver, Http11Transport
+from tests.servers import (
+    Behaviour,
+    Exchange,
+    close_silently,
+    endless,
+    hang,
+    malformed,
+    page,
+    sequence,
+    serve,
+    tls_server_context,
+)
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["uvloop", "asyncio"])
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    if request.param == "asyncio":
+        return ("asyncio", {})
+    factory = eventloop.loop_factory()
+    if factory is None:
+        pytest.skip("uvloop is not installed here")
+    return ("asyncio", {"loop_factory": factory})
+
 
 FAST = CheckSettings(
     timeout_s=0.5, connect_timeout_s=0.5, total_timeout_s=5.0, retries=0, host_interval_s=0.0
@@ -40,15 +63,15 @@ async def _fetch_all(urls: list[str]) -> list[object]:
         return [await fetcher.fetch(url) for url in urls]
 
 
-def test_plain_requests_go_through_aiohttp_and_http2_through_httpcore() -> None:
+def test_plain_requests_go_through_ours_and_http2_through_httpcore() -> None:
     url = httpx.URL("http://example.org/")
     plain = make_client("example.org", FAST, ssl_context=_CONTEXT)
-    assert isinstance(plain.transport_for(url), AiohttpTransport)
+    assert isinstance(plain.transport_for(url), Http11Transport)
     http2 = make_client("example.org", FAST, ssl_context=_CONTEXT, http2=True)
     assert isinstance(http2.transport_for(url), GuardedTransport)
 
 
-def test_proxied_urls_go_through_httpx_and_no_proxy_hosts_through_aiohttp(
+def test_proxied_urls_go_through_httpx_and_no_proxy_hosts_through_ours(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:3128")
@@ -56,8 +79,8 @@ def test_proxied_urls_go_through_httpx_and_no_proxy_hosts_through_aiohttp(
     client = make_client("example.org", FAST, ssl_context=_CONTEXT)
     proxied = client.transport_for(httpx.URL("http://example.org/"))
     assert isinstance(proxied, httpx.AsyncHTTPTransport)
-    assert not isinstance(proxied, AiohttpTransport)
-    assert isinstance(client.transport_for(httpx.URL("http://direct.example/")), AiohttpTransport)
+    assert not isinstance(proxied, Http11Transport)
+    assert isinstance(client.transport_for(httpx.URL("http://direct.example/")), Http11Transport)
 
 
 async def test_one_host_reuses_its_connection() -> None:
@@ -175,110 +198,258 @@ async def test_a_name_answered_with_a_metadata_address_is_refused_by_the_resolve
     assert "169.254.169.254" in observation.error  # type: ignore[attr-defined]
 
 
-async def test_the_session_is_closed_with_the_transport() -> None:
-    transport = AiohttpTransport(ssl_context=_CONTEXT, max_connections=2, allow_private=True)
-    with serve({"/": page(200, title="x")}) as web:
-        response = await transport.handle_async_request(httpx.Request("GET", web.url("/")))
-        await response.aread()
-        session = transport._session
-        assert session is not None and not session.closed
-        await transport.aclose()
-        assert session.closed
+# --------------------------------------------------------------------------- answers and framing
+
+
+async def _request(url: str, method: str = "GET", *, read_s: float = 2.0,
+                   transport: Http11Transport | None = None) -> tuple[httpx.Response, bytes]:
+    """One request through the transport alone; the body read whole, the response closed."""
+    own = transport is None
+    transport = transport or Http11Transport(
+        ssl_context=_CONTEXT, max_connections=2, allow_private=True
+    )
+    request = httpx.Request(
+        method, url, extensions={"timeout": {"connect": 2.0, "read": read_s, "write": 2.0, "pool": 2.0}}
+    )
+    try:
+        response = await transport.handle_async_request(request)
+        try:
+            body = b"".join([chunk async for chunk in response.aiter_raw()])
+        finally:
+            await response.aclose()
+    finally:
+        if own:
+            await transport.aclose()
+    return response, body
+
+
+def _raw(answer: bytes, *, keep: bool = False) -> Behaviour:
+    def behaviour(exchange: Exchange) -> bool:
+        exchange.answered()
+        exchange.send(answer)
+        return keep
+
+    return behaviour
+
+
+async def test_informational_answers_are_skipped() -> None:
+    answer = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Final: yes\r\n\r\nhello"
+    )
+    with serve({"/": _raw(answer)}) as web:
+        response, body = await _request(web.url("/"))
+    assert response.status_code == 200
+    assert response.headers["x-final"] == "yes"
+    assert "link" not in response.headers
+    assert body == b"hello"
+
+
+async def test_a_body_that_ends_with_the_connection_is_read_whole() -> None:
+    with serve({"/": _raw(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<p>all of it</p>")}) as web:
+        response, body = await _request(web.url("/"))
+    assert response.status_code == 200
+    assert body == b"<p>all of it</p>"
+
+
+async def test_a_chunked_body_is_read_and_the_connection_kept() -> None:
+    chunked = _raw(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+        keep=True,
+    )
+    with serve({"/a": chunked, "/b": chunked}) as web:
+        transport = Http11Transport(ssl_context=_CONTEXT, max_connections=2, allow_private=True)
+        try:
+            bodies = [(await _request(web.url(p), transport=transport))[1] for p in ("/a", "/b")]
+        finally:
+            await transport.aclose()
+        assert bodies == [b"hello world"] * 2
+        assert web.connections_accepted == 1
+
+
+async def test_a_head_answer_has_no_body_and_its_connection_is_not_reused() -> None:
+    with serve({"/": page(200, title="Head")}) as web:
+        transport = Http11Transport(ssl_context=_CONTEXT, max_connections=2, allow_private=True)
+        try:
+            response, body = await _request(web.url("/"), "HEAD", transport=transport)
+            again, _ = await _request(web.url("/"), transport=transport)
+        finally:
+            await transport.aclose()
+        assert response.status_code == 200 and body == b""
+        assert int(response.headers["content-length"]) > 0  # announced, not sent
+        assert again.status_code == 200
+        assert web.connections_accepted == 2
+
+
+async def test_a_head_beyond_its_bound_is_a_protocol_failure() -> None:
+    line = b"X-Filler: " + b"f" * 30_000 + b"\r\n"
+    lines = line * (MAX_HEAD_BYTES // len(line) + 2)
+    with serve({"/": _raw(b"HTTP/1.1 200 OK\r\n" + lines + b"Content-Length: 0\r\n\r\n")}) as web:
+        (observation,) = await _fetch_all([web.url("/")])
+    assert observation.failure is FailureKind.PROTOCOL  # type: ignore[attr-defined]
+    assert str(MAX_HEAD_BYTES) in observation.error  # type: ignore[attr-defined]
+
+
+async def test_a_reused_connection_closed_as_the_request_went_out_is_retried_once() -> None:
+    flaky = sequence(page(200, title="First"), close_silently(), page(200, title="Second"))
+    with serve({"/": flaky}) as web:
+        observations = await _fetch_all([web.url("/"), web.url("/")])
+        assert [o.title for o in observations] == ["First", "Second"]  # type: ignore[attr-defined]
+        assert web.connections_accepted == 2
+        assert web.hits("/") == 3
+
+
+async def test_a_fresh_connection_closed_without_an_answer_is_not_retried_here() -> None:
+    with serve({"/": close_silently()}) as web:
+        (observation,) = await _fetch_all([web.url("/")])
+        assert observation.failure is FailureKind.RESET  # type: ignore[attr-defined]
+        assert web.hits("/") == 1  # retries=0: the transport added none
+
+
+async def test_a_connection_that_talks_unasked_is_not_reused() -> None:
+    stray = _raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n", keep=True)
+    with serve({"/a": stray, "/b": page(200, title="B")}) as web:
+        observations = await _fetch_all([web.url("/a"), web.url("/b")])
+        assert [o.status for o in observations] == [200, 200]  # type: ignore[attr-defined]
+        assert web.connections_accepted == 2
+
+
+async def test_an_unread_endless_body_stops_being_read() -> None:
+    with serve({"/": endless()}) as web:
+        transport = Http11Transport(ssl_context=_CONTEXT, max_connections=1, allow_private=True)
+        request = httpx.Request("GET", web.url("/"), extensions={"timeout": {"read": 2.0}})
+        response = await transport.handle_async_request(request)
+        try:
+            stream = response.aiter_raw()
+            await stream.__anext__()
+            pool = next(iter(transport._pools.values()))
+            connection = response.stream._connection  # type: ignore[attr-defined]
+            for _ in range(10_000):  # let the server fill what the client will take
+                if connection.paused:
+                    break
+                await asyncio.sleep(0)
+            assert connection.paused
+            assert connection.buffered <= 2 * 256 * 1024
+            await stream.aclose()
+        finally:
+            await response.aclose()
+            await transport.aclose()
+        assert pool.idle == []  # a body left unread closes its connection
 
 
 # --------------------------------------------------------------------------- errors, one place
 
-_KEY = SimpleNamespace(host="example.org", port=443, ssl=True, is_ssl=True)
+
+async def test_a_refused_connection_is_a_connect_error_caused_by_the_refusal() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(httpx.ConnectError) as raised:
+        await _request(f"http://127.0.0.1:{port}/")
+    assert isinstance(raised.value.__cause__, ConnectionRefusedError)
+    assert failure_of(raised.value)[0] is FailureKind.REFUSED
 
 
-def _raised_from(outer: BaseException, cause: BaseException) -> BaseException:
-    outer.__cause__ = cause
-    return outer
+async def test_a_malformed_status_line_is_a_protocol_error() -> None:
+    with serve({"/": malformed()}) as web:
+        with pytest.raises(httpx.RemoteProtocolError) as raised:
+            await _request(web.url("/"))
+    assert failure_of(raised.value)[0] is FailureKind.PROTOCOL
 
 
-def _mapped(exc: BaseException, *, connecting: bool = True) -> BaseException:
-    try:
-        with map_errors(connecting=connecting):
-            raise exc
-    except BaseException as mapped:  # noqa: BLE001 - the test inspects what came out
-        return mapped
-    raise AssertionError("map_errors swallowed the error")
+async def test_an_untrusted_certificate_is_a_tls_failure() -> None:
+    with serve({"/": page(200, title="x")}, tls=tls_server_context(trustme.CA())) as web:
+        with pytest.raises(httpx.ConnectError) as raised:
+            await _request(web.url("/"))
+    assert isinstance(raised.value.__cause__, ssl.SSLError)
+    assert failure_of(raised.value)[0] is FailureKind.TLS
 
 
-@pytest.mark.parametrize(
-    ("exc", "connecting", "httpx_type", "kind"),
-    [
-        (aiohttp.ConnectionTimeoutError("connect"), True, httpx.ConnectTimeout, FailureKind.TIMEOUT),
-        (aiohttp.SocketTimeoutError("read"), False, httpx.ReadTimeout, FailureKind.TIMEOUT),
-        (TimeoutError(), True, httpx.ConnectTimeout, FailureKind.TIMEOUT),
-        (
-            aiohttp.ServerDisconnectedError(),
-            True,
-            httpx.RemoteProtocolError,
-            FailureKind.RESET,  # closed without a word: as good as a reset
-        ),
-        (aiohttp.ServerDisconnectedError(), False, httpx.ReadError, FailureKind.RESET),
-        (
-            _raised_from(
-                aiohttp.ClientConnectorDNSError(_KEY, OSError(-2, "Name or service not known")),  # type: ignore[arg-type]
-                socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
-            ),
-            True,
-            httpx.ConnectError,
-            FailureKind.NXDOMAIN,
-        ),
-        (
-            _raised_from(
-                aiohttp.ClientConnectorError(_KEY, ConnectionRefusedError(111, "refused")),  # type: ignore[arg-type]
-                ConnectionRefusedError(111, "Connection refused"),
-            ),
-            True,
-            httpx.ConnectError,
-            FailureKind.REFUSED,
-        ),
-        (
-            _raised_from(
-                aiohttp.ClientConnectorCertificateError(  # type: ignore[arg-type]
-                    _KEY, ssl.SSLCertVerificationError("certificate verify failed")
-                ),
-                ssl.SSLCertVerificationError("certificate verify failed"),
-            ),
-            True,
-            httpx.ConnectError,
-            FailureKind.TLS,
-        ),
-        (
-            _raised_from(aiohttp.ClientOSError(104, "reset"), ConnectionResetError(104, "reset")),
-            False,
-            httpx.ReadError,
-            FailureKind.RESET,
-        ),
-        (aiohttp.ClientPayloadError("cut short"), False, httpx.ReadError, FailureKind.RESET),
-        (aiohttp.InvalidURL("http://[::1"), True, httpx.InvalidURL, FailureKind.INVALID_URL),
-        (aiohttp.ClientError("something else"), True, httpx.TransportError, FailureKind.CONNECT),
-    ],
-)
-def test_aiohttp_errors_arrive_as_httpx_errors_with_their_cause(
-    exc: BaseException, connecting: bool, httpx_type: type[Exception], kind: FailureKind
+async def test_a_trusted_certificate_is_fetched_over_tls(tls_ca: trustme.CA) -> None:
+    client_context = ssl.create_default_context()
+    tls_ca.configure_trust(client_context)
+    transport = Http11Transport(ssl_context=client_context, max_connections=1, allow_private=True)
+    with serve({"/": page(200, title="Secure")}, tls=tls_server_context(tls_ca)) as web:
+        response, body = await _request(web.url("/"), transport=transport)
+        await transport.aclose()
+    assert response.status_code == 200 and b"Secure" in body
+
+
+async def test_silence_is_a_read_timeout() -> None:
+    with serve({"/": hang()}) as web:
+        with pytest.raises(httpx.ReadTimeout) as raised:
+            await _request(web.url("/"), read_s=0.05)
+    assert failure_of(raised.value)[0] is FailureKind.TIMEOUT
+
+
+async def test_a_resolver_that_never_answers_is_a_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    mapped = _mapped(exc, connecting=connecting)
-    assert type(mapped) is httpx_type
-    assert mapped.__cause__ is exc
-    assert failure_of(mapped)[0] is kind
+    async def resolve(host: str, port: int) -> list[str]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    transport = Http11Transport(ssl_context=_CONTEXT, max_connections=1, allow_private=True)
+    request = httpx.Request("GET", "http://stuck.example/", extensions={"timeout": {"connect": 0.05}})
+    with pytest.raises(httpx.ConnectTimeout):
+        await transport.handle_async_request(request)
 
 
-def test_a_forbidden_address_passes_through_unchanged() -> None:
-    forbidden = checker.client.ForbiddenAddress("x resolves to 169.254.169.254")
-    assert _mapped(forbidden) is forbidden
-    assert failure_of(forbidden)[0] is FailureKind.FORBIDDEN_ADDRESS
+async def test_a_name_that_does_not_exist_is_a_connect_error_caused_by_the_dns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _counting_resolver(monkeypatch, socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+    with pytest.raises(httpx.ConnectError) as raised:
+        await _request("http://gone.example/")
+    assert isinstance(raised.value.__cause__, socket.gaierror)
+    assert failure_of(raised.value)[0] is FailureKind.NXDOMAIN
 
 
-def test_cancellation_is_never_mapped() -> None:
-    cancelled = asyncio.CancelledError()
-    assert _mapped(cancelled) is cancelled
+async def test_the_next_address_is_tried_when_one_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    with serve({"/": page(200, title="Second address")}) as web:  # 127.0.0.1 only
+
+        async def resolve(host: str, port: int) -> list[str]:
+            return ["127.0.0.2", "127.0.0.1"]
+
+        monkeypatch.setattr(checker.client, "resolve_host", resolve)
+        response, body = await _request(f"http://two.example:{web.port}/")
+    assert b"Second address" in body
 
 
+async def test_a_forbidden_address_passes_through_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["169.254.169.254"]
 
+    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    with pytest.raises(checker.client.ForbiddenAddress):
+        await _request("http://metadata.example/")
+
+
+async def test_idle_connections_are_closed_with_the_transport() -> None:
+    with serve({"/": page(200, title="x")}) as web:
+        transport = Http11Transport(ssl_context=_CONTEXT, max_connections=2, allow_private=True)
+        await _request(web.url("/"), transport=transport)
+        (pool,) = transport._pools.values()
+        (connection,) = pool.idle
+        assert not connection.closed
+        await transport.aclose()
+        assert connection.closed and transport._pools == {}
+
+
+def test_the_tests_run_on_the_event_loop_of_the_commands() -> None:
+    async def loop_type() -> type[asyncio.AbstractEventLoop]:
+        return type(asyncio.get_running_loop())
+
+    factory = eventloop.loop_factory()
+    expected = asyncio.new_event_loop if factory is None else factory
+    probe = expected()
+    try:
+        assert eventloop.run(loop_type()) is type(probe)
+    finally:
+        probe.close()
 
 async def test_the_http2_transport_refuses_a_metadata_address_too(
     monkeypatch: pytest.MonkeyPatch,

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from checker import parallel
+from checker import eventloop, parallel
 from checker import settings as defaults
 from checker.checking import Target, check_targets
 from checker.commands.options import (
@@ -228,7 +228,7 @@ def _run_check(
 
     try:
         try:
-            asyncio.run(go())
+            eventloop.run(go())
         finally:
             window.commit()  # every exit path, Ctrl-C included, keeps what was finished
         outcome = "finished"
