@@ -20,7 +20,7 @@ from checker.classify import classify, is_excluded
 from checker.engine import fetch_all
 from checker.fetch import Fetcher
 from checker.hosts import Clock, Sleep
-from checker.models import CheckResult, FailureKind, Observation, Verdict
+from checker.models import CheckResult, FailureKind, Observation, Verdict, pickled_as_tuples
 from checker.settings import CheckSettings
 from checker.soft404 import ProbeCache, SoftProbe, is_deep_url, random_probe_url
 from citations.urls import InvalidUrl, normalize_url
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from checker.parallel import Workers
 
 
+@pickled_as_tuples  # sent to the worker processes by the thousand
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
     """A link to check and what its citations say the page is called."""

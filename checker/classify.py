@@ -112,6 +112,7 @@ from checker.soft404 import (
     says_not_found,
     split_title,
 )
+from citations.urls import host_of
 
 DRIFT_THRESHOLD = 60.0          # best title similarity (0-100) below this is drift
 SHORT_PAGE_TITLE_RATIO = 0.5    # CJK/Thai page text shorter than this share of the cited: ratio()
@@ -299,10 +300,15 @@ _CHALLENGE_TEXT = (
 # Words that real pages use too (a comment form's captcha): trusted only on a 5xx.
 _CAPTCHA_TEXT = ("captcha", "are you a robot", "not a robot", "security check")
 _WALL_SERVERS = ("cloudflare", "ddos-guard")
+_WALL_HEADERS = frozenset({"cf-mitigated", "x-amzn-waf-action", "server"})
 
 
 def _bot_wall(obs: Observation) -> str | None:
-    headers = {name.casefold(): value.casefold() for name, value in obs.headers}
+    headers = {}
+    for name, value in obs.headers:
+        key = name.casefold()
+        if key in _WALL_HEADERS:
+            headers[key] = value.casefold()
     if headers.get("cf-mitigated") == "challenge":
         return "Cloudflare bot challenge"
     if headers.get("x-amzn-waf-action") in ("challenge", "captcha"):
@@ -456,8 +462,13 @@ def _title_score(cited: str, page: str) -> float:
     return score
 
 
-def _best_score(cited_titles: Sequence[str], page_titles: Sequence[str]) -> float | None:
-    """Best similarity of any comparable (cited, page) pair; None when no pair is comparable."""
+def _best_score(
+    cited_titles: Sequence[str], page_titles: Sequence[str], *, enough: float = DRIFT_THRESHOLD
+) -> float | None:
+    """Best similarity of any comparable (cited, page) pair; None when no pair is comparable.
+
+    Stops at the first score of at least `enough`: callers only ask whether a pair matches, and
+    most pages match on their first pair."""
     best: float | None = None
     for cited_raw in cited_titles:
         cited = normalize_text(cited_raw)
@@ -467,6 +478,8 @@ def _best_score(cited_titles: Sequence[str], page_titles: Sequence[str]) -> floa
             for page in _page_texts(page_raw):
                 score = _title_score(cited, page)
                 best = score if best is None else max(best, score)
+                if best >= enough:
+                    return best
     return best
 
 
@@ -483,7 +496,7 @@ def _drift(obs: Observation, cited_titles: Sequence[str], *, deep: bool) -> str 
     cited = [t for t in cited_titles if _informative(t)]
     if not cited:
         return None
-    host = (urlsplit(obs.final_url or obs.url).hostname or "").casefold()
+    host = host_of(obs.final_url or obs.url)
     page = [t for t in (obs.title, *obs.headings) if t and t.strip()]
     specific = [t for t in page if not _is_generic(t, host)]
     if not specific:

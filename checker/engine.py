@@ -27,10 +27,10 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, aclosing, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeVar, overload
-from urllib.parse import urlsplit
 
 from checker.fetch import Fetcher
 from checker.hosts import Clock, Sleep
+from citations.urls import host_of
 
 if TYPE_CHECKING:
     from checker.models import Observation
@@ -70,10 +70,10 @@ def plan_lanes(
 
 
 def _lane_key(url: str) -> str:
-    """The host for planning: urlsplit is cheaper than httpx.URL, and a rare disagreement (an IDN
-    spelt two ways) only costs a lane, never politeness, which HostGate keys on httpx's host."""
+    """The host for planning: cheaper than httpx.URL, and a rare disagreement (an IDN spelt two
+    ways) only costs a lane, never politeness, which HostGate keys on httpx's host."""
     try:
-        return urlsplit(url).hostname or ""
+        return host_of(url)
     except ValueError:
         return ""
 

@@ -59,7 +59,7 @@ class FailureKind(StrEnum):
 _T = TypeVar("_T")
 
 
-def _pickled_as_tuples(cls: type[_T]) -> type[_T]:
+def pickled_as_tuples(cls: type[_T]) -> type[_T]:
     """Pickle a frozen, slotted dataclass as the tuple of its field values.
 
     dataclasses' own `__getstate__` and `__setstate__` look the fields up on every call, which
@@ -80,7 +80,7 @@ def _pickled_as_tuples(cls: type[_T]) -> type[_T]:
     return cls
 
 
-@_pickled_as_tuples
+@pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class Hop:
     """One response in a redirect chain."""
@@ -89,7 +89,7 @@ class Hop:
     url: str
 
 
-@_pickled_as_tuples
+@pickled_as_tuples
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Observation:
     """What the wire said about one URL, without judgement."""
@@ -121,7 +121,7 @@ class CheckTarget:
     cited_titles: tuple[str, ...] = ()
 
 
-@_pickled_as_tuples
+@pickled_as_tuples
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckResult:
     url: str

