@@ -51,7 +51,7 @@ import ipaddress
 import os
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
@@ -83,11 +83,21 @@ NO_SUCH_NAME_ERRNOS = frozenset(
 )
 
 
+SSLContextSource = ssl.SSLContext | Callable[[], ssl.SSLContext]
+"""A TLS context, or the function that builds it when the first TLS connection needs it:
+building one reads the whole CA bundle (tens of milliseconds per process), which a run of
+plain-HTTP links never needs."""
+
+
+def ssl_context_of(source: SSLContextSource) -> ssl.SSLContext:
+    return source if isinstance(source, ssl.SSLContext) else source()
+
+
 class ClientFactory(Protocol):
     """The signature of `make_client`, for plugging in another client builder."""
 
     def __call__(
-        self, host: str, settings: CheckSettings, *, ssl_context: ssl.SSLContext
+        self, host: str, settings: CheckSettings, *, ssl_context: SSLContextSource
     ) -> CheckerClient: ...
 
 
@@ -189,6 +199,19 @@ class CheckerClient(httpx.AsyncClient):
         pass
 
 
+def ca_environment_problem(env: Mapping[str, str] | None = None) -> str | None:
+    """What is wrong with the CA variables `build_ssl_context` reads (a path that does not
+    exist), or None: asked before a run, because the context itself is built only when the
+    first TLS connection needs it, when every HTTPS link would fail for this one reason."""
+    env = os.environ if env is None else env
+    name = "SSL_CERT_FILE" if env.get("SSL_CERT_FILE") else "REQUESTS_CA_BUNDLE"
+    for variable in (name, "SSL_CERT_DIR"):
+        value = env.get(variable)
+        if value and not os.path.exists(value):
+            return f"{variable}={value}: no such file or directory"
+    return None
+
+
 def build_ssl_context(env: Mapping[str, str] | None = None) -> ssl.SSLContext:
     """The TLS context shared by every client of a run.
 
@@ -221,7 +244,7 @@ def request_headers(settings: CheckSettings, host: str) -> dict[str, str]:
 
 
 def make_client(
-    host: str, settings: CheckSettings, *, ssl_context: ssl.SSLContext, http2: bool | None = None
+    host: str, settings: CheckSettings, *, ssl_context: SSLContextSource, http2: bool | None = None
 ) -> CheckerClient:
     """The client for one host: pool sized to the per-host limit, no redirects, no cookies.
 
@@ -238,7 +261,8 @@ def make_client(
         from checker.httpcore_transport import GuardedTransport  # httpcore only for HTTP/2
 
         transport = GuardedTransport(
-            ssl_context=ssl_context, limits=limits, http2=True, allow_private=settings.allow_private
+            ssl_context=ssl_context_of(ssl_context), limits=limits, http2=True,
+            allow_private=settings.allow_private,
         )
     else:
         from checker.transport import Http11Transport  # imported only when checking
@@ -257,7 +281,7 @@ def make_client(
 
 
 def proxy_mounts(
-    *, ssl_context: ssl.SSLContext, limits: httpx.Limits, http2: bool = False
+    *, ssl_context: SSLContextSource, limits: httpx.Limits, http2: bool = False
 ) -> dict[str, httpx.AsyncBaseTransport | None]:
     """Transports for the proxies of `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`.
 
@@ -273,7 +297,7 @@ def proxy_mounts(
             None
             if proxy_url is None
             else httpx.AsyncHTTPTransport(
-                verify=ssl_context, limits=limits, http2=http2, proxy=proxy_url
+                verify=ssl_context_of(ssl_context), limits=limits, http2=http2, proxy=proxy_url
             )
         )
     return mounts

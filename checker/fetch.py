@@ -617,10 +617,14 @@ class Fetcher:
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
-        """The one TLS context of all clients, built from the environment on first use."""
+        """The one TLS context of all clients, built from the environment on first use (the
+        clients ask for it when they first connect over TLS)."""
         if self._ssl_context is None:
             self._ssl_context = build_ssl_context()
         return self._ssl_context
+
+    def _shared_context(self) -> ssl.SSLContext:
+        return self.ssl_context
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -822,7 +826,7 @@ class Fetcher:
         if client is not None:
             self._clients.move_to_end(host)
             return client
-        client = self._client_factory(host, self.settings, ssl_context=self.ssl_context)
+        client = self._client_factory(host, self.settings, ssl_context=self._shared_context)
         self.clients_created += 1
         self._clients[host] = client
         if len(self._clients) > self._max_clients:

@@ -111,6 +111,14 @@ class LinkState:
         return self.state in (State.DEAD, State.SOFT_404)
 
 
+def state_of_latest(verdict: Verdict) -> State | None:
+    """The state of a link whose latest check has `verdict`, when that check alone decides it
+    (it ends any streak, or it speaks of the URL itself); None when the earlier checks count."""
+    if verdict in _ENDS_STREAK or verdict in _ABOUT_THE_URL:
+        return State(verdict.value)
+    return None
+
+
 def link_state(history: Sequence[CheckRecord], rule: ConfirmRule | None = None) -> LinkState:
     """The state of a link from all its checks (any order)."""
     rule = rule or ConfirmRule()

@@ -23,7 +23,7 @@ import json
 import operator
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -587,17 +587,24 @@ class Store:
         return CommitWindow(self.db.conn, max_rows=max_rows, max_s=max_s)
 
     def verdict_histories(
-        self, *, run_id: int | None = None
+        self, *, run_id: int | None = None, run_verdicts: Iterable[str] | None = None
     ) -> Iterator[tuple[int, list[tuple[datetime, str]]]]:
         """Each checked link's id and the (checked_at, verdict) of its checks, oldest first; with
-        `run_id`, only the links that run checked (their whole history).
+        `run_id`, only the links that run checked (their whole history), and with `run_verdicts`
+        only those whose check in that run had one of these verdicts.
 
         Streamed link by link (in id order, along the (link_id, checked_at) index), so that a
         database with years of nightly checks is never held in memory at once."""
-        where, params = "", []
+        where = ""
+        params: list[Any] = []
         if run_id is not None:
-            where = "where link_id in (select link_id from checks where run_id = ?)"
+            where = "where link_id in (select link_id from checks where run_id = ?"
             params = [run_id]
+            if run_verdicts is not None:
+                wanted = list(run_verdicts)
+                where += f" and verdict in ({', '.join('?' * len(wanted))})"
+                params += wanted
+            where += ")"
         rows = self.db.execute(
             f"select link_id, checked_at, verdict from checks {where} "
             "order by link_id, checked_at, id",

@@ -362,9 +362,10 @@ class Http11Transport(httpx.AsyncBaseTransport):
     """HTTP/1.1 requests over at most `max_connections` connections per origin."""
 
     def __init__(
-        self, *, ssl_context: ssl.SSLContext, max_connections: int, allow_private: bool
+        self, *, ssl_context: _client.SSLContextSource, max_connections: int, allow_private: bool
     ) -> None:
-        self._ssl_context = ssl_context
+        self._ssl_source = ssl_context
+        self._ssl_context: ssl.SSLContext | None = None  # built for the first TLS connection
         self._max_connections = max_connections
         self._resolver = GuardedResolver(allow_private=allow_private)
         self._pools: dict[tuple[bytes, bytes, int], _Pool] = {}
@@ -440,7 +441,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
                             _Connection,
                             address,
                             port,
-                            ssl=self._ssl_context if tls else None,
+                            ssl=self._tls_context() if tls else None,
                             server_hostname=host if tls else None,
                         )
                     except ssl.SSLError:
@@ -457,6 +458,11 @@ class Http11Transport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(f"no connection to {host} within {timeout} s") from exc
         except OSError as exc:  # gaierror, SSLError, ConnectionRefusedError: chained for fetch
             raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = _client.ssl_context_of(self._ssl_source)
+        return self._ssl_context
 
     async def aclose(self) -> None:
         for pool in self._pools.values():

@@ -21,7 +21,13 @@ import trustme
 
 import checker.client
 import checker.fetch
-from checker.client import build_ssl_context, forbidden_reason, make_client, request_headers
+from checker.client import (
+    build_ssl_context,
+    ca_environment_problem,
+    forbidden_reason,
+    make_client,
+    request_headers,
+)
 from checker.fetch import Fetcher, failure_of, read_page
 from checker.models import FailureKind, Hop, Observation
 from checker.settings import CheckSettings
@@ -605,6 +611,29 @@ def test_ssl_cert_file_wins_over_requests_ca_bundle(ca_file: object, tmp_path: o
     assert build_ssl_context({"SSL_CERT_FILE": str(ca_file), "REQUESTS_CA_BUNDLE": missing})
     with pytest.raises(OSError):
         build_ssl_context({"REQUESTS_CA_BUNDLE": missing})
+
+
+def test_a_ca_variable_naming_a_missing_path_is_a_problem_named_before_a_run(
+    ca_file: object, tmp_path: object
+) -> None:
+    missing = f"{tmp_path}/missing.pem"
+    assert ca_environment_problem({}) is None
+    assert ca_environment_problem({"SSL_CERT_FILE": str(ca_file), "REQUESTS_CA_BUNDLE": missing}) is None
+    assert ca_environment_problem({"REQUESTS_CA_BUNDLE": missing}) == (
+        f"REQUESTS_CA_BUNDLE={missing}: no such file or directory"
+    )
+    assert ca_environment_problem({"SSL_CERT_DIR": missing}) is not None
+
+
+async def test_the_tls_context_is_built_only_when_a_tls_connection_needs_it(
+    web: LocalServer, secure_web: LocalServer, ca_file: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    async with Fetcher(FAST) as fetcher:
+        assert (await fetcher.fetch(web.url("/ok"))).status == 200
+        assert fetcher._ssl_context is None  # plain HTTP: no CA bundle read
+        assert (await fetcher.fetch(secure_web.url("/ok"))).status == 200
+        assert fetcher._ssl_context is not None
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from checker.models import Verdict
 from checker.settings import DEFAULT_CONFIRM_COUNT, DEFAULT_CONFIRM_SPACING_S
-from checker.state import CheckRecord, ConfirmRule, LinkState, State, link_state
+from checker.state import CheckRecord, ConfirmRule, LinkState, State, link_state, state_of_latest
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -179,3 +179,19 @@ def test_states_are_strings_for_reports() -> None:
         "unreachable", "invalid", "skipped",
     }
     assert {v.value for v in Verdict} < {s.value for s in State}
+
+
+@pytest.mark.parametrize("latest", list(Verdict))
+@pytest.mark.parametrize(
+    "before", [(), (D,), (D, D, D), (S4, U, D), (A, D, B), (I,)], ids=lambda v: "-".join(map(str, v))
+)
+@pytest.mark.parametrize("rule", [IABOT, ONCE], ids=["iabot", "once"])
+def test_a_state_settled_by_the_latest_check_is_the_one_the_history_gives(
+    latest: Verdict, before: tuple[Verdict, ...], rule: ConfirmRule
+) -> None:
+    settled = state_of_latest(latest)
+    checks = history(*((3 * day, verdict) for day, verdict in enumerate((*before, latest))))
+    if settled is not None:
+        assert link_state(checks, rule).state is settled
+    else:  # a failure or a neutral check: what came before matters
+        assert latest.is_failure or latest in (B, U)

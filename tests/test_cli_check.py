@@ -128,6 +128,19 @@ def test_check_needs_a_database(run) -> None:  # type: ignore[no-untyped-def]
     assert "no such database" in result.stderr
 
 
+def test_a_missing_ca_bundle_is_a_one_line_error_before_any_check(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, site: LocalServer, monkeypatch
+) -> None:
+    doc = tmp_path / "report.md"
+    doc.write_text(f"[^1]: “Annual report,” {site.url('/ok')}\n")
+    run("scan", str(doc))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nowhere.pem"))
+    result = run("check", *FAST)
+    assert result.exit_code == 4
+    assert result.stderr.strip() == f"Error: SSL_CERT_FILE={tmp_path / 'nowhere.pem'}: no such file or directory"
+    assert list(sqlite_utils.Database(tmp_path / "citewatch.db")["checks"].rows) == []
+
+
 def test_invalid_url_is_judged_without_a_request(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     doc = tmp_path / "odd.md"
     doc.write_text("[^1]: “Odd,” http://example.com:99999/x\n")

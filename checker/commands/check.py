@@ -19,6 +19,7 @@ import click
 from checker import eventloop, parallel
 from checker import settings as defaults
 from checker.checking import Target, check_targets
+from checker.client import ca_environment_problem
 from checker.commands.options import (
     DURATION,
     F,
@@ -29,13 +30,13 @@ from checker.commands.options import (
     progress,
 )
 from checker.config import Config
-from checker.errors import StoreError
+from checker.errors import ConfigError, StoreError
 from checker.fetch import Fetcher
 from checker.models import FailureKind, Verdict
 from checker.parallel import Workers
 from checker.settings import CheckSettings
 from checker.soft404 import ProbeCache
-from checker.state import CheckRecord, ConfirmRule, State, link_state
+from checker.state import CheckRecord, ConfirmRule, State, link_state, state_of_latest
 from checker.store import DueLink, Store, open_store
 from citations.urls import host_of
 
@@ -87,6 +88,11 @@ def network_options(f: F) -> F:
 
 
 def settings_from(options: dict[str, Any], config: Config | None) -> CheckSettings:
+    """The check settings from the command line and the configuration; a CA variable naming a
+    missing path is a configuration error here, before any link is checked."""
+    problem = ca_environment_problem()
+    if problem is not None:
+        raise ConfigError(problem)
     config = config or Config()
     return CheckSettings(
         concurrency=options["concurrency"],
@@ -234,8 +240,17 @@ def _run_check(
         outcome = "finished"
     finally:
         store.finish_run(run_id, outcome)
+    # Most links' states follow from this run's verdict alone (alive, moved, ...): only the
+    # others' histories are read back.
     states: Counter[str] = Counter()
-    for _, checks in store.verdict_histories(run_id=run_id):
+    open_verdicts = []
+    for verdict, count in verdicts.items():
+        settled = state_of_latest(Verdict(verdict))
+        if settled is None:
+            open_verdicts.append(verdict)
+        else:
+            states[str(settled)] += count
+    for _, checks in store.verdict_histories(run_id=run_id, run_verdicts=open_verdicts):
         history = [CheckRecord(at, Verdict(v)) for at, v in checks]
         states[str(link_state(history, rule).state)] += 1
     unchecked = len(due_ids) - sum(states.values())
