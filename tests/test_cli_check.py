@@ -213,3 +213,18 @@ def test_http2_can_be_asked_for_from_the_command_line_and_the_configuration(  # 
     (tmp_path / "citewatch.toml").write_text("http2 = true\n")
     assert run("check", *FAST, "--max-age", "0").exit_code == 0
     assert built and all(built)
+
+
+def test_the_command_starts_without_httpxs_own_command_line_client(tmp_path: Path) -> None:
+    # httpx's CLI (rich, pygments) is a sixth of citewatch's start-up and never used by it.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, checker.cli as cli\n"
+        f"sys.argv = ['citewatch', 'check', '--db', {str(tmp_path / 'none.db')!r}]\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print('httpx' in sys.modules, 'pygments' in sys.modules, 'rich.syntax' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False", "False"]
