@@ -22,8 +22,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -48,6 +47,22 @@ class _Host:
     active: int = 0
     max_active: int = 0
     starts: list[float] = field(default_factory=list)  # only kept when recording
+
+
+class _Slot:
+    """One request's pass through a `HostGate` (see `HostGate.slot`)."""
+
+    __slots__ = ("_gate", "_state")
+
+    def __init__(self, gate: HostGate, state: _Host) -> None:
+        self._gate = gate
+        self._state = state
+
+    async def __aenter__(self) -> None:
+        await self._gate._enter(self._state)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._gate._leave(self._state)
 
 
 class HostGate:
@@ -97,11 +112,15 @@ class HostGate:
             state = self._hosts[host] = _Host(asyncio.Semaphore(limit))
         return state
 
-    @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        """Wait until a request to `host` may start, and hold its slots while it runs."""
-        state = self._host(host)
-        async with state.slots:
+    def slot(self, host: str) -> _Slot:
+        """`async with gate.slot(host)`: wait until a request to `host` may start, and hold its
+        slots while it runs. (A class, not an @asynccontextmanager: it is entered for every
+        request, and the generator machinery cost more than the bookkeeping.)"""
+        return _Slot(self, self._host(host))
+
+    async def _enter(self, state: _Host) -> None:
+        await state.slots.acquire()
+        try:
             while True:
                 now = self.clock()
                 ready_at = max(state.next_start, state.not_before)
@@ -115,19 +134,22 @@ class HostGate:
                 if now >= max(state.next_start, state.not_before):
                     break
                 self._global.release()
-            state.next_start = now + self._interval_s
-            if self._record_starts:
-                state.starts.append(now)
-            state.active += 1
-            state.max_active = max(state.max_active, state.active)
-            self.active += 1
-            self.max_active = max(self.max_active, self.active)
-            try:
-                yield
-            finally:
-                state.active -= 1
-                self.active -= 1
-                self._global.release()
+        except BaseException:
+            state.slots.release()
+            raise
+        state.next_start = now + self._interval_s
+        if self._record_starts:
+            state.starts.append(now)
+        state.active += 1
+        state.max_active = max(state.max_active, state.active)
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+
+    def _leave(self, state: _Host) -> None:
+        state.active -= 1
+        self.active -= 1
+        self._global.release()
+        state.slots.release()
 
     def defer(self, host: str, delay_s: float) -> None:
         """No request to `host` starts in the next `delay_s` seconds (Retry-After, 429)."""

@@ -374,6 +374,10 @@ def is_error_url(url: str) -> bool:
     return False
 
 
+_INDEX_PAGE = re.compile(r"/(?:index|default)\.(?:html?|php|aspx?|jsp)$", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)  # a redirected page's URLs are compared several times
 def url_key(url: str) -> str:
     """``url`` with the differences that don't make another page removed.
 
@@ -385,7 +389,7 @@ def url_key(url: str) -> str:
     port = parts.port if parts.port not in (None, 80, 443) else None
     netloc = f"{host}:{port}" if port else host
     path = unquote(parts.path)
-    path = re.sub(r"/(?:index|default)\.(?:html?|php|aspx?|jsp)$", "/", path, flags=re.IGNORECASE)
+    path = _INDEX_PAGE.sub("/", path)
     path = path.rstrip("/")
     return urlunsplit(("", netloc, path, parts.query, ""))
 

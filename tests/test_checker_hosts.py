@@ -105,6 +105,26 @@ async def test_the_global_slot_is_not_held_while_waiting_for_a_host(fake_clock: 
     assert order == ["fast", "slow"]
 
 
+async def test_a_request_cancelled_while_waiting_or_running_gives_its_slots_back() -> None:
+    gate = HostGate(concurrency=1, per_host=1)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with gate.slot("a"):
+            holding.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await holding.wait()
+    waiter = asyncio.create_task(_run_requests(gate, ["a"]))
+    await asyncio.sleep(0)
+    waiter.cancel()  # cancelled while waiting for the host's slot
+    holder.cancel()  # cancelled while holding both slots
+    await asyncio.gather(waiter, holder, return_exceptions=True)
+    await asyncio.wait_for(_run_requests(gate, ["a", "b"]), 1)  # both slots free again
+    assert gate.active == 0 and gate.max_active == 1
+
+
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError):
         HostGate(concurrency=0, per_host=1)
