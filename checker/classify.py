@@ -263,11 +263,12 @@ def _failure_reason(obs: Observation) -> str:
 
 
 def _is_http_url(url: str) -> bool:
+    if url.partition(":")[0].casefold() not in ("http", "https"):
+        return False  # as urlsplit reads a scheme, for the URLs a checker is given
     try:
-        parts = urlsplit(url)
-    except ValueError:
+        return bool(host_of(url))
+    except ValueError:  # urlsplit's, for a malformed authority
         return False
-    return parts.scheme.casefold() in ("http", "https") and bool(parts.hostname)
 
 
 # --- bot walls and login walls ------------------------------------------------------------------

@@ -538,3 +538,21 @@ def test_classify_is_pure() -> None:
     first = classify(obs, cited_titles=CITED)
     assert classify(replace(obs), cited_titles=list(CITED)) == first
     assert obs == observed(title="Contact us")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://a/b", "HTTPS://X.org", "ftp://x", "mailto:a@b", "https://", "http:/x", "http://[::1]/",
+     "http://[::1/", "http://u@/x", "http://:80/", "//x/y", "", "https:x", "http://a\\b"],
+)
+def test_what_counts_as_an_http_url_is_what_urlsplit_reads(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from checker.classify import _is_http_url
+
+    try:
+        parts = urlsplit(url)
+        expected = parts.scheme.casefold() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        expected = False
+    assert _is_http_url(url) is expected
