@@ -154,11 +154,26 @@ _SAFE_PATH = "/%:@!$&'()*+,;=-._~"
 _SAFE_QUERY = _SAFE_PATH + "?"
 
 
+# A URL already in the form normalize_url gives (lower-case scheme and ASCII host, no user,
+# default port or fragment, only characters that quote() keeps): returned as it is. Stored links
+# are all of this form, and the checker validates every one of them before its run.
+_ALREADY_NORMAL = re.compile(
+    r"(?P<scheme>https?)://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::(?P<port>[1-9][0-9]{0,4}))?"
+    r"/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?"
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def normalize_url(cited: str) -> str:
     """The form of ``cited`` that is fetched and used as the link's key.
 
     Raises ``InvalidUrl`` for anything that is not a fetchable http(s) URL.
     """
+    normal = _ALREADY_NORMAL.fullmatch(cited)
+    if normal is not None:
+        port = normal.group("port")
+        if port is None or _DEFAULT_PORTS[normal.group("scheme")] != int(port) <= 65535:
+            return cited
     raw = cited.strip()
     if raw.lower().startswith("www."):
         raw = "http://" + raw

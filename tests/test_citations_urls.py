@@ -135,3 +135,38 @@ _SHAPES = [
 @pytest.mark.parametrize("url", _SHAPES)
 def test_host_of_answers_as_urlsplit_does(url: str) -> None:
     assert host_of(url) == (urlsplit(url).hostname or "").lower()
+
+
+_NEAR_NORMAL = [
+    "http://a.b/", "https://example.org:443/x", "http://example.org:80/x", "http://example.org:8080/x",
+    "http://x.org:080/", "http://x.org:65535/", "http://x.org:65536/", "http://x.org:0/",
+    "https://x.org:99999/p", "http://x.org/a%20b?q=1&r=%zz", "http://x.org/a#f", "http://x.org",
+    "http://X.org/", "HTTP://x.org/", "http://x.org./", "http://-x.org/", "http://x.org/?a?b",
+    "http://x.org/p?q#", "http://x.org/ü", "http://u@x.org/", "http://x.org/a b", " http://x.org/",
+    "http://127.0.1.5:4000/ok/12", "https://bücher.example/x", "http://[::1]:8080/",
+]
+
+
+def _by_the_long_way(url: str) -> str:
+    import re
+
+    import citations.urls as urls
+
+    fast, urls._ALREADY_NORMAL = urls._ALREADY_NORMAL, re.compile(r"(?!)")
+    try:
+        return normalize_url(url)
+    except ValueError as exc:
+        return f"invalid: {type(exc).__name__}"
+    finally:
+        urls._ALREADY_NORMAL = fast
+
+
+@pytest.mark.parametrize("url", _NEAR_NORMAL)
+def test_the_shortcut_for_normal_urls_answers_as_the_long_way(url: str) -> None:
+    try:
+        quick = normalize_url(url)
+    except ValueError as exc:
+        quick = f"invalid: {type(exc).__name__}"
+    assert quick == _by_the_long_way(url)
+    if not quick.startswith("invalid"):
+        assert normalize_url(quick) == quick  # what it gives is normal, and taken as it is
