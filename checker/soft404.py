@@ -263,6 +263,10 @@ def _phrases_by_word() -> dict[str, tuple[tuple[str, bool], ...]]:
 
 
 _PHRASES_BY_WORD = _phrases_by_word()
+_SPACED_ONLY = tuple(pair for pair in _PHRASES_UNSPACED if not pair[1])
+_SPACED_BY_WORD = {
+    word: tuple(pair for pair in pairs if not pair[1]) for word, pairs in _PHRASES_BY_WORD.items()
+}
 _FILLERS = frozenset(normalize_text(w) for w in _FILLERS_RAW)
 
 
@@ -279,10 +283,15 @@ def _part_says_not_found(part: str) -> bool:
     padded = f" {part} "
     # A spaced phrase can only match when it holds every word of `part` that is not a filler
     # (those words would be left over): only phrases with the first such word are tried.
-    candidates = _PHRASES_UNSPACED
+    # Unspaced phrases are all in scripts written without spaces (none of them ASCII).
+    ascii_only = part.isascii()
+    candidates = _SPACED_ONLY if ascii_only else _PHRASES_UNSPACED
     first = next((word for word in part.split() if word not in _FILLERS), None)
     if first is not None:
-        candidates = _PHRASES_BY_WORD.get(first, _UNSPACED_ONLY)
+        if ascii_only:
+            candidates = _SPACED_BY_WORD.get(first, ())
+        else:
+            candidates = _PHRASES_BY_WORD.get(first, _UNSPACED_ONLY)
     for phrase, unspaced in candidates:
         if unspaced:
             index = part.find(phrase)

@@ -345,3 +345,11 @@ def test_probe_cache_is_per_scheme_and_host() -> None:
 def test_the_probe_key_is_the_scheme_and_netloc_urlsplit_finds(url: str) -> None:
     parts = urlsplit(url)
     assert ProbeCache.key(url) == f"{parts.scheme.casefold()}://{parts.netloc.casefold()}"
+
+
+def test_phrases_written_without_spaces_are_never_ascii() -> None:
+    # _part_says_not_found skips them for an ASCII title: none of them could be in it.
+    from checker.soft404 import _UNSPACED_ONLY
+
+    assert _UNSPACED_ONLY
+    assert all(not phrase.isascii() for phrase, _ in _UNSPACED_ONLY)
