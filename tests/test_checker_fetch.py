@@ -158,6 +158,9 @@ async def test_requests_look_like_a_browser_and_carry_host_headers_to_that_host_
     assert sent["x-token"] == "secret"
     assert "x-token" not in target.requests[0].headers
     assert "cookie" not in sent
+    assert sent["host"] == f"127.0.0.2:{origin.port}"
+    assert target.requests[0].headers["host"] == f"127.0.0.3:{target.port}"
+    assert not {"content-length", "transfer-encoding"} & set(sent)  # a GET has no body
 
 
 async def test_selected_headers_are_kept_and_cookies_only_noted() -> None:
