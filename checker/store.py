@@ -560,12 +560,13 @@ class Store:
                      (k.verdict not in ({",".join("?" * len(failing)) or "''"})),
                      k.checked_at, l.id
         """
-        rows = itertools.islice(self.db.query(sql, [*params, cutoff, *failing]), limit)
-        for r in rows:  # streamed: a caller keeps only what it needs of 100,000 links
+        # Rows as tuples, not sqlite-utils' dicts: this runs before any link of a run is checked.
+        rows = itertools.islice(self.db.execute(sql, [*params, cutoff, *failing]), limit)
+        for link_id, url, kind, original_url, titles, checked_at, _ in rows:  # streamed
             yield DueLink(
-                id=r["id"], url=r["url"], kind=r["kind"], original_url=r["original_url"],
-                cited_titles=tuple(sorted(set(filter(None, (r["titles"] or "").split("\x1f"))))),
-                last_checked_at=parse_iso(r["checked_at"]),
+                id=link_id, url=url, kind=kind, original_url=original_url,
+                cited_titles=tuple(sorted(set(filter(None, (titles or "").split("\x1f"))))),
+                last_checked_at=parse_iso(checked_at),
             )
 
     def record_check(self, link_id: int, result: CheckResult, *, run_id: int | None) -> None:
