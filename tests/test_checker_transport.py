@@ -246,6 +246,21 @@ async def test_informational_answers_are_skipped() -> None:
     assert body == b"hello"
 
 
+async def test_a_request_body_goes_out_after_its_head() -> None:
+    # The test server reads Content-Length bytes of body before it answers: without them,
+    # no answer would come.
+    with serve({"/": page(200, title="Posted")}) as web:
+        transport = Http11Transport(ssl_context=_CONTEXT, max_connections=1, allow_private=True)
+        request = httpx.Request("POST", web.url("/"), content=b"a=1&b=2",
+                                extensions={"timeout": {"read": 2.0}})
+        response = await transport.handle_async_request(request)
+        await response.aread()
+        await transport.aclose()
+        (recorded,) = web.requests
+    assert response.status_code == 200
+    assert (recorded.method, recorded.headers["content-length"]) == ("POST", "7")
+
+
 async def test_a_body_that_ends_with_the_connection_is_read_whole() -> None:
     with serve({"/": _raw(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<p>all of it</p>")}) as web:
         response, body = await _request(web.url("/"))
