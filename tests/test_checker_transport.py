@@ -268,6 +268,37 @@ async def test_a_body_that_ends_with_the_connection_is_read_whole() -> None:
     assert body == b"<p>all of it</p>"
 
 
+async def test_a_body_that_ends_with_a_tls_connection_is_read_whole(tls_ca: trustme.CA) -> None:
+    # The test server closes without TLS's close_notify, as many real servers do.
+    client_context = ssl.create_default_context()
+    tls_ca.configure_trust(client_context)
+    transport = Http11Transport(ssl_context=client_context, max_connections=1, allow_private=True)
+    answer = _raw(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<p>all of it</p>")
+    with serve({"/": answer}, tls=tls_server_context(tls_ca)) as web:
+        response, body = await _request(web.url("/"), transport=transport)
+        await transport.aclose()
+    assert response.status_code == 200
+    assert body == b"<p>all of it</p>"
+
+
+async def test_sloppy_framing_is_read_as_lenient_clients_read_it() -> None:
+    bare_lf = _raw(b"HTTP/1.1 200 OK\nContent-Type: text/html\nContent-Length: 2\n\nok", keep=True)
+    both = _raw(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nok\r\n0\r\n\r\n",
+        keep=True,
+    )
+    with serve({"/lf": bare_lf, "/both": both, "/next": page(200, title="Next")}) as web:
+        transport = Http11Transport(ssl_context=_CONTEXT, max_connections=1, allow_private=True)
+        try:
+            answers = [await _request(web.url(p), transport=transport) for p in ("/lf", "/both", "/next")]
+        finally:
+            await transport.aclose()
+        assert [(r.status_code, body[:2]) for r, body in answers[:2]] == [(200, b"ok"), (200, b"ok")]
+        assert answers[2][0].status_code == 200
+        assert web.connections_accepted == 2  # the one that had both framings was not reused
+
+
 async def test_a_chunked_body_is_read_and_the_connection_kept() -> None:
     chunked = _raw(
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
