@@ -256,6 +256,8 @@ class _Connection(asyncio.Protocol):
 
     async def wait(self, timeout: float | None) -> None:
         """Until the parser has something new, an error, or `timeout` seconds of silence."""
+        if self.error is not None:  # it came while nobody was waiting (say, mid-body)
+            raise self.error
         loop = asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
         timer = None if timeout is None else loop.call_later(timeout, self._time_out, waiter)

@@ -22,7 +22,7 @@ from checker.fetch import Fetcher, failure_of
 from checker.httpcore_transport import GuardedTransport
 from checker.models import FailureKind
 from checker.settings import CheckSettings
-from checker.transport import MAX_HEAD_BYTES, GuardedResolver, Http11Transport
+from checker.transport import MAX_HEAD_BYTES, GuardedResolver, Http11Transport, _Connection
 from tests.servers import (
     Behaviour,
     Exchange,
@@ -128,6 +128,26 @@ async def test_a_body_cut_short_is_a_reset_and_retried(fake_clock: FakeClock) ->
     assert observation.failure is FailureKind.RESET
     assert observation.status is None
     assert observation.attempts == 2
+
+
+class _Sink(asyncio.Transport):
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_connection_lost_while_nobody_waits_is_reported_at_once() -> None:
+    # The end of a body cut short can arrive while the reader is busy with the last piece.
+    connection = _Connection()
+    connection.connection_made(_Sink())
+    connection.send(b"GET / HTTP/1.1\r\n\r\n", skip_body=False)
+    connection.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<html>")
+    connection.connection_lost(None)
+    assert connection.take() == b"<html>"
+    with pytest.raises(httpx.ReadError):
+        await asyncio.wait_for(connection.wait(None), 1)  # never waits for a wake-up
 
 
 async def test_a_long_header_line_as_real_sites_send_is_accepted() -> None:
