@@ -64,18 +64,18 @@ one collapsed stack per line with its sample count).
 Figures on the reference machine (2 cores, Python 3.11, lychee 0.24.2), run with the Python of
 the README's virtualenv, median of 5 runs each (single runs move by ±5 % with the load):
 
-    .venv/bin/python bench/bench_check.py --vs lychee --floor --repeat 5
+    .venv/bin/python bench/bench_check.py --vs lychee --floor --repeat 5   (three times)
       lower bound ⌈r/C⌉ 0.45 s (⌈n/C⌉ 0.35 s)
-      citewatch       1.39–1.49 s wall, 1.85–1.95 s CPU (0.37–0.39 ms per URL, 2 worker
-                      processes); 48 MB largest process, 82 MB PSS with workers; 8 per host at
+      citewatch       1.44–1.56 s wall, 2.01–2.16 s CPU (0.40–0.43 ms per URL, 3 worker
+                      processes); 48 MB largest process, 91 MB PSS with workers; 8 per host at
                       most; verdicts as expected
-      bare client     0.84–0.88 s wall, 0.51–0.54 s CPU (0.10 ms per URL; one process, no analysis)
-      lychee default  2.82 s wall (50 ms host interval: 3 per host at most)
-      lychee tuned    0.74–0.76 s wall, 0.62–0.65 s CPU (--host-request-interval 0ms)
-      citewatch / lychee: 0.49–0.53× default, 1.86–2.03× tuned (wall), three runs of the command
+      bare client     0.87–0.92 s wall, 0.59–0.64 s CPU (0.12 ms per URL; one process, no analysis)
+      lychee default  2.82–2.87 s wall (50 ms host interval: 3 per host at most)
+      lychee tuned    0.76–0.82 s wall, 0.69–0.72 s CPU (--host-request-interval 0ms)
+      citewatch / lychee: 0.50–0.55× default, 1.76–1.96× tuned (wall)
     .venv/bin/python bench/bench_check.py --memory
-      10,000 links: 98 MB PSS with workers (143 MB summing their RSS, 52 MB largest process);
-      100,000 links: 121 MB PSS (166 MB summed RSS, 61 MB largest process), every verdict as
+      10,000 links: 105 MB PSS with workers (174 MB summing their RSS, 50 MB largest process);
+      100,000 links: 136 MB PSS (205 MB summed RSS, 59 MB largest process), every verdict as
       expected.
 """
 
