@@ -215,7 +215,9 @@ def test_http2_can_be_asked_for_from_the_command_line_and_the_configuration(  # 
     assert built and all(built)
 
 
-def test_the_command_starts_without_httpxs_own_command_line_client(tmp_path: Path) -> None:
+def test_the_command_starts_without_httpxs_own_cli_and_exits_without_a_last_collection(
+    tmp_path: Path,
+) -> None:
     # httpx's CLI (rich, pygments) is a sixth of citewatch's start-up and never used by it.
     import subprocess
     import sys
@@ -224,7 +226,10 @@ def test_the_command_starts_without_httpxs_own_command_line_client(tmp_path: Pat
         "import sys, checker.cli as cli\n"
         f"sys.argv = ['citewatch', 'check', '--db', {str(tmp_path / 'none.db')!r}]\n"
         "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
-        "print('httpx' in sys.modules, 'pygments' in sys.modules, 'rich.syntax' in sys.modules)\n"
+        "import gc\n"
+        "print('httpx' in sys.modules, 'pygments' in sys.modules, 'rich.syntax' in sys.modules,\n"
+        "      gc.get_freeze_count() > 0)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["True", "False", "False"]
+    # ... and ends with its objects frozen: the exit's collections have nothing left to walk.
+    assert done.stdout.split() == ["True", "False", "False", "True"]
