@@ -545,6 +545,27 @@ async def test_the_http2_transport_connects_to_the_vetted_address(
     assert observation.title == "Vetted"
 
 
+async def test_lookups_run_side_by_side_in_the_loops_executor(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Five lookups that each wait for the others can only finish if five run at once: more than
+    # libuv's pool of four threads, where uvloop's own getaddrinfo would queue them.
+    import threading
+
+    together = threading.Barrier(5, timeout=5)
+    asked: list[str] = []
+
+    def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        asked.append(host)
+        together.wait()
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    answers = await asyncio.gather(
+        *(checker.client.resolve_host(f"host{i}.example", 80) for i in range(5))
+    )
+    assert answers == [["127.0.0.1"]] * 5
+    assert sorted(asked) == [f"host{i}.example" for i in range(5)]
+
+
 def _counting_resolver(monkeypatch: pytest.MonkeyPatch, error: socket.gaierror) -> list[str]:
     asked: list[str] = []
 
