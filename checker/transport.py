@@ -27,7 +27,9 @@ What it keeps from httpx's own transport:
   more requests at a host than its pool has connections.
 * **Addresses**: names are resolved by `GuardedResolver`, which vets every address of the answer
   with `checker.client.forbidden_reason` (as `GuardedBackend` does for httpcore), and the
-  connection goes to a vetted address. IP literals are connected to as they are: checker.fetch
+  connection goes to a vetted address, with Happy Eyeballs when there are several
+  (aiohappyeyeballs, as in aiohttp: the next address after 250 ms of silence, families
+  interleaved). IP literals are connected to as they are: checker.fetch
   vets them before every hop.
 * **Bodies as they came**: no decompression, no cookies, no redirects, no headers beyond the
   request's.
@@ -55,6 +57,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
+import aiohappyeyeballs
 import httptools
 import httpx
 
@@ -65,7 +68,8 @@ MAX_HEADER_LINE_BYTES = 64 * 1024
 _HIGH_WATER_BYTES = 256 * 1024
 _REPEATABLE = frozenset({b"GET", b"HEAD"})
 _NO_BODY_STATUSES = frozenset({204, 304})
-_DISCONNECTED = "Server disconnected without sending a response."  # httpcore's words: a reset
+_DISCONNECTED = "Server disconnected without sending a response."
+_HAPPY_EYEBALLS_DELAY_S = 0.25  # httpcore's words: a reset
 
 
 class GuardedResolver:
@@ -454,24 +458,29 @@ class Http11Transport(httpx.AsyncBaseTransport):
                     addresses = [host]
                 else:
                     addresses = await self._resolver.resolve(host, port)
-                failure: OSError | None = None
-                for address in addresses:
-                    try:
-                        _, connection = await loop.create_connection(
-                            _Connection,
-                            address,
-                            port,
-                            ssl=self._tls_context() if tls else None,
-                            server_hostname=host if tls else None,
-                        )
-                    except ssl.SSLError:
-                        raise  # the certificate is the name's, not the address's: stop here
-                    except OSError as exc:  # refused, unreachable: the next address may answer
-                        failure = exc
-                        continue
+                ssl_context = self._tls_context() if tls else None
+                server_hostname = host if tls else None
+                if len(addresses) == 1:  # the loop's own connect: no race to run
+                    _, connection = await loop.create_connection(
+                        _Connection, addresses[0], port, ssl=ssl_context,
+                        server_hostname=server_hostname,
+                    )
                     return connection
-                assert failure is not None
-                raise failure
+                # Happy Eyeballs (RFC 8305), as browsers and aiohttp: the next address is tried
+                # when one has not answered within 250 ms, families interleaved, so a name whose
+                # IPv6 address is unreachable without a word still gets its IPv4 one.
+                sock = await aiohappyeyeballs.start_connection(
+                    [_address_info(address, port) for address in addresses],
+                    happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY_S,
+                )
+                try:
+                    _, connection = await loop.create_connection(
+                        _Connection, sock=sock, ssl=ssl_context, server_hostname=server_hostname
+                    )
+                except BaseException:
+                    sock.close()
+                    raise
+                return connection
         except _client.ForbiddenAddress:
             raise
         except TimeoutError as exc:
@@ -489,6 +498,13 @@ class Http11Transport(httpx.AsyncBaseTransport):
             pool.close()
         self._pools.clear()
         await asyncio.sleep(0)  # let the transports see their close before the loop ends
+
+
+def _address_info(address: str, port: int) -> aiohappyeyeballs.AddrInfoType:
+    """A vetted address as getaddrinfo would give it."""
+    if ":" in address:
+        return (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port, 0, 0))
+    return (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))
 
 
 def _request_head(method: bytes, request: httpx.Request) -> bytes:

@@ -5,6 +5,7 @@ checker.fetch. Every test runs on both event loops a command may run on (uvloop 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 import dataclasses
 import functools
 import socket
@@ -483,6 +484,44 @@ async def test_the_next_address_is_tried_when_one_refuses(monkeypatch: pytest.Mo
         monkeypatch.setattr(checker.client, "resolve_host", resolve)
         response, body = await _request(f"http://two.example:{web.port}/")
     assert b"Second address" in body
+
+
+@pytest.fixture
+def silent_address() -> Iterator[tuple[str, int]]:
+    """An address and port whose SYNs go unanswered: a listener with its queue full (a server
+    that does not answer at all, like an IPv6 address without a route on the way)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.3", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.3", port))
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    try:
+        yield "127.0.0.3", port
+    finally:
+        for sock in (*fillers, listener):
+            sock.close()
+
+
+async def test_an_address_that_never_answers_does_not_hold_up_the_next(
+    monkeypatch: pytest.MonkeyPatch, silent_address: tuple[str, int]
+) -> None:
+    silent, port = silent_address
+    with serve({"/": page(200, title="Other address")}, port=port) as web:  # 127.0.0.1, same port
+
+        async def resolve(host: str, port: int) -> list[str]:
+            return [silent, web.host]
+
+        monkeypatch.setattr(checker.client, "resolve_host", resolve)
+        response, body = await _request(f"http://two.example:{port}/")  # connect timeout 2 s
+    assert b"Other address" in body
 
 
 async def test_a_forbidden_address_passes_through_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
