@@ -72,7 +72,7 @@ the README's virtualenv, median of 5 runs each (single runs move by ±5 % with t
       bare client     0.87–0.92 s wall, 0.59–0.64 s CPU (0.12 ms per URL; one process, no analysis)
       lychee default  2.82–2.87 s wall (50 ms host interval: 3 per host at most)
       lychee tuned    0.76–0.82 s wall, 0.69–0.72 s CPU (--host-request-interval 0ms)
-      citewatch / lychee: 0.50–0.55× default, 1.76–1.96× tuned (wall); over eight runs of
+      citewatch / lychee: 0.50–0.55× default, 1.76–1.96× tuned (wall); over ten runs of
       the command 1.76–2.07× tuned, median 1.94×
     .venv/bin/python bench/bench_check.py --memory
       10,000 links: 105 MB PSS with workers (174 MB summing their RSS, 50 MB largest process);
