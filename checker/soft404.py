@@ -56,6 +56,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 from rapidfuzz import fuzz
 
 from checker.models import Observation
+from citations.urls import scheme_and_netloc
 
 PROBE_BODY_SIMILARITY = 95.0        # untitled pages: body samples this alike are the same page
 PROBE_TITLE_BODY_SIMILARITY = 90.0  # same title: body samples this alike are the same page
@@ -507,13 +508,7 @@ class ProbeCache:
 
     @staticmethod
     def key(url: str) -> str:
-        # Asked twice per checked page: a split on "/" is urlsplit's answer for the absolute
-        # URLs the fetcher reports (scheme://netloc/...), at a fraction of its cost.
-        scheme, sep, rest = url.partition("://")
-        if not sep or not scheme.isalpha():
-            parts = urlsplit(url)
-            return f"{parts.scheme.casefold()}://{parts.netloc.casefold()}"
-        netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+        scheme, netloc = scheme_and_netloc(url)  # asked twice per checked page: the quick split
         return f"{scheme.casefold()}://{netloc.casefold()}"
 
     def get(self, url: str) -> SoftProbe | None:

@@ -218,17 +218,24 @@ def _idna_host(host: str, cited: str) -> str:
             raise InvalidUrl(f"{cited!r}: bad international host name") from None
 
 
-def host_of(url: str) -> str:
-    """The host (IDNA, lower case) of a normalised URL: `urlsplit(url).hostname`, lower-cased.
+def scheme_and_netloc(url: str) -> tuple[str, str]:
+    """`urlsplit(url)`'s scheme and netloc (the netloc as written, user and port included).
 
-    Asked several times about every checked URL, so the common shape (scheme://host[:port]/…,
-    no user or IPv6 brackets) is split by hand, at a fifth of urlsplit's cost."""
+    Asked several times about every checked URL, so the common shape (scheme://netloc/…) is
+    split by hand, at a fifth of urlsplit's cost; anything else goes to urlsplit."""
     scheme, sep, rest = url.partition("://")
     if sep and scheme.isalpha():
-        netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-        if "@" not in netloc and "[" not in netloc:
-            return netloc.split(":", 1)[0].lower()
-    return (urlsplit(url).hostname or "").lower()
+        return scheme.lower(), rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
+def host_of(url: str) -> str:
+    """The host (IDNA, lower case) of a normalised URL: `urlsplit(url).hostname`, lower-cased."""
+    _, netloc = scheme_and_netloc(url)
+    if "@" in netloc or "[" in netloc:  # a user or an IPv6 literal: urlsplit takes them apart
+        return (urlsplit(url).hostname or "").lower()
+    return netloc.split(":", 1)[0].lower()
 
 
 # --- web archive links -------------------------------------------------------------------------
