@@ -205,16 +205,24 @@ class CheckerClient(httpx.AsyncClient):
         pass
 
 
+def _ca_locations(env: Mapping[str, str]) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    """The CA variables that count, as (name, path): the bundle file (`SSL_CERT_FILE`, else
+    `REQUESTS_CA_BUNDLE`) and the hashed directory (`SSL_CERT_DIR`); None where unset."""
+    bundle = next(
+        ((name, env[name]) for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE") if env.get(name)),
+        None,
+    )
+    directory = ("SSL_CERT_DIR", env["SSL_CERT_DIR"]) if env.get("SSL_CERT_DIR") else None
+    return bundle, directory
+
+
 def ca_environment_problem(env: Mapping[str, str] | None = None) -> str | None:
     """What is wrong with the CA variables `build_ssl_context` reads (a path that does not
     exist), or None: asked before a run, because the context itself is built only when the
     first TLS connection needs it, when every HTTPS link would fail for this one reason."""
-    env = os.environ if env is None else env
-    name = "SSL_CERT_FILE" if env.get("SSL_CERT_FILE") else "REQUESTS_CA_BUNDLE"
-    for variable in (name, "SSL_CERT_DIR"):
-        value = env.get(variable)
-        if value and not os.path.exists(value):
-            return f"{variable}={value}: no such file or directory"
+    for located in _ca_locations(os.environ if env is None else env):
+        if located is not None and not os.path.exists(located[1]):
+            return f"{located[0]}={located[1]}: no such file or directory"
     return None
 
 
@@ -225,9 +233,9 @@ def build_ssl_context(env: Mapping[str, str] | None = None) -> ssl.SSLContext:
     else from certifi, like requests and httpx together. A path that does not exist raises
     `OSError`, a configuration error for the caller to report.
     """
-    env = os.environ if env is None else env
-    cafile = env.get("SSL_CERT_FILE") or env.get("REQUESTS_CA_BUNDLE") or None
-    capath = env.get("SSL_CERT_DIR") or None
+    bundle, directory = _ca_locations(os.environ if env is None else env)
+    cafile = bundle[1] if bundle else None
+    capath = directory[1] if directory else None
     if cafile is None and capath is None:
         import certifi  # a dependency of httpx
 
