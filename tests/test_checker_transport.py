@@ -64,6 +64,15 @@ async def _fetch_all(urls: list[str]) -> list[object]:
         return [await fetcher.fetch(url) for url in urls]
 
 
+def _dns_answers(monkeypatch: pytest.MonkeyPatch, *addresses: str) -> None:
+    """Every name resolves to `addresses` (the resolver the transports ask)."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return list(addresses)
+
+    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+
+
 def test_plain_requests_go_through_ours_and_http2_through_httpcore() -> None:
     url = httpx.URL("http://example.org/")
     plain = make_client("example.org", FAST, ssl_context=_CONTEXT)
@@ -210,10 +219,7 @@ async def test_an_ipv6_literal_is_fetched() -> None:
 async def test_a_name_answered_with_a_metadata_address_is_refused_by_the_resolver(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def resolve(host: str, port: int) -> list[str]:
-        return ["93.184.216.34", "169.254.169.254"]  # one bad address is enough
-
-    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    _dns_answers(monkeypatch, "93.184.216.34", "169.254.169.254")  # one bad address is enough
     (observation,) = await _fetch_all(["http://sneaky.example/"])
     assert observation.failure is FailureKind.FORBIDDEN_ADDRESS  # type: ignore[attr-defined]
     assert "169.254.169.254" in observation.error  # type: ignore[attr-defined]
@@ -478,10 +484,7 @@ async def test_a_name_that_does_not_exist_is_a_connect_error_caused_by_the_dns(
 async def test_the_next_address_is_tried_when_one_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
     with serve({"/": page(200, title="Second address")}) as web:  # 127.0.0.1 only
 
-        async def resolve(host: str, port: int) -> list[str]:
-            return ["127.0.0.2", "127.0.0.1"]
-
-        monkeypatch.setattr(checker.client, "resolve_host", resolve)
+        _dns_answers(monkeypatch, "127.0.0.2", "127.0.0.1")
         response, body = await _request(f"http://two.example:{web.port}/")
     assert b"Second address" in body
 
@@ -516,19 +519,13 @@ async def test_an_address_that_never_answers_does_not_hold_up_the_next(
     silent, port = silent_address
     with serve({"/": page(200, title="Other address")}, port=port) as web:  # 127.0.0.1, same port
 
-        async def resolve(host: str, port: int) -> list[str]:
-            return [silent, web.host]
-
-        monkeypatch.setattr(checker.client, "resolve_host", resolve)
+        _dns_answers(monkeypatch, silent, web.host)
         response, body = await _request(f"http://two.example:{port}/")  # connect timeout 2 s
     assert b"Other address" in body
 
 
 async def test_a_forbidden_address_passes_through_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def resolve(host: str, port: int) -> list[str]:
-        return ["169.254.169.254"]
-
-    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    _dns_answers(monkeypatch, "169.254.169.254")
     with pytest.raises(checker.client.ForbiddenAddress):
         await _request("http://metadata.example/")
 
@@ -556,13 +553,11 @@ def test_the_tests_run_on_the_event_loop_of_the_commands() -> None:
     finally:
         probe.close()
 
+
 async def test_the_http2_transport_refuses_a_metadata_address_too(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def resolve(host: str, port: int) -> list[str]:
-        return ["169.254.169.254"]
-
-    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    _dns_answers(monkeypatch, "169.254.169.254")
     http2 = functools.partial(make_client, http2=True)
     async with Fetcher(FAST, ssl_context=_CONTEXT, client_factory=http2) as fetcher:
         observation = await fetcher.fetch("https://sneaky.example/")
@@ -573,10 +568,7 @@ async def test_the_http2_transport_refuses_a_metadata_address_too(
 async def test_the_http2_transport_connects_to_the_vetted_address(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def resolve(host: str, port: int) -> list[str]:
-        return ["127.0.0.1"]
-
-    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    _dns_answers(monkeypatch, "127.0.0.1")
     http2 = functools.partial(make_client, http2=True)
     with serve({"/": page(200, title="Vetted")}) as web:
         async with Fetcher(FAST, ssl_context=_CONTEXT, client_factory=http2) as fetcher:
