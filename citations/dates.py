@@ -16,6 +16,7 @@ publication date. Callers mask URLs first (``/2022/11/16/`` paths are not dates)
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -159,7 +160,7 @@ def find_published(text: str) -> date | None:
 
 
 __all__ = [
-    "DateMatch", "accessed_at", "date_at", "find_accessed", "find_dates", "find_published",
+    "CitedDate", "DateMatch", "accessed_at", "date_at", "find_accessed", "find_dates", "find_published",
     "parse_date",
 ]
 
@@ -180,3 +181,135 @@ def parse_metadata_date(value: str | None) -> date | None:
         except ValueError:
             return None
     return find_published(value)
+
+
+# --- dates as cited: a day or a period ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CitedDate:
+    """A date as a citation gives it: one day, or a period (a month, a season, a year, a range).
+
+    ``start`` and ``end`` are the first and last day, inclusive (equal for a day). A period is
+    never narrowed to an invented day: "January 2023" is 2023-01-01..2023-01-31, "2021" the whole
+    year, "Summer 2005" June to August (meteorological seasons, northern hemisphere: spring
+    March–May, summer June–August, autumn/fall September–November, winter December to the next
+    February), "Spring/Summer 1996" March to August, "September–December 2012" as written.
+
+    The text form (``iso``, stored in the database and written by machine formats) is ISO 8601
+    with reduced precision: ``2023-01-14`` (a day), ``2023-01`` (a month), ``2021`` (a year), and
+    an interval of those for anything else (``1996-03/1996-08``, ``2012-09/2012-12``,
+    ``2022-11-14/2022-11-18``). ``from_iso`` reads it back.
+    """
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"a period cannot end ({self.end}) before it starts ({self.start})")
+
+    @classmethod
+    def day(cls, value: date) -> CitedDate:
+        return cls(value, value)
+
+    @classmethod
+    def month(cls, year: int, month: int) -> CitedDate:
+        return cls(date(year, month, 1), _month_end(year, month))
+
+    @classmethod
+    def year(cls, year: int) -> CitedDate:
+        return cls(date(year, 1, 1), date(year, 12, 31))
+
+    @property
+    def precision(self) -> str:
+        """``day``, ``month``, ``year`` or ``period`` (anything else: a season, a range)."""
+        if self.start == self.end:
+            return "day"
+        if self.start.day == 1 and self.end == _month_end(self.start.year, self.start.month):
+            return "month"
+        if (self.start.month, self.start.day, self.end.month, self.end.day) == (1, 1, 12, 31) \
+                and self.start.year == self.end.year:
+            return "year"
+        return "period"
+
+    @property
+    def is_day(self) -> bool:
+        return self.start == self.end
+
+    @property
+    def iso(self) -> str:
+        """ISO 8601, reduced precision where the period allows it (see the class docstring)."""
+        precision = self.precision
+        if precision == "day":
+            return self.start.isoformat()
+        if precision == "month":
+            return f"{self.start.year:04d}-{self.start.month:02d}"
+        if precision == "year":
+            return f"{self.start.year:04d}"
+        return f"{_iso_bound(self.start, start=True)}/{_iso_bound(self.end, start=False)}"
+
+    @property
+    def label(self) -> str:
+        """For people: ``2023-01-14``, ``January 2023``, ``2021``, ``March–August 1996``."""
+        precision = self.precision
+        if precision == "day":
+            return self.start.isoformat()
+        if precision == "month":
+            return f"{_MONTH_NAMES[self.start.month - 1]} {self.start.year}"
+        if precision == "year":
+            return str(self.start.year)
+        whole_months = self.start.day == 1 and self.end == _month_end(self.end.year, self.end.month)
+        if not whole_months:
+            return f"{self.start.isoformat()} – {self.end.isoformat()}"
+        first, last = _MONTH_NAMES[self.start.month - 1], _MONTH_NAMES[self.end.month - 1]
+        if self.start.year == self.end.year:
+            return f"{first}–{last} {self.end.year}"
+        return f"{first} {self.start.year} – {last} {self.end.year}"
+
+    def __str__(self) -> str:
+        return self.iso
+
+    @classmethod
+    def from_iso(cls, text: str | None) -> CitedDate | None:
+        """What ``iso`` writes (and an ISO date-time, read as its day), or None."""
+        if not text or not text.strip():
+            return None
+        first, sep, second = text.strip().partition("/")
+        low = _iso_period(first)
+        high = _iso_period(second) if sep else low
+        if low is None or high is None or high[1] < low[0]:
+            return None
+        return cls(low[0], high[1])
+
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")
+_ISO_PART = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:[T ].*)?")
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _iso_bound(day: date, *, start: bool) -> str:
+    """One end of an interval, as short as it can be without changing the period."""
+    if day.day == (1 if start else _month_end(day.year, day.month).day):
+        return f"{day.year:04d}-{day.month:02d}"
+    return day.isoformat()
+
+
+def _iso_period(text: str) -> tuple[date, date] | None:
+    match = _ISO_PART.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day = (int(g) if g else None for g in match.groups())
+    assert year is not None
+    try:
+        if month is None:
+            return date(year, 1, 1), date(year, 12, 31)
+        if day is None:
+            return date(year, month, 1), _month_end(year, month)
+        return date(year, month, day), date(year, month, day)
+    except ValueError:
+        return None
