@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from citations.dates import CitedDate
 from citations.errors import CitationsError, UnreadableDocument, UnsupportedFormat
 from citations.models import Citation, CitedUrl, DocumentFormat, Link, LinkKind, ParsedDocument
 from citations.urls import InvalidUrl, find_urls, make_link, normalize_url
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from citations.parse import parse_bytes, parse_document
 
 __all__ = [
-    "Citation", "CitationsError", "CitedUrl", "DocumentFormat", "InvalidUrl", "Link", "LinkKind",
+    "Citation", "CitationsError", "CitedDate", "CitedUrl", "DocumentFormat", "InvalidUrl", "Link", "LinkKind",
     "ParsedDocument", "UnreadableDocument", "UnsupportedFormat", "find_urls", "make_link",
     "normalize_url", "parse_bytes", "parse_document",
 ]

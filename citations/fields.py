@@ -13,22 +13,23 @@ Rules (pinned by tests in tests/test_citations_dates.py and tests/test_citations
   (``“Title,” Interfax, December 20, 2022`` → Interfax; ``Nature 461, no. 3`` → Nature). For a
   book without a quoted title, the publisher of ``(Place: Publisher, 2010)``. Anything that does
   not look like a name (starts in lower case, holds a URL, has no letters) is not a publisher.
-* **Dates**: see citations.dates. URLs and the quoted title are masked first, so neither
+* **Dates**: ``CitedDate``s (a day or a period), read as citations.dates says: the first
+  publication date and the first "accessed" date, where a year alone counts only when nothing
+  more precise is there (``best_date``). URLs and the quoted title are masked first, so neither
   ``/2022/11/16/`` in a path nor a date inside a title is read as the publication date.
 
 A footnote often cites several sources (``A, “T1,” url1; B, “T2,” url2`` or ``… url1. See also:
 …``). ``extract_fields`` describes the footnote as a whole (first title, first dates), which is
 what ``Citation`` holds; ``split_sources`` cuts the text into one ``Source`` per cited work, so a
-checker can compare each URL with its own title.
+checker can compare each URL with its own title and the archive look for it at its own date.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
-from citations.dates import find_dates
+from citations.dates import CitedDate, best_date, find_dates
 from citations.urls import find_urls
 
 
@@ -36,8 +37,8 @@ from citations.urls import find_urls
 class Fields:
     title: str | None = None
     publisher: str | None = None
-    published: date | None = None
-    accessed: date | None = None
+    published: CitedDate | None = None
+    accessed: CitedDate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +149,8 @@ def extract_fields(text: str) -> Fields:
         book = _PLACE_PUBLISHER.search(text)
         publisher = _plausible_name(book.group(1)) if book else None
     dates = find_dates(_masked(text, spans))
-    published = next((d.value for d in dates if not d.accessed), None)
-    accessed = next((d.value for d in dates if d.accessed), None)
+    published = best_date(dates)
+    accessed = best_date(dates, accessed=True)
     return Fields(
         title=title.text if title else None,
         publisher=publisher,
@@ -190,7 +191,11 @@ def _split_points(text: str) -> list[int]:
 
 
 def split_sources(text: str) -> list[Source]:
-    """The cited works of one footnote, in order, each with its URLs and fields."""
+    """The cited works of one footnote, in order, each with its URLs and fields.
+
+    A part with URLs but neither a title nor a date, after a part without URLs, is the link of
+    that work, not a work of its own: ``…(Stockholm: FOI, October 2023); FOI Memo 8236,
+    https://…`` is one report (footnote 2 of the corpus)."""
     sources: list[Source] = []
     start = 0
     for cut in [*_split_points(text), len(text)]:
@@ -198,10 +203,17 @@ def split_sources(text: str) -> list[Source]:
         start = cut
         if not part:
             continue
-        sources.append(
-            Source(text=part, urls=tuple(u.url for u in find_urls(part)), fields=extract_fields(part))
-        )
+        source = _source(part)
+        f = source.fields
+        if sources and not sources[-1].urls and source.urls \
+                and f.title is None and f.published is None and f.accessed is None:
+            source = _source(f"{sources.pop().text}; {part}")
+        sources.append(source)
     return sources
+
+
+def _source(text: str) -> Source:
+    return Source(text=text, urls=tuple(u.url for u in find_urls(text)), fields=extract_fields(text))
 
 
 __all__ = ["Fields", "Source", "extract_fields", "split_sources"]

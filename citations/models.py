@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
+
+from citations.dates import CitedDate
 
 
 class DocumentFormat(StrEnum):
@@ -53,8 +55,8 @@ class CitedUrl:
     # Only when ``own_fields`` is true; otherwise the citation's fields apply.
     own_fields: bool = False
     title: str | None = None
-    published: date | None = None
-    accessed: date | None = None
+    published: CitedDate | None = None
+    accessed: CitedDate | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,8 +75,8 @@ class Citation:
     urls: tuple[CitedUrl, ...] = ()
     title: str | None = None     # the cited title (the quoted title, if any)
     publisher: str | None = None
-    published: date | None = None
-    accessed: date | None = None
+    published: CitedDate | None = None   # a day or a period ("January 2023"), as cited
+    accessed: CitedDate | None = None
     ibid_of: str | None = None   # "Ibid." citations: key of the citation whose source they repeat
 
 
@@ -86,6 +88,9 @@ class ParsedDocument:
     format: DocumentFormat
     content_hash: str                      # sha256 of the file's bytes
     title: str | None = None
-    date: date | None = None               # the document's own date, when it states one
+    # The document's own date: from its metadata (date_source "metadata"), else the latest date
+    # it cites ("inferred"; citations.parse.infer_date). None when neither exists.
+    date: CitedDate | None = None
+    date_source: str | None = None         # "metadata" or "inferred"
     citations: tuple[Citation, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()         # things a human may want to look at (skipped numbers, …)

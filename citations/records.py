@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date
 
+from citations.dates import CitedDate
 from citations.fields import Fields, extract_fields, split_sources
 from citations.models import Citation, CitedUrl, Link
 from citations.urls import InvalidUrl, make_link
@@ -27,8 +27,8 @@ def make_citation(
     text: str,
     urls: Iterable[str],
     title: str | None = None,
-    published: date | None = None,
-    accessed: date | None = None,
+    published: CitedDate | None = None,
+    accessed: CitedDate | None = None,
     publisher: str | None = None,
     fields_from_text: bool = True,
 ) -> Citation:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from citations import DocumentFormat, LinkKind, UnreadableDocument, parse_bytes, parse_document
+from citations import CitedDate, DocumentFormat, LinkKind, UnreadableDocument, parse_bytes, parse_document
 from citations.formats import bibtex
 from citations.formats.common import FormatResult
 from citations.models import Citation
@@ -18,6 +18,10 @@ INTERFAX = "About 100,000 IT specialists left Russia in 2022 – digital develop
 
 def urls(c: Citation) -> list[str]:
     return [u.cited for u in c.urls]
+
+
+def day(year: int, month: int, day: int) -> CitedDate:
+    return CitedDate.day(date(year, month, day))
 
 
 def one(text: str) -> Citation:
@@ -43,8 +47,8 @@ def test_online_entry_fields(refs) -> None:
     c = refs.citations[0]
     assert c.title == INTERFAX
     assert c.publisher == "Interfax"                 # from the @string macro
-    assert c.published == date(2022, 12, 20)
-    assert c.accessed == date(2023, 1, 5)
+    assert c.published == day(2022, 12, 20)
+    assert c.accessed == day(2023, 1, 5)
     assert urls(c) == ["https://interfax.com/newsroom/top-stories/86316/"]
     assert c.text == (
         f"Interfax, “{INTERFAX},” Interfax, December 20, 2022, accessed January 5, 2023, "
@@ -58,7 +62,7 @@ def test_quoted_values_month_macro_and_doi(refs) -> None:
         "Runet's Critical Juncture: The Ukraine War and the Battle for the Soul of the Web"
     )
     assert c.publisher == "SAIS Review of International Affairs"
-    assert c.published == date(2022, 11, 1)          # month without a day: its first day
+    assert c.published == CitedDate.month(2022, 11)  # a month without a day: the month
     assert urls(c) == ["https://doi.org/10.1353/sais.2022.0010"]
 
 
@@ -71,21 +75,23 @@ def test_howpublished_and_note_urls(refs) -> None:
     ]
     assert c.urls[1].link.kind is LinkKind.ARCHIVE
     assert c.publisher == "The New York Times"
-    assert c.published == date(1992, 3, 3)
+    assert c.published == day(1992, 3, 3)
 
 
 def test_parenthesised_entry_with_year_only(refs) -> None:
     c = refs.citations[3]
     assert c.title == "Сбербанк стал единственным владельцем Rambler"
     assert c.publisher == "RBC"
-    assert c.published is None                        # a year alone is not a date
-    assert c.accessed == date(2024, 1, 20)
+    assert c.published == CitedDate.year(2020)       # a year alone is the year
+    assert c.accessed == day(2024, 1, 20)
+    assert c.text.endswith("RBC, 2020, accessed January 20, 2024, "
+                           "https://www.rbc.ru/business/29/10/2020/5f9af8339a79470b67836406")
 
 
 def test_escaped_cyrillic_url_and_written_urldate(refs) -> None:
     c = refs.citations[4]
     assert urls(c) == ["https://ru.wikipedia.org/wiki/Интернет_в_России"]
-    assert c.accessed == date(2022, 11, 16)
+    assert c.accessed == day(2022, 11, 16)
 
 
 def test_comments_and_commented_entries_are_not_read(refs) -> None:
@@ -131,14 +137,14 @@ def test_fields_win_over_text_heuristics() -> None:
       note = {“A quoted decoy,” Decoy Press, accessed March 3, 2021}, publisher = {Real Press},
       year = 2020, month = {May}, day = 4}""")
     assert c.title == "Real title"
-    assert c.accessed == date(2022, 11, 16)
+    assert c.accessed == day(2022, 11, 16)
     assert c.publisher == "Real Press"
-    assert c.published == date(2020, 5, 4)
+    assert c.published == day(2020, 5, 4)
 
 
 def test_text_fills_what_the_fields_do_not_say() -> None:
     c = one("@misc{k, title = {T}, note = {Accessed November 16, 2022}, url = {https://a.example.org/}}")
-    assert c.accessed == date(2022, 11, 16)
+    assert c.accessed == day(2022, 11, 16)
 
 
 @pytest.mark.parametrize(
@@ -159,12 +165,54 @@ def test_title_cleaning(value: str, expected: str) -> None:
     assert one(f"@misc{{k, title = {value}}}").title == expected
 
 
-def test_date_field_range_and_month_forms() -> None:
-    assert one("@misc{k, date = {2020-05/2020-07}}").published == date(2020, 5, 1)
-    assert one("@misc{k, date = {2021}}").published is None
-    assert one("@misc{k, year = 2019, month = {Sept.}}").published == date(2019, 9, 1)
-    assert one("@misc{k, year = 2019, month = 13}").published is None
-    assert one("@misc{k, urldate = {2022-02-30}}").accessed is None
+@pytest.mark.parametrize(
+    ("fields", "published", "text"),
+    [
+        # biblatex date: ISO 8601 at the precision written, ranges included
+        ("date = {2022-12-20}", "2022-12-20", "December 20, 2022"),
+        ("date = {2023-01}", "2023-01", "January 2023"),
+        ("date = {2021}", "2021", "2021"),
+        ("date = {2020-05/2020-07}", "2020-05/2020-07", "May–July 2020"),
+        ("date = {2012-09/2012-12}", "2012-09/2012-12", "September–December 2012"),
+        ("date = {2012/}", "2012", "2012"),                         # open range: its known end
+        ("date = {2022-11-14T09:30:00Z}", "2022-11-14", "November 14, 2022"),
+        ("date = {Summer 2005}", "2005-06/2005-08", "June–August 2005"),
+        # BibTeX year, month, day: as precise as the entry is
+        ("year = 2021", "2021", "2021"),
+        ("year = 2022, month = nov", "2022-11", "November 2022"),
+        ("year = 2019, month = {Sept.}", "2019-09", "September 2019"),
+        ("year = {1992}, month = {3}, day = {3}", "1992-03-03", "March 3, 1992"),
+        ("year = 2005, month = {Spring}", "2005-03/2005-05", "March–May 2005"),
+        ("year = 2012, month = {sep--dec}", "2012-09/2012-12", "September–December 2012"),
+        ("year = 2019, month = 13", "2019", "2019"),               # no such month: the year
+        ("year = 2019, month = 2, day = 30", "2019", "2019"),       # no such day: the year
+        ("month = nov", None, ""),
+    ],
+)
+def test_publication_dates(fields: str, published: str | None, text: str) -> None:
+    c = one(f"@misc{{k, {fields}}}")
+    assert c.published == CitedDate.from_iso(published)
+    assert c.text == text
+
+
+@pytest.mark.parametrize(
+    ("urldate", "accessed"),
+    [
+        ("2023-01-05", "2023-01-05"),
+        ("2023-01", "2023-01"),
+        ("2022-1-5", "2022-01-05"),
+        ("November 16, 2022", "2022-11-16"),
+        ("March 2021", "2021-03"),
+        ("2022-02-30", None),
+    ],
+)
+def test_urldate(urldate: str, accessed: str | None) -> None:
+    assert one(f"@misc{{k, urldate = {{{urldate}}}}}").accessed == CitedDate.from_iso(accessed)
+
+
+def test_a_bibliography_is_dated_by_its_newest_entry() -> None:
+    parsed = parse_bytes((DATA / "bib_references.bib").read_bytes(), path="refs.bib")
+    assert (parsed.date, parsed.date_source) == (day(2024, 1, 20), "inferred")  # rbc2020's urldate
 
 
 def test_tolerates_case_trailing_commas_and_junk() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from citations import LinkKind, parse_bytes, parse_document
+from citations import CitedDate, LinkKind, parse_bytes, parse_document
 from citations.formats import html
 from citations.formats.common import FormatResult
 from citations.models import Citation
@@ -21,6 +21,10 @@ def urls(c: Citation) -> list[str]:
     return [u.cited for u in c.urls]
 
 
+def day(year: int, month: int, day: int) -> CitedDate:
+    return CitedDate.day(date(year, month, day))
+
+
 @pytest.fixture(scope="module")
 def page() -> FormatResult:
     return html.parse((DATA / "html_footnotes.html").read_text(encoding="utf-8"))
@@ -32,7 +36,7 @@ def test_footnote_items_are_labelled_by_their_markers(page) -> None:
     first, second = notes
     assert urls(first) == ["https://interfax.com/newsroom/top-stories/86316/"]
     assert first.title == INTERFAX
-    assert first.published == date(2022, 12, 20)
+    assert first.published == day(2022, 12, 20)
     assert "↩" not in first.text and first.text.endswith("/86316/.")
     # a URL written as text and a link, in order; the archive link is recognised
     assert urls(second) == [
@@ -40,7 +44,7 @@ def test_footnote_items_are_labelled_by_their_markers(page) -> None:
         "https://web.archive.org/web/20221116000000/https://yandex.com/company/history/1997",
     ]
     assert second.urls[1].link.kind is LinkKind.ARCHIVE
-    assert second.accessed == date(2022, 11, 16)
+    assert second.accessed == day(2022, 11, 16)
 
 
 def test_outbound_links_resolved_against_base_href(page) -> None:
@@ -65,7 +69,7 @@ def test_mailto_javascript_and_fragment_links_are_skipped(page) -> None:
 
 def test_title_and_publication_date(page) -> None:
     assert page.title == "Russia’s Digital Tech Isolationism | Notes"
-    assert page.date == date(2023, 9, 14)   # "2023/09/14" in citation_publication_date
+    assert page.date == day(2023, 9, 14)   # "2023/09/14" in citation_publication_date
     assert page.warnings == []
 
 
@@ -93,7 +97,7 @@ def test_relative_links_without_base_are_not_outbound(wiki) -> None:
 
 def test_article_published_time(wiki) -> None:
     assert wiki.title == "Internet in Russia - Wikipedia"
-    assert wiki.date == date(2021, 3, 5)
+    assert wiki.date == day(2021, 3, 5)
 
 
 def test_list_numbers_label_items_without_markers() -> None:
@@ -167,7 +171,7 @@ def test_date_from_time_element_and_title_fallbacks() -> None:
 <body><h1>Heading</h1><time datetime="2020-02-29T08:00">Feb 29</time></body></html>"""
     result = html.parse(text)
     assert result.title == "OG title"
-    assert result.date == date(2020, 2, 29)
+    assert result.date == day(2020, 2, 29)
     assert html.parse("<h1>Only <em>a</em> heading</h1>").title == "Only a heading"
 
 
@@ -175,7 +179,35 @@ def test_citation_publication_date_wins_over_time() -> None:
     text = """<meta name="date" content="2019-01-02">
 <meta name="citation_publication_date" content="2018-05-06">
 <time datetime="2017-01-01"></time>"""
-    assert html.parse(text).date == date(2018, 5, 6)
+    assert html.parse(text).date == day(2018, 5, 6)
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        ('<meta name="citation_publication_date" content="2023-01">', "2023-01"),   # a month
+        ('<meta name="citation_date" content="2021">', "2021"),                     # a year
+        ('<meta name="DC.Date" content="2012-09/2012-12">', "2012-09/2012-12"),     # any case
+        ('<meta name="dcterms.issued" content="2019-05-28">', "2019-05-28"),
+        ('<meta name="date" content="January 2023">', "2023-01"),                   # written out
+        ('<meta property="article:published_time" content="2024-03-01T23:30:00-05:00">', "2024-03-01"),
+        ('<time datetime="2020-02">February</time>', "2020-02"),
+        ('<meta name="date" content="soon">', None),
+    ],
+)
+def test_page_date_keeps_its_precision(head: str, expected: str | None) -> None:
+    assert html.parse(f"<html><head>{head}</head><body></body></html>").date == CitedDate.from_iso(expected)
+
+
+def test_a_page_without_a_date_is_dated_by_what_it_cites() -> None:
+    text = """<ol class="footnotes">
+<li>“A,” Site, March 2021, <a href="https://a.example.org/">a</a></li>
+<li>“B,” Site, accessed January 5, 2024, <a href="https://b.example.org/">b</a></li>
+</ol>"""
+    parsed = parse_bytes(text.encode(), path="page.html")
+    assert (parsed.date, parsed.date_source) == (day(2024, 1, 5), "inferred")
+    dated = parse_bytes(b'<meta name="date" content="2024-06"> ' + text.encode(), path="page.html")
+    assert (dated.date, dated.date_source) == (CitedDate.month(2024, 6), "metadata")
 
 
 def test_latin1_page_is_decoded_through_parse_bytes() -> None:
@@ -196,7 +228,7 @@ def test_example_page() -> None:
     parsed = parse_document(EXAMPLES / "page.html")
     assert [c.label for c in parsed.citations if c.label] == ["1", "2", "3"]
     assert len([c for c in parsed.citations if c.label is None]) == 2
-    assert parsed.date == date(2024, 1, 20)
+    assert (parsed.date, parsed.date_source) == (day(2024, 1, 20), "metadata")
 
 
 def test_marker_to_an_old_style_named_anchor_takes_its_paragraph() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from citations import LinkKind, parse_bytes, parse_document
+from citations import CitedDate, LinkKind, parse_bytes, parse_document
 from citations.formats import markdown
 from citations.formats.common import FormatResult
 from citations.models import Citation
@@ -20,6 +20,10 @@ INTERFAX = "About 100,000 IT specialists left Russia in 2022 – digital develop
 
 def urls(c: Citation) -> list[str]:
     return [u.cited for u in c.urls]
+
+
+def day(year: int, month: int, day: int) -> CitedDate:
+    return CitedDate.day(date(year, month, day))
 
 
 def by_label(citations: list[Citation]) -> dict[str | None, Citation]:
@@ -38,7 +42,7 @@ def test_footnote_definitions_are_labelled_citations(notes) -> None:
     assert first.number == 1 and first.line == 20
     assert urls(first) == ["https://interfax.com/newsroom/top-stories/86316/"]
     assert first.title == INTERFAX
-    assert first.published == date(2022, 12, 20)
+    assert first.published == day(2022, 12, 20)
     # the indented continuation line is part of the text, emphasis markers are not
     assert "Interfax, December 20, 2022" in first.text and "*" not in first.text
 
@@ -51,14 +55,14 @@ def test_footnote_runs_on_over_a_blank_line_and_an_indented_paragraph(notes) -> 
         "https://web.archive.org/web/20221116000000/https://yandex.com/company/history/1997",
     ]
     assert second.urls[1].link.kind is LinkKind.ARCHIVE
-    assert second.accessed == date(2022, 11, 16)
+    assert second.accessed == day(2022, 11, 16)
 
 
 def test_lazy_continuation_line_belongs_to_the_footnote(notes) -> None:
     google = by_label(notes.citations)["google"]
     assert google.number is None
     assert google.text.endswith("accessed August 28, 2023.")
-    assert google.accessed == date(2023, 8, 28)
+    assert google.accessed == day(2023, 8, 28)
     # an inline link reads "text (url)" in the citation text; its text is the title when no quote is
     assert "From the garage to the Googleplex (https://about.google/our-story/)" in google.text
     assert google.title == "From the garage to the Googleplex"
@@ -86,8 +90,33 @@ def test_code_spans_and_fenced_blocks_are_not_cited(notes) -> None:
 
 def test_front_matter_gives_title_and_date(notes) -> None:
     assert notes.title == "Russia's tech isolation: sources"
-    assert notes.date == date(2023, 9, 14)
+    assert notes.date == day(2023, 9, 14)
     assert notes.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2023-09-14", "2023-09-14"),
+        ('"2023-01"', "2023-01"),                  # a month stays a month
+        ("2021", "2021"),
+        ("2024-03-01T10:00:00+02:00", "2024-03-01"),
+        ("'January 2023'", "2023-01"),
+        ("Spring 2005", "2005-03/2005-05"),
+        ("someday", None),
+    ],
+)
+def test_front_matter_date_keeps_its_precision(value: str, expected: str | None) -> None:
+    result = markdown.parse(f"---\ntitle: T\ndate: {value}\n---\n\nText.\n")
+    assert result.date == CitedDate.from_iso(expected)
+
+
+def test_front_matter_date_is_metadata_else_the_newest_citation_dates_the_notes() -> None:
+    notes = "Text.[^1]\n\n[^1]: “A,” Site, Summer 2005, https://a.example.org/\n"
+    dated = parse_bytes(f"---\ndate: 2006-02\n---\n{notes}".encode(), path="notes.md")
+    assert (dated.date, dated.date_source) == (CitedDate.month(2006, 2), "metadata")
+    undated = parse_bytes(notes.encode(), path="notes.md")
+    assert (undated.date, undated.date_source) == (CitedDate.from_iso("2005-06/2005-08"), "inferred")
 
 
 def test_citations_come_in_line_order(notes) -> None:

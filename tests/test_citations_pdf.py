@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from citations import UnreadableDocument, parse_bytes
+from citations import CitedDate, UnreadableDocument, parse_bytes
 from citations.formats import pdf, plaintext
 from citations.formats.common import FormatResult
 from citations.models import DocumentFormat
@@ -196,6 +197,40 @@ def test_the_reading_with_more_footnotes_wins(
 def test_metadata_title_unless_a_placeholder(monkeypatch, title: str, expected: str | None) -> None:
     monkeypatch.setattr(plaintext, "parse", lambda text: FormatResult())
     assert pdf.parse(build_pdf([["Text"]], title=title), path="t.pdf").title == expected
+
+
+@pytest.mark.parametrize(
+    ("dc_dates", "expected"),
+    [
+        (["2023-09-14"], "2023-09-14"),
+        (["2023-01"], "2023-01"),                               # the precision written is kept
+        (["2021"], "2021"),
+        (["2024-03-01T10:00:00Z"], "2024-03-01"),
+        (["2019-05-28", "2020-02"], "2020-02"),                 # several: the latest
+        (["not a date"], None),
+    ],
+)
+def test_document_date_from_xmp_dc_date(dc_dates: list[str], expected: str | None) -> None:
+    result = pdf.parse(build_pdf([["Text"]], dc_dates=dc_dates), path="t.pdf")
+    assert result.date == CitedDate.from_iso(expected)
+
+
+def test_pdf_dates_come_from_xmp_else_from_what_it_cites_never_from_the_file_dates() -> None:
+    pages = [["1 “Recession,” The Moscow Times, November 17, 2022, https://www.example.org/a"]]
+    dated = parse_bytes(build_pdf(pages, dc_dates=["2023-01"]), path="t.pdf")
+    assert (dated.date, dated.date_source) == (CitedDate.month(2023, 1), "metadata")
+    # reportlab stamps /CreationDate with today: that is the file's date, not the document's
+    undated = parse_bytes(build_pdf(pages), path="t.pdf")
+    assert (undated.date, undated.date_source) == (CitedDate.day(date(2022, 11, 17)), "inferred")
+
+
+def test_broken_xmp_costs_the_date_not_the_document() -> None:
+    data = build_pdf([["1 “T,” Site, May 2, 2020, https://www.example.org/a"]], dc_dates=["2023-01"])
+    broken = data.replace(b"</rdf:li>", b"</rdf:lX>")  # same length: the file's offsets still hold
+    assert broken != data
+    result = pdf.parse(broken, path="t.pdf")
+    assert result.date is None
+    assert [u.cited for c in result.citations for u in c.urls] == ["https://www.example.org/a"]
 
 
 def test_cyrillic_pdf() -> None:

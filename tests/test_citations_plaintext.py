@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from citations.dates import CitedDate
 from citations.formats import plaintext
 from citations.models import Citation, ParsedDocument
 from citations.parse import parse_document
@@ -28,6 +30,10 @@ def squash(text: str) -> str:
 
 def urls(c: Citation) -> list[str]:
     return [u.cited for u in c.urls]
+
+
+def day(year: int, month: int, day: int) -> CitedDate:
+    return CitedDate.day(date(year, month, day))
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +138,8 @@ TRICKY = [
     (35, "Andrei Soldatov and Irina Borogan, The New Nobility", "FOI-R–2970–SE, 27-28.",
      ["https://foi.se/rest-api/report/FOI-R–2970–SE"]),
     # marker followed by a space
-    (40, "For a more detailed treatment of this evolving Kremlin thinking", "targeting-ukraine-through-washington/.",
+    (40, "For a more detailed treatment of this evolving Kremlin thinking",
+     "targeting-ukraine-through-washington/.",
      ["https://www.atlanticcouncil.org/in-depth-research-reports/issue-brief/reassessing-runet-russian-"
       "internet-isolation-and-implications-for-russian-cyber-behavior/",
       "https://www.atlanticcouncil.org/in-depth-research-reports/issue-brief/targeting-ukraine-through-washington/"]),
@@ -203,7 +210,8 @@ TRICKY = [
     # an unclosed quote; the prose resumes with " —one where payments…"
     (216, "Eckel, “One App To Rule Them All", "Coming Soon To Russia’s Internet.", []),
     # "…32813744.htmlAuthor’s conversation…": a second note glued to the URL, same footnote
-    (217, "See, e.g., Philipp Dietrich, “Banning YouTube in Russia", "russia-ban-youtube-shadayev/31854787.html.",
+    (217, "See, e.g., Philipp Dietrich, “Banning YouTube in Russia",
+     "russia-ban-youtube-shadayev/31854787.html.",
      ["https://dgap.org/en/research/publications/banning-youtube-russia-just-matter-time-0",
       "https://www.rferl.org/a/russia-youtube-blacklist-vloggers/32813744.html",
       "https://www.rferl.org/a/russia-ban-youtube-shadayev/31854787.html"]),
@@ -248,30 +256,87 @@ def test_report_ibid_points_at_the_source_it_repeats(report: ParsedDocument) -> 
     ("number", "title", "publisher", "published", "accessed"),
     [
         (1, "About 100,000 IT specialists left Russia in 2022 – digital development minister",
-         "Interfax", date(2022, 12, 20), None),
-        (6, "History of Yandex: 1997", "Yandex.com", None, date(2022, 11, 16)),
-        (10, "“Проф-Медиа” приобретает 54.8% Rambler Media", "Rambler", date(2006, 10, 31), None),
-        (12, "Chip distributors in Russia", "chipinfo.ru", date(2002, 6, 30), None),
-        (45, "Russia and the ‘Orange Revolution’: Response, Rhetoric, Reality?", "Connections", None, None),
+         "Interfax", day(2022, 12, 20), None),
+        (6, "History of Yandex: 1997", "Yandex.com", None, day(2022, 11, 16)),
+        (10, "“Проф-Медиа” приобретает 54.8% Rambler Media", "Rambler", day(2006, 10, 31), None),
+        (12, "Chip distributors in Russia", "chipinfo.ru", day(2002, 6, 30), None),
+        (45, "Russia and the ‘Orange Revolution’: Response, Rhetoric, Reality?", "Connections",
+         CitedDate.from_iso("2005-06/2005-08"), None),  # "(Summer 2005)"
         (58, "High hopes for Russia’s nanotech firms: but an ambitious government initiative has been "
-             "slow to incubate a domestic high-tech industry", "Nature", None, None),
-        (95, None, None, date(2019, 5, 28), None),  # "от 28 мая 2019 г."
+             "slow to incubate a domestic high-tech industry", "Nature", CitedDate.year(2009), None),
+        (95, None, None, day(2019, 5, 28), None),  # "от 28 мая 2019 г."
         (210, "Putin instructs Cabinet to take steps to make Russia independent from foreign software",
-         "TASS", date(2022, 9, 5), None),
+         "TASS", day(2022, 9, 5), None),
         (224, "Russia Revises Yandex Partition Terms Over Founder’s Anti-War Stance – Reports",
-         "The Moscow Times", date(2023, 10, 6), None),
+         "The Moscow Times", day(2023, 10, 6), None),
         (225, "Бизнес Positive Technologies растет: компания увеличила объем отгрузок во втором "
-              "квартале на 71% — до 3,3 млрд рублей", "PT Security", date(2023, 7, 25), None),
+              "квартале на 71% — до 3,3 млрд рублей", "PT Security", day(2023, 7, 25), None),
         (230, "A ‘Superior Relationship’: How the Invasion of Ukraine Has Deepened the Sino-Russian "
-              "Partnership", "China Leadership Monitor", None, None),
+              "Partnership", "China Leadership Monitor", CitedDate.month(2023, 6), None),
     ],
 )
 def test_report_cited_fields(
     footnotes: dict[int, Citation], number: int, title: str | None, publisher: str | None,
-    published: date | None, accessed: date | None,
+    published: CitedDate | None, accessed: CitedDate | None,
 ) -> None:
     c = footnotes[number]
     assert (c.title, c.publisher, c.published, c.accessed) == (title, publisher, published, accessed)
+
+
+def own_dates(c: Citation) -> list[tuple[str, str | None]]:
+    """Each URL of a footnote with the publication date of its own work."""
+    return [(u.cited, u.published.iso if u.published else None) for u in c.urls]
+
+
+@needs_corpus
+def test_report_footnote_37_is_dated_january_2023(footnotes: dict[int, Citation]) -> None:
+    c = footnotes[37]
+    assert "Carnegie Endowment for International Peace, January 2023," in squash(c.text)
+    # "…Russian Federation, 2000, url1; …, January 2023, url2": the year alone is only a fallback
+    assert c.published == CitedDate.month(2023, 1)
+    assert own_dates(c) == [
+        ("https://www.itu.int/en/ITU-D/Cybersecurity/Documents/National_Strategies_Repository/Russia_2000.pdf",
+         "2000"),
+        ("https://carnegieendowment.org/2023/01/04/no-water-s-edge-russia-s-information-war-and-regime-"
+         "security-pub-88644", "2023-01"),
+    ]
+
+
+@needs_corpus
+def test_report_partial_dates_of_several_works_in_one_footnote(footnotes: dict[int, Citation]) -> None:
+    assert [d for _, d in own_dates(footnotes[4])] == ["1996-03/1996-08", "2012-09/2012-12", "2013"]
+    assert [d for _, d in own_dates(footnotes[42])] == ["2020-01", "2013-12/2014-02"]  # "(Winter 2014)"
+    # "(…, October 2023); FOI Memo 8236, url": the memo number and link belong to the report
+    assert own_dates(footnotes[2])[0] == ("https://www.foi.se/rest-api/report/FOI%20Memo%208236", "2023-10")
+
+
+def _whole_months(d: CitedDate) -> bool:
+    """A month, months, a season or a year: not a day, not a range of days."""
+    return d.start.day == 1 and (d.end + timedelta(days=1)).day == 1
+
+
+@needs_corpus
+def test_report_urls_with_month_season_or_year_dates(report: ParsedDocument) -> None:
+    # The issue counted 38 cited URLs dated by a month, a season or a year only.
+    source = [(c.number, u if u.own_fields else c) for c in report.citations for u in c.urls]
+    dated = [(n, s.published) for n, s in source]
+    partial = [(n, d) for n, d in dated if d is not None and _whole_months(d)]
+    assert len(partial) == 38
+    assert sorted({n for n, _ in partial if n is not None}) == [
+        2, 4, 19, 23, 28, 30, 35, 37, 39, 40, 42, 45, 47, 51, 52, 64, 75, 87, 93, 104, 136, 137,
+        142, 148, 162, 163, 175, 191, 202, 212, 219, 230,
+    ]
+    assert Counter(d.precision for _, d in partial) == {"month": 22, "year": 11, "period": 5}
+    # the day ranges of footnotes 5 and 60 ("July 25-30, 2009") are periods of days
+    assert [n for n, d in dated if d is not None and not d.is_day and not _whole_months(d)] == [5, 60]
+    # no date at all: two YouTube talks ("Positive Hack Days 2023" is a name), "October 202)" (a typo)
+    assert [n for n, s in source if s.published is None and s.accessed is None] == [186, 187, 206]
+
+
+@needs_corpus
+def test_report_is_dated_by_its_newest_citation(report: ParsedDocument) -> None:
+    # a web page pasted as text states no date: footnote 80 (June 20, 2024) is the newest source
+    assert (report.date, report.date_source) == (day(2024, 6, 20), "inferred")
 
 
 # --- inline footnotes in small texts -------------------------------------------------------------
@@ -287,13 +352,13 @@ def test_inline_sample_document() -> None:
     # "…/census/2019/.2“Follow-up": the 2 is the next marker, not part of the URL
     assert urls(c1) == ["https://stats.example.gov/census/2019/"]
     assert c1.text.endswith("census/2019/.")
-    assert (c2.title, c2.accessed) == ("Follow-up Census", date(2021, 5, 1))
+    assert (c2.title, c2.accessed) == ("Follow-up Census", day(2021, 5, 1))
     # "in 20053Maria": 2005 and marker 3; the book ends at its page, before "and grew quickly"
     assert c3.text == "Maria Lind, The Programme Years (Boston: Harbor Books, 2011), 41."
     assert c3.publisher == "Harbor Books"
     assert (c4.text, c4.ibid_of) == ("Ibid., 55–57.", "3")
     assert urls(c5) == ["https://ministry.example.ru/review/Обзор_2022.pdf"]  # ".pdf.Next year"
-    assert (c5.title, c5.published) == ("Review of the Programme (in Russian)", date(2022, 11, 16))
+    assert (c5.title, c5.published) == ("Review of the Programme (in Russian)", day(2022, 11, 16))
     assert (c6.text, c6.ibid_of) == ("Ibid.", "5")
 
 
@@ -367,11 +432,11 @@ def test_numbered_notes_section() -> None:
         "https://nordicwire.example.com/2023/10/10/baltic-cables-cut/."
     )
     assert (n1.title, n1.publisher, n1.published) == (
-        "Two Baltic Cables Cut Within Hours", "Nordic Wire", date(2023, 10, 10),
+        "Two Baltic Cables Cut Within Hours", "Nordic Wire", day(2023, 10, 10),
     )
     # the URL broken across two lines is read whole
     assert urls(n2) == ["https://gasgrid.example.fi/news/timeline"]
-    assert (n2.published, n2.accessed) == (date(2023, 10, 12), date(2023, 11, 14))
+    assert (n2.published, n2.accessed) == (day(2023, 10, 12), day(2023, 11, 14))
     assert (n3.ibid_of, n4.ibid_of) == ("2", "2")
     assert n4.text.endswith("(Oslo: Fjord Press, 2014), 88.")
     assert doc.warnings == ()
@@ -382,11 +447,11 @@ def test_bracketed_notes_and_body_markers() -> None:
     assert [c.label for c in doc.citations] == ["1", "2", "3", "4"]
     n1, n2, n3, n4 = doc.citations
     assert urls(n1) == ["https://civictech.example.org/open-budgets_(2022)"]
-    assert (n1.title, n1.published) == ("Open Budgets in Practice", date(2022, 11, 16))
+    assert (n1.title, n1.published) == ("Open Budgets in Practice", day(2022, 11, 16))
     assert (n2.title, n2.publisher) == ("Открытые данные Москвы", "Правительство Москвы")
-    assert (n2.published, n2.accessed) == (date(2022, 11, 16), date(2022, 12, 1))
+    assert (n2.published, n2.accessed) == (day(2022, 11, 16), day(2022, 12, 1))
     assert n3.urls[0].link.archive == "wayback"
-    assert (n4.title, n4.accessed) == ("Open data", date(2023, 1, 15))
+    assert (n4.title, n4.accessed) == ("Open data", day(2023, 1, 15))
     assert doc.warnings == ("marker [5] has no note",)
 
 
@@ -398,7 +463,7 @@ def test_caret_markers_and_bare_numbered_notes() -> None:
     assert urls(n2) == ["http://gazette.example.com/2004/03/03/online.html"]
     # a wrapped note: "last accessed Jan. 5, 2024," then the URL on the next line
     assert n3.text == "Catalogue, last accessed Jan. 5, 2024, https://archive.example.org/catalogue?page=1&size=50."
-    assert n3.accessed == date(2024, 1, 5)
+    assert n3.accessed == day(2024, 1, 5)
     assert urls(n4) == ["https://пример.рф/партнеры/"]
     assert n4.urls[0].link.url == "https://xn--e1afmkfd.xn--p1ai/%D0%BF%D0%B0%D1%80%D1%82%D0%BD%D0%B5%D1%80%D1%8B/"
 

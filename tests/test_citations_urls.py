@@ -61,9 +61,11 @@ def found(text: str) -> list[str]:
         ("https://www.kommersant.ru/doc/5357614Equipment such as", "https://www.kommersant.ru/doc/5357614"),
         ("http://en.kremlin.ru/events/president/news/page/65Narratives aside",
          "http://en.kremlin.ru/events/president/news/page/65"),
-        ("https://asiasociety.org/policy-institute/together-and-apart-conundrum-china-russia-partnershipRussian dependence",
+        ("https://asiasociety.org/policy-institute/together-and-apart-conundrum-china-russia-partnership"
+         "Russian dependence",
          "https://asiasociety.org/policy-institute/together-and-apart-conundrum-china-russia-partnership"),
-        ("https://journalism.missouri.edu/2003/02/partnership-with-russias-largest-school-of-journalism-announced/Cisco advised",
+        ("https://journalism.missouri.edu/2003/02/partnership-with-russias-largest-school-of-journalism-"
+         "announced/Cisco advised",
          "https://journalism.missouri.edu/2003/02/partnership-with-russias-largest-school-of-journalism-announced/"),
         ("https://interfax.com/newsroom/top-stories/95329/The state banned",
          "https://interfax.com/newsroom/top-stories/95329/"),

@@ -22,11 +22,15 @@ What each citation gets, from the fields (they win over what ``make_citation`` r
   whitespace (line breaks in long URLs) is removed;
 * title: ``title`` with braces and LaTeX markup removed (accents become letters: ``{\\"o}`` → ö);
 * publisher: ``journal``, ``journaltitle``, ``publisher``, ``organization``, ``institution``;
-* published: ``date`` (ISO, or the start of a range), else ``year`` + ``month`` (+ ``day``). A
-  month without a day gives its first day; a year alone gives no date (Jan 1 would claim a
-  precision the entry does not have);
-* accessed: ``urldate`` (ISO, or a written date such as "November 16, 2022");
+* published, a ``CitedDate`` as precise as the entry: ``date`` (ISO 8601 at any precision or a
+  range, as biblatex has it: ``2022-12-20``, ``2023-01``, ``2021``, ``2012-09/2012-12``), else
+  ``year`` alone (the year), ``year`` + ``month`` (the month), + ``day`` (the day); a ``month``
+  that is not a month (``Spring``, ``sep--dec``) is read with the year as written text;
+* accessed: ``urldate``, read like ``date`` (or a written date such as "November 16, 2022");
 * text: a readable line, ``author, “title,” publisher, date, note, accessed …, urls``.
+
+A ``.bib`` file is a bibliography, not a document: it states no date of its own, so
+``citations.parse`` dates it by its newest entry.
 
 Left out: ``crossref``/``xdata`` inheritance, name parsing beyond ``and`` → ``;``.
 """
@@ -39,7 +43,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from citations.dates import find_published
+from citations.dates import CitedDate, parse_date, parse_metadata_date
 from citations.errors import UnreadableDocument
 from citations.formats.common import FormatResult
 from citations.models import Citation
@@ -57,7 +61,6 @@ _NAME = re.compile(r"[^\s=,{}\"#%()']+")
 _PUBLISHER_FIELDS = ("journal", "journaltitle", "publisher", "organization", "institution")
 _URL_COMMAND = re.compile(r"\\(?:url|href)\s*\{([^{}]*)\}(?:\s*\{([^{}]*)\})?")
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
-_ISO = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 _ACCENTS = {
     '"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", "=": "\u0304",
     ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
@@ -387,31 +390,40 @@ def _accent(m: re.Match[str]) -> str:
     return (m.group(2) or m.group(3)) + _ACCENTS[m.group(1)]
 
 
-def _published(f: dict[str, str]) -> date | None:
+def _published(f: dict[str, str]) -> CitedDate | None:
     if f.get("date"):
-        return _iso_date(f["date"].split("/")[0])
-    year = re.search(r"\d{4}", f.get("year", ""))
-    month = _month(f.get("month", ""))
-    if year is None or month is None:
+        return _date_field(f["date"])
+    found = re.search(r"\d{4}", f.get("year", ""))
+    if found is None:
         return None
+    year = int(found.group(0))
+    if not f.get("month"):
+        return CitedDate.year(year)
+    month = _month(f["month"])
+    if month is None:
+        # "Spring", "sep--dec": read with the year as a written date, else the year alone
+        return parse_date(f"{_text(f['month']).title()} {year}") or CitedDate.year(year)
     day = re.search(r"\d{1,2}", f.get("day", ""))
     try:
-        return date(int(year.group(0)), month, int(day.group(0)) if day else 1)
+        if day is None:
+            return CitedDate.month(year, month)
+        return CitedDate.day(date(year, month, int(day.group(0))))
     except ValueError:
         return None
 
 
-def _when(f: dict[str, str], published: date | None) -> str:
-    """The publication date for the citation text: as precise as the entry gives it."""
-    if published is not None and (f.get("day") or re.search(r"\d{4}-\d\d?-\d", f.get("date", ""))):
-        return _written(published)
+def _when(f: dict[str, str], published: CitedDate | None) -> str:
+    """The publication date for the citation text, as precise as the entry gives it."""
     if published is not None:
-        return f"{_MONTH_NAMES[published.month - 1]} {published.year}"
+        return _written(published)
     return _text(f.get("date") or f.get("year") or "")
 
 
-def _written(day: date) -> str:
-    return f"{_MONTH_NAMES[day.month - 1]} {day.day}, {day.year}"
+def _written(cited: CitedDate) -> str:
+    """``December 20, 2022``, ``November 2022``, ``2021``; a range as ``CitedDate.label`` has it."""
+    if cited.is_day:
+        return f"{_MONTH_NAMES[cited.start.month - 1]} {cited.start.day}, {cited.start.year}"
+    return cited.label
 
 
 def _month(value: str) -> int | None:
@@ -424,18 +436,16 @@ def _month(value: str) -> int | None:
     return None
 
 
-def _accessed(value: str | None) -> date | None:
-    if not value:
-        return None
-    return _iso_date(value) or find_published(_text(value))
+def _accessed(value: str | None) -> CitedDate | None:
+    return _date_field(value) if value else None
 
 
-def _iso_date(value: str) -> date | None:
-    """``YYYY-MM-DD`` or ``YYYY-MM`` (first of the month); a year alone is no date."""
-    m = _ISO.match(_text(value))
-    if m is None or m.group(2) is None:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
-    except ValueError:
-        return None
+def _date_field(value: str) -> CitedDate | None:
+    """A ``date`` or ``urldate``: ISO 8601 at any precision, or a range of those, as biblatex
+    writes them (``2023-01``, ``2012-09/2012-12``); an open range (``2012/``) gives its known end;
+    else a date written out ("November 16, 2022")."""
+    text = _text(value)
+    found = parse_metadata_date(text)
+    if found is None and "/" in text:  # an open range: "2012/", "/2012"
+        found = next(filter(None, map(CitedDate.from_iso, text.split("/"))), None)
+    return found

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
+from citations.dates import CitedDate
 from citations.models import Citation
 
 
@@ -12,5 +12,5 @@ from citations.models import Citation
 class FormatResult:
     citations: list[Citation] = field(default_factory=list)
     title: str | None = None
-    date: date | None = None
+    date: CitedDate | None = None  # the document's own date, from its metadata only
     warnings: list[str] = field(default_factory=list)

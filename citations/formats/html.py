@@ -30,21 +30,24 @@ absolute base they point inside the site and are skipped, and so are ``#fragment
 browsers read it.
 
 The document's title is its ``<title>`` (else ``citation_title``/``og:title`` meta, else the first
-``<h1>``); its date comes from ``<meta name="citation_publication_date">``, ``name="date"``,
-``property="article:published_time"`` (in that order), else the first ``<time datetime>``.
+``<h1>``); its date comes from ``<meta name="citation_publication_date">``, ``name="citation_date"``,
+``name="date"``, Dublin Core ``name="dcterms.issued"``/``"dcterms.date"``/``"dc.date"`` (meta names
+in any case), ``property="article:published_time"`` (in that order), else the first
+``<time datetime>``. A value may have any ISO 8601 precision (``2023-01``, ``2021``): that is the
+date's precision (``citations.dates.parse_metadata_date``). A page with none of them is dated by
+what it cites (``citations.parse``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 from bs4.element import Comment, NavigableString
 
-from citations.dates import parse_metadata_date
+from citations.dates import CitedDate, parse_metadata_date
 from citations.formats.common import FormatResult
 from citations.models import Citation
 from citations.records import make_citation
@@ -58,7 +61,11 @@ _BACKLINK_CLASSES = frozenset(
 )
 _DATE_META = (
     ("name", "citation_publication_date"),
+    ("name", "citation_date"),
     ("name", "date"),
+    ("name", "dcterms.issued"),
+    ("name", "dcterms.date"),
+    ("name", "dc.date"),
     ("property", "article:published_time"),
 )
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
@@ -280,9 +287,9 @@ def _title(soup: BeautifulSoup) -> str | None:
     return None
 
 
-def _date(soup: BeautifulSoup) -> date | None:
+def _date(soup: BeautifulSoup) -> CitedDate | None:
     for attr, value in _DATE_META:
-        meta = soup.find("meta", attrs={attr: value})
+        meta = soup.find("meta", attrs={attr: re.compile(f"^{re.escape(value)}$", re.IGNORECASE)})
         if isinstance(meta, Tag):
             found = parse_metadata_date(str(meta.get("content") or ""))
             if found is not None:

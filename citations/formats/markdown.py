@@ -22,7 +22,8 @@ Not citations: URLs in code spans, fenced code blocks and HTML comments; images 
 image is cited); relative links, ``#fragments``, ``mailto:`` and other non-web schemes (a
 destination that starts with ``www.`` is taken as the web address its author meant); YAML front
 matter, which gives the document's ``title`` and ``date`` (else the title is the first level-1
-heading).
+heading; the date may have any precision, ``date: 2023-01`` is a month, and without one the
+document is dated by what it cites, in ``citations.parse``).
 
 Line numbers are 1-based: a footnote's is the line of its ``[^label]:``, a link's the line where
 its ``[`` (or its URL) stands.

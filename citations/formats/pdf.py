@@ -20,6 +20,16 @@ Line numbers count lines of the extracted text, all pages in a row, after the jo
 document's title is the one in the PDF's metadata unless it is a placeholder ("untitled",
 "Microsoft Word - draft.docx"), else whatever the plain-text rules found.
 
+The document's date is the XMP ``dc:date`` (Dublin Core: a date in the life of the work, set by
+its author or publisher; some tools fill it with the file's date too, and it is taken as stated),
+at the precision written (``2023-01`` is a month), the latest when there are several. The Info
+dictionary's ``/CreationDate`` and XMP's ``xmp:CreateDate``/``ModifyDate`` are **not** the
+document's date: they are when the file was made, and a page saved as PDF, a scan or a re-export
+carries the day it was printed, years after the text was written (every PDF the tests build with
+reportlab is "created" today). Such a date would also be later than the truth, which is the wrong
+side to err on: the archive would look for captures made after pages had changed. A PDF without
+``dc:date`` is dated by what it cites (``citations.parse``).
+
 Joining rule. A line that ends inside a URL (its last word holds ``http(s)://`` or ``www.`` and
 does not end in ``, ; ) ] > " ” ’``) goes on with the first word of the next line when:
 
@@ -42,21 +52,26 @@ two cannot be told apart, and joining prose to a working URL would break it.
 Outside URLs, a word hyphenated at the line end (``Isola-`` + ``tionism``) is joined without its
 hyphen when the next line starts in lower case, and so is a soft hyphen (U+00AD).
 
-Not read: scanned pages (no text layer: ``UnreadableDocument``), PDF metadata dates (the
-creation date is when the file was made, not the document's date), annotations' link targets.
+Not read: scanned pages (no text layer: ``UnreadableDocument``), file dates (above),
+annotations' link targets.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
 
+from citations.dates import CitedDate, parse_metadata_date
 from citations.errors import UnreadableDocument
 from citations.formats import plaintext
 from citations.formats.common import FormatResult
 from citations.models import Citation
 from citations.records import make_citation
 from citations.urls import find_urls
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 _URL_IN_WORD = re.compile(r"(?:https?://|www\.)\S*$", re.IGNORECASE)
 _URL_ENDED = tuple(",;)]>\"”’")
@@ -78,7 +93,7 @@ _PLACEHOLDER_TITLE = re.compile(
 def parse(data: bytes, *, path: str) -> FormatResult:
     """The citations of a PDF's text layer. Raises ``UnreadableDocument`` for malformed, encrypted
     or scanned (text-less) files."""
-    raw_pages, title = _read(data, path)
+    raw_pages, title, when = _read(data, path)
     pages = [join_broken_lines(page.removesuffix("\n")).split("\n") for page in raw_pages]
     text = "\n".join(line for page in pages for line in page)
     if not text.strip():
@@ -88,6 +103,7 @@ def parse(data: bytes, *, path: str) -> FormatResult:
     if _footnotes(layout) > _footnotes(result.citations) or not result.citations:
         result.citations = layout
     result.title = title or result.title
+    result.date = when
     return result
 
 
@@ -131,8 +147,8 @@ def _note(label: str, line: int, lines: list[str]) -> Citation:
     return make_citation(label=label, line=line, text=text, urls=[m.url for m in find_urls(text)])
 
 
-def _read(data: bytes, path: str) -> tuple[list[str], str | None]:
-    """The text of every page, and the title in the PDF's metadata."""
+def _read(data: bytes, path: str) -> tuple[list[str], str | None, CitedDate | None]:
+    """The text of every page, and the title and date in the PDF's metadata."""
     # imported here: pypdf takes a tenth of a second to import, and most scans have no PDF
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PyPdfError
@@ -151,6 +167,7 @@ def _read(data: bytes, path: str) -> tuple[list[str], str | None]:
         pages = [page.extract_text() or "" for page in reader.pages]
         meta = reader.metadata
         title = str(meta.title).strip() if meta is not None and meta.title else None
+        when = _xmp_date(reader)
     except UnreadableDocument:
         raise
     except PyPdfError as exc:
@@ -159,7 +176,29 @@ def _read(data: bytes, path: str) -> tuple[list[str], str | None]:
         raise UnreadableDocument(path, f"malformed PDF: {type(exc).__name__}: {exc}") from None
     if title and _PLACEHOLDER_TITLE.search(title):
         title = None
-    return pages, title
+    return pages, title, when
+
+
+_DC = "http://purl.org/dc/elements/1.1/"
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
+
+def _xmp_date(reader: PdfReader) -> CitedDate | None:
+    """The latest XMP ``dc:date``, read from the XML text: pypdf's ``dc_date`` turns ``2023``
+    into January 1, 2023, a precision the file does not claim."""
+    try:
+        xmp = reader.xmp_metadata
+        if xmp is None:
+            return None
+        values = [
+            "".join(t.data for t in li.childNodes if t.nodeType == t.TEXT_NODE)
+            for node in xmp.rdf_root.getElementsByTagNameNS(_DC, "date")
+            for li in node.getElementsByTagNameNS(_RDF, "li")
+        ]
+    except Exception:  # broken XMP (bad XML, odd streams) costs the date, not the document
+        return None
+    dates = [d for d in map(parse_metadata_date, values) if d is not None]
+    return max(dates, key=lambda d: (d.start, d.end), default=None)
 
 
 def join_broken_lines(text: str) -> str:

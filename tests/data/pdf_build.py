@@ -38,9 +38,12 @@ def build_pdf(
     font: str = "Helvetica",
     user_password: str | None = None,
     draw_text: bool = True,
+    dc_dates: list[str] | None = None,
 ) -> bytes:
     """A PDF whose pages hold ``pages`` (one string per line). With ``user_password`` set (may be
-    ""), the file is encrypted; with ``draw_text`` False only shapes are drawn (a 'scan')."""
+    ""), the file is encrypted; with ``draw_text`` False only shapes are drawn (a 'scan').
+    ``dc_dates`` are written, as given, into XMP metadata as ``dc:date`` (reportlab writes no XMP,
+    so pypdf adds it). reportlab always sets the Info ``/CreationDate`` to now."""
     out = io.BytesIO()
     encrypt = None
     if user_password is not None:
@@ -59,4 +62,19 @@ def build_pdf(
             pdf.rect(40, 400, 300, 300, fill=1)  # an image-like block, no text layer
         pdf.showPage()
     pdf.save()
+    if dc_dates is not None:
+        return _with_xmp_dates(out.getvalue(), dc_dates)
+    return out.getvalue()
+
+
+def _with_xmp_dates(data: bytes, dc_dates: list[str]) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.xmp import XmpInformation
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    xmp = XmpInformation.create()
+    xmp.dc_date = list(dc_dates)  # strings are written as they are: "2023-01" stays a month
+    writer.xmp_metadata = xmp
+    out = io.BytesIO()
+    writer.write(out)
     return out.getvalue()
