@@ -6,6 +6,9 @@ URLs and UTC ``datetime``s.
     async with Wayback(settings_from_env()) as wayback:
         async for result in wayback.resolve([LookupRequest(url, (Target("fn1", accessed),))]):
             store(result)                      # yielded per URL, as soon as it is done
+
+``Wayback(..., judge=...)`` takes a ``PageJudge`` that decides whether a replayed capture is the
+cited page; without one, any capture that replays 200 is accepted.
 """
 
 from archive.choose import choose_capture, rank_captures
@@ -13,11 +16,13 @@ from archive.client import Wayback, resolve, save, verify_archived
 from archive.errors import ArchiveError, ArchiveThrottled, ArchiveUnavailable, SaveRefused
 from archive.links import replay_link, split_archive_link
 from archive.models import (
+    ArchivedPage,
     Capture,
     Choice,
     LookupRequest,
     LookupResult,
     Outcome,
+    PageJudge,
     ReplayCheck,
     SaveOutcome,
     SaveResult,
@@ -31,22 +36,24 @@ from archive.settings import (
     DEFAULT_CDX_URL,
     DEFAULT_LOOKUP_PER_MIN,
     DEFAULT_PAUSE_ON_429_S,
+    DEFAULT_PER_HOST_CONNECTIONS,
     DEFAULT_REPLAY_PER_MIN,
     DEFAULT_REPLAY_URL,
     DEFAULT_SAVE_URL,
     ArchiveSettings,
     settings_from_env,
 )
-from archive.timestamps import end_of_day, format_timestamp, parse_timestamp
+from archive.timestamps import end_of_day, format_timestamp, parse_timestamp, start_of_day
 
 __all__ = [
     "DEFAULT_AVAILABILITY_URL", "DEFAULT_BATCH_THRESHOLD", "DEFAULT_CDX_URL",
-    "DEFAULT_LOOKUP_PER_MIN", "DEFAULT_PAUSE_ON_429_S", "DEFAULT_REPLAY_PER_MIN",
+    "DEFAULT_LOOKUP_PER_MIN", "DEFAULT_PAUSE_ON_429_S", "DEFAULT_PER_HOST_CONNECTIONS",
+    "DEFAULT_REPLAY_PER_MIN",
     "DEFAULT_REPLAY_URL", "DEFAULT_SAVE_URL",
-    "ArchiveError", "ArchiveSettings", "ArchiveThrottled", "ArchiveUnavailable", "Capture",
-    "Choice", "LookupRequest", "LookupResult", "Outcome", "ReplayCheck", "SaveOutcome",
-    "SaveRefused", "SaveResult", "Snapshot", "Target", "VirtualClock", "Wayback",
+    "ArchiveError", "ArchiveSettings", "ArchiveThrottled", "ArchiveUnavailable", "ArchivedPage",
+    "Capture", "Choice", "LookupRequest", "LookupResult", "Outcome", "PageJudge", "ReplayCheck",
+    "SaveOutcome", "SaveRefused", "SaveResult", "Snapshot", "Target", "VirtualClock", "Wayback",
     "choose_capture", "end_of_day", "format_timestamp", "parse_timestamp", "rank_captures",
-    "replay_link", "resolve", "save", "settings_from_env", "split_archive_link",
+    "replay_link", "resolve", "save", "settings_from_env", "split_archive_link", "start_of_day",
     "verify_archived",
 ]

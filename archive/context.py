@@ -1,17 +1,26 @@
 """
-The plumbing every archive request goes through: the gate (rate limits, 429 pause and stop),
-one httpx client, a bounded pool of worker threads for the synchronous waybackpy, and a per-task
-request tally (so each LookupResult can say what it cost).
+The plumbing every archive request goes through: the gate (paces, per-host cap, 429 pause and
+stop), one httpx client, and a per-task request tally (so each LookupResult can say what it
+cost).
+
+Every request, whatever its kind (CDX, availability and its batch POST, replays, Save Page Now
+and its status polls), is sent by ``fetch()`` on the one ``httpx.AsyncClient``, so they share
+the gate and the kept-alive connections. The client's pool is sized to the per-host cap times
+the archive hosts in the settings, and the gate's slot is held until the body has been read and
+the connection handed back to the pool: the archive never sees more than the cap open at once
+from us. Bodies are read to their end (up to ``max_drain_bytes``, beyond what is kept), because
+a connection left mid-body is closed and a new one opened, which is what a polite client avoids.
 
 httpx errors are translated here, at one point: timeouts and transport errors become
 ``ArchiveUnavailable``. A 429 is reported to the gate (which pauses every kind of request and
 raises ``ArchiveThrottled`` after too many in a row) and the request is sent again once the
-pause is over; any other status is returned to the caller to judge. Bodies are read up to a cap.
+pause is over; any other status is returned to the caller to judge.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -20,10 +29,12 @@ from typing import Any, TypeVar
 import httpx
 
 from archive.errors import ArchiveUnavailable
-from archive.ratelimit import ArchiveGate, Clock, Kind, Sleep
+from archive.ratelimit import ArchiveGate, Clock, Kind, Sleep, VirtualClock
 from archive.settings import ArchiveSettings
 
 R = TypeVar("R")
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(slots=True)
@@ -48,6 +59,19 @@ def _count_request() -> None:
         tally.requests += 1
 
 
+def host_key(url: str) -> str:
+    """``scheme://host:port`` of a URL: what the per-host cap counts by (and a pool reuses)."""
+    parsed = httpx.URL(url)
+    port = parsed.port or _DEFAULT_PORTS.get(parsed.scheme, 0)
+    return f"{parsed.scheme}://{parsed.host}:{port}"
+
+
+def archive_hosts(settings: ArchiveSettings) -> frozenset[str]:
+    """The hosts the endpoints of ``settings`` live on (two for the real service)."""
+    return frozenset(host_key(url) for url in (settings.cdx_url, settings.availability_url,
+                                               settings.replay_url, settings.save_url))
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """An HTTP answer, reduced to what archive/ judges: no httpx object leaves this module."""
@@ -56,6 +80,7 @@ class Fetched:
     status_code: int
     headers: dict[str, str]      # lower-cased names
     text: str
+    truncated: bool = False      # the body was longer than the bytes kept in ``text``
 
 
 class ArchiveContext:
@@ -69,11 +94,15 @@ class ArchiveContext:
         self.sleep = sleep
         self.clock = clock
         self.gate = ArchiveGate(settings, clock=clock, sleep=sleep)
+        # The gate keeps each host to the cap; the pool is sized so that it could not exceed it
+        # either, and keeps the connections alive between the paced requests.
+        pool = settings.per_host_connections * len(archive_hosts(settings))
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.timeout_s), follow_redirects=False,
             headers={"User-Agent": settings.user_agent}, transport=transport,
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool,
+                                keepalive_expiry=settings.keepalive_s),
         )
-        self._threads = asyncio.Semaphore(settings.cdx_threads)
 
     async def __aenter__(self) -> ArchiveContext:
         return self
@@ -88,60 +117,62 @@ class ArchiveContext:
         self, kind: Kind, method: str, url: str, *, max_bytes: int | None = None,
         **kwargs: object,
     ) -> Fetched:
-        """Send one request through the gate; 429s are retried after the shared pause."""
-        cap = self.settings.max_body_bytes if max_bytes is None else max_bytes
+        """Send one request through the gate; 429s are retried after the shared pause.
+
+        At most ``max_bytes`` (default ``max_body_bytes``) of the body are kept in ``text``.
+        """
+        keep = self.settings.max_body_bytes if max_bytes is None else max_bytes
+        host = host_key(url)
         while True:
-            await self.gate.acquire(kind)
+            await self.gate.acquire(kind, host)
             _count_request()
             status: int | None = None
             try:
-                async with self.http.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) >= cap:
-                            break
-                    text = bytes(body[:cap]).decode(response.encoding or "utf-8", "replace")
-                status = response.status_code
+                with self._on_the_wire():
+                    async with self.http.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
+                        body, truncated = await self._read(response, keep)
+                    status = response.status_code
             except httpx.TimeoutException as exc:
                 raise ArchiveUnavailable(f"timed out: {method} {url}") from exc
             except httpx.HTTPError as exc:
                 raise ArchiveUnavailable(f"{type(exc).__name__}: {method} {url}: {exc}") from exc
             finally:
-                self.gate.report(status)   # always, so a probe after a 429 never hangs
+                # always, so the host slot comes back and a probe after a 429 never hangs
+                self.gate.report(status, host)
             if status == 429:
                 continue
             return Fetched(
                 url=str(response.url), status_code=status,
-                headers={k.lower(): v for k, v in response.headers.items()}, text=text,
+                headers={k.lower(): v for k, v in response.headers.items()},
+                text=body.decode(response.encoding or "utf-8", "replace"), truncated=truncated,
             )
 
-    async def call_sync(
-        self, kind: Kind, fn: Callable[[], R], status_of: Callable[[R], int]
-    ) -> R:
-        """Run a blocking request in a worker thread, through the gate, capped in time.
+    async def _read(self, response: httpx.Response, keep: int) -> tuple[bytes, bool]:
+        """The first ``keep`` bytes of the body, and whether there were more.
 
-        ``fn`` returns an answer whose HTTP status ``status_of`` extracts, or raises
-        ``ArchiveUnavailable``. A 429 answer is retried after the shared pause, like fetch().
+        The rest is read and dropped up to ``max_drain_bytes``, so the connection goes back to
+        the pool; a body announced or found longer than that is abandoned once ``keep`` bytes
+        are in (its connection is closed: cheaper for the archive than sending it all).
         """
-        cap_s = 2 * self.settings.timeout_s + 5   # connect + read timeouts, plus slack
-        while True:
-            await self.gate.acquire(kind)
-            _count_request()
-            status: int | None = None
-            try:
-                async with self._threads:
-                    answer = await asyncio.wait_for(asyncio.to_thread(fn), timeout=cap_s)
-                status = status_of(answer)
-            except TimeoutError as exc:
-                raise ArchiveUnavailable(f"no answer within {cap_s:.0f} s") from exc
-            except ArchiveUnavailable as exc:
-                status = exc.status_code
-                raise
-            finally:
-                self.gate.report(status)
-            if status != 429:
-                return answer
+        drain = max(keep, self.settings.max_drain_bytes)
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > drain:
+            drain = keep
+        body = bytearray()
+        seen = 0
+        async for chunk in response.aiter_bytes():
+            seen += len(chunk)
+            if len(body) < keep:
+                body += chunk[: keep - len(body)]
+            if seen > drain:
+                break
+        return bytes(body), seen > keep
+
+    def _on_the_wire(self) -> contextlib.AbstractContextManager[None]:
+        """Tell a VirtualClock that a request is out, so virtual time stands still meanwhile."""
+        if isinstance(self.clock, VirtualClock):
+            return self.clock.on_the_wire()
+        return contextlib.nullcontext()
 
 
 T = TypeVar("T")

@@ -10,6 +10,12 @@ time) when 429s are ignored:
 * Save Page Now 2 documents 7 captures/min with keys and 3/min anonymous, we use 6 and 2, and at
   most 2 captures of one URL per day (IA allows 5).
 
+A rate is kept as an even pace, one request every ``60 / rate`` seconds (a lookup every 2.5 s, a
+replay every 0.5 s), never as a burst followed by a wait: archive.org's front end answers bursts
+and more than 3-4 simultaneous connections from one address with 429 (reference §9). For the
+same reason at most ``per_host_connections`` (2, what a browser-like client needs) requests are
+in flight to any one archive host, over kept-alive connections of one HTTP client.
+
 ``settings_from_env()`` maps the one ``CITEWATCH_WAYBACK_URL`` base onto all four endpoints (the
 real service spreads them over ``web.archive.org`` and ``archive.org``), and reads the SPN keys
 from ``IA_ACCESS_KEY``/``IA_SECRET_KEY``.
@@ -27,7 +33,7 @@ DEFAULT_REPLAY_URL = "https://web.archive.org/web/"
 DEFAULT_SAVE_URL = "https://web.archive.org/save"
 DEFAULT_USER_AGENT = "citewatch/0.1 (+https://github.com/citewatch/citewatch; citation archiver)"
 
-DEFAULT_TIMEOUT_S = 30.0                 # connect and read, each; also caps every waybackpy call
+DEFAULT_TIMEOUT_S = 30.0                 # connect, read and waiting for a pooled connection
 DEFAULT_LOOKUP_PER_MIN = 24              # CDX + timemap + availability, one shared pool
 DEFAULT_REPLAY_PER_MIN = 120             # replays and SPN status polls
 DEFAULT_SAVE_PER_MIN_AUTHENTICATED = 6   # SPN2 doc: 7/min with keys
@@ -36,14 +42,19 @@ DEFAULT_MAX_SAVES_PER_URL_PER_DAY = 2    # SPN2 doc: 5 (its error text says 10)
 DEFAULT_PAUSE_ON_429_S = 60.0            # every archive request waits this long after any 429
 DEFAULT_MAX_CONSECUTIVE_429 = 3          # then ArchiveThrottled: stop cleanly
 DEFAULT_MAX_CONSECUTIVE_UNANSWERED = 5   # requests with no answer at all (network down): stop too
-DEFAULT_CONCURRENCY = 8                  # URLs in flight; the rate limiter sets the pace
-DEFAULT_CDX_THREADS = 4                  # waybackpy is synchronous: worker threads at most
+DEFAULT_PER_HOST_CONNECTIONS = 2         # requests (and connections) at once per archive host
+DEFAULT_KEEPALIVE_S = 30.0               # idle connections kept this long: well above the paces
+DEFAULT_MAX_DRAIN_BYTES = 1_000_000      # bodies read to their end up to this, so the connection
+                                         # is reused; a longer one is dropped after what we keep
+# URLs worked on at once. Not requests: the per-host cap bounds those, and the paces their rate.
+# A few URLs in hand let one URL's replays use the time another waits for its lookup; more
+# would only queue at the gate.
+DEFAULT_CONCURRENCY = 8
 DEFAULT_CDX_LIMIT = 1000                 # rows per CDX request (closest to the median target)
 DEFAULT_BATCH_THRESHOLD = 20             # distinct URLs from which batch availability is used
 DEFAULT_BATCH_SIZE = 100                 # lines per batch POST (IABot's $batchLimit)
 DEFAULT_MAX_VERIFY = 3                   # candidate captures replayed per citation at most
-DEFAULT_TITLE_MATCH = 60.0               # rapidfuzz token_set_ratio, 0-100: lenient
-DEFAULT_MAX_BODY_BYTES = 256_000         # enough for <title>
+DEFAULT_MAX_BODY_BYTES = 256_000         # enough for <title>, <h1> and a text sample
 DEFAULT_SAVE_POLL_INTERVAL_S = 5.0
 DEFAULT_SAVE_MAX_WAIT_S = 120.0          # SPN2: a capture takes at most 2 min; then "pending"
 DEFAULT_SAVE_CONCURRENCY = 3
@@ -69,12 +80,13 @@ class ArchiveSettings:
     max_consecutive_429: int = DEFAULT_MAX_CONSECUTIVE_429
     max_consecutive_unanswered: int = DEFAULT_MAX_CONSECUTIVE_UNANSWERED
     concurrency: int = DEFAULT_CONCURRENCY
-    cdx_threads: int = DEFAULT_CDX_THREADS
+    per_host_connections: int = DEFAULT_PER_HOST_CONNECTIONS
+    keepalive_s: float = DEFAULT_KEEPALIVE_S
+    max_drain_bytes: int = DEFAULT_MAX_DRAIN_BYTES
     cdx_limit: int = DEFAULT_CDX_LIMIT
     batch_threshold: int = DEFAULT_BATCH_THRESHOLD
     batch_size: int = DEFAULT_BATCH_SIZE
     max_verify: int = DEFAULT_MAX_VERIFY
-    title_match: float = DEFAULT_TITLE_MATCH
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     save_poll_interval_s: float = DEFAULT_SAVE_POLL_INTERVAL_S
     save_max_wait_s: float = DEFAULT_SAVE_MAX_WAIT_S

@@ -1,23 +1,27 @@
 """
-CDX lookups through waybackpy, the user's chosen client, made safe. The ONLY module that
-imports waybackpy (a test enforces it); nothing outside sees a waybackpy object or exception.
+CDX lookups with waybackpy, the project's chosen client, as the query model and row parser; the
+request itself goes out on our httpx client. The ONLY module that imports waybackpy (a test
+enforces it); nothing outside sees a waybackpy object or exception.
 
 What we use from waybackpy 3.0.6: ``WaybackMachineCDXServerAPI`` as the query model (its
 argument validation, ``closest`` + ``sort=closest``, filters, the ``endpoint`` attribute pointed
-at ``ArchiveSettings.cdx_url``), ``full_url`` for encoding repeatable parameters,
-``check_for_blocked_site`` for the 403 "Blocked Site Error", and ``snapshots()`` to parse rows.
+at ``ArchiveSettings.cdx_url``, ``add_payload()`` for the parameters), ``full_url`` for encoding
+repeatable parameters, ``check_for_blocked_site`` for the 403 "Blocked Site Error", and
+``snapshots()`` to parse the rows.
 
 What we replace, and why (read in site-packages ``waybackpy/cdx_api.py`` and ``cdx_utils.py``):
 
 * Transport. ``cdx_api_manager()`` calls ``cdx_utils.get_response``, which opens a fresh
-  ``requests`` session with **no timeout** (a stalled server hangs the thread for ever), mounts
+  ``requests`` session per call (a new connection, so no keep-alive) with **no timeout**, mounts
   ``Retry(total=5, backoff_factor=0.5)`` on 5xx for ``https://`` only (up to 5 extra requests
-  and about 15 s of sleeps that our rate limiter never sees), never looks at the HTTP status (a
-  429 HTML page reaches the row parser and becomes a confusing ``WaybackError``), and always
-  pages with ``showResumeKey`` (more requests than one per URL). ``max_tries`` is stored but
-  unused by the CDX class, and ``api_call_time_gap`` exists only on the Availability class. So
-  ``_CdxQuery`` overrides ``cdx_api_manager``: one GET, our own session with no retries
-  (``HTTPAdapter(max_retries=0)`` on both schemes), a (connect, read) timeout, the status kept.
+  and about 15 s of sleeps that our gate never sees), never looks at the HTTP status (a 429 HTML
+  page reaches the row parser and becomes a confusing ``WaybackError``), and always pages with
+  ``showResumeKey`` (more requests than one per URL). Being synchronous, it also needed worker
+  threads, each with its own connection. So the request URL is built from the query model
+  without any network (``request_url()``), sent once through ``ArchiveContext.fetch("lookup",
+  ...)`` (the gate's pace, the per-host cap, the 429 pause, a timeout, the shared kept-alive
+  connections), and ``_CdxQuery`` overrides ``cdx_api_manager`` to hand the body already
+  fetched to waybackpy's own parser, ``snapshots()``.
 * Parsing, only when it crashes. ``CDXSnapshot`` parses timestamps with strict ``strptime``
   (month ``00`` rows exist: ValueError) and ``snapshots()`` raises ``WaybackError`` on a row
   without exactly 7 fields; either kills the whole answer. We then parse the same body ourselves
@@ -31,8 +35,8 @@ The query: one request per distinct URL, ``closest=<median target>&sort=closest`
 filter keeping 2xx rows and the 3xx rows (redirect captures, which replay.py may follow),
 ``resolveRevisits=true`` so revisit rows carry their original status (unresolved ``-`` rows are
 filtered out), ``limit=cdx_limit``. The rows closest to the citations come back first; the
-chooser picks locally for every citation. waybackpy is synchronous: the call runs in a worker
-thread through ``ArchiveContext.call_sync`` (gate, thread bound, time cap).
+chooser picks locally for every citation. Like every lookup, it waits its turn at the gate: at
+the default 24 a minute, one CDX request every 2.5 s.
 """
 
 from __future__ import annotations
@@ -41,16 +45,14 @@ import re
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from typing import Any, cast
 
-import requests
-from requests.adapters import HTTPAdapter
 from waybackpy.cdx_api import WaybackMachineCDXServerAPI
 from waybackpy.cdx_snapshot import CDXSnapshot
 from waybackpy.cdx_utils import check_for_blocked_site, full_url
 from waybackpy.exceptions import BlockedSiteError, WaybackError
 
-from archive.context import ArchiveContext
+from archive.context import ArchiveContext, Fetched
 from archive.errors import ArchiveUnavailable
 from archive.links import strip_fragment
 from archive.models import Capture
@@ -58,6 +60,8 @@ from archive.settings import ArchiveSettings
 from archive.timestamps import format_timestamp, parse_timestamp
 
 CDX_STATUS_FILTER = "statuscode:(200|203|206|301|302|303|307|308)"
+# Bytes of a CDX answer kept: 1,000 rows of long URLs fit (a replay keeps max_body_bytes).
+CDX_MAX_BYTES = 2_000_000
 _ROBOTS_BLOCK = "RobotAccessControlException"
 _JUNK_ORIGINAL = re.compile(r"^(?:https?://)?(?:mailto:|data:|javascript:)", re.IGNORECASE)
 
@@ -77,44 +81,43 @@ async def fetch_captures(ctx: ArchiveContext, url: str, *, closest: datetime) ->
 
     Raises ArchiveUnavailable (5xx, timeout, unreadable answer) and ArchiveThrottled.
     """
-    query = partial(query_captures, strip_fragment(url), closest=format_timestamp(closest),
-                    settings=ctx.settings)
-    return await ctx.call_sync("lookup", query, lambda answer: answer.status_code)
+    query = _CdxQuery(strip_fragment(url), closest=format_timestamp(closest),
+                      settings=ctx.settings)
+    fetched = await ctx.fetch("lookup", "GET", query.request_url(), max_bytes=CDX_MAX_BYTES)
+    return read_answer(query, fetched)
 
 
-def query_captures(url: str, *, closest: str, settings: ArchiveSettings) -> CdxAnswer:
-    """Blocking: one CDX request with waybackpy, errors translated (run it in a thread)."""
-    query = _CdxQuery(url, closest=closest, settings=settings)
-    parsed_by = "waybackpy"
-    try:
-        captures = [_from_waybackpy(snapshot) for snapshot in query.snapshots()]
-    except (ValueError, WaybackError):
-        captures, parsed_by = parse_cdx_text(query.body), "citewatch"
-    response = query.response
-    if response is None:
-        raise ArchiveUnavailable("the CDX request was not sent")
-    status = response.status_code
+def read_answer(query: _CdxQuery, fetched: Fetched) -> CdxAnswer:
+    """Judge one CDX answer (no I/O): rows through waybackpy's parser, else through ours."""
+    url = query.url
+    status = fetched.status_code
     if status == 200:
-        if not captures and _has_rows(query.body):
-            raise ArchiveUnavailable(f"unreadable CDX answer: {query.body[:120]!r}",
-                                     status_code=200)
+        # A body cut at CDX_MAX_BYTES ends in half a row: drop it rather than misread it.
+        body = fetched.text.rpartition("\n")[0] if fetched.truncated else fetched.text
+        parsed_by = "waybackpy"
+        try:
+            captures = [_from_waybackpy(snapshot) for snapshot in query.parse(body)]
+        except (ValueError, WaybackError):
+            captures, parsed_by = parse_cdx_text(body), "citewatch"
+        if not captures and _has_rows(body):
+            raise ArchiveUnavailable(f"unreadable CDX answer: {body[:120]!r}", status_code=200)
         return CdxAnswer(200, tuple(collapse_duplicates(captures)), parsed_by=parsed_by)
-    if status == 429:
-        return CdxAnswer(429)
     if status == 403:
         try:
-            check_for_blocked_site(response, url)
+            # waybackpy reads only ``.text`` of the response it is given (cdx_utils.py), which
+            # our Fetched has too: no requests.Response needed.
+            check_for_blocked_site(cast(Any, fetched), url)
         except BlockedSiteError:   # its message blames robots.txt; this is an admin block
             return CdxAnswer(403, excluded=f"{url} is blocked from the Wayback Machine "
                                            "(Blocked Site Error)")
-        if _ROBOTS_BLOCK in response.text:
+        if _ROBOTS_BLOCK in fetched.text:
             return CdxAnswer(403, excluded=f"{url} is blocked from the Wayback Machine "
                                            "by robots.txt")
     raise ArchiveUnavailable(f"CDX answered HTTP {status}", status_code=status)
 
 
 class _CdxQuery(WaybackMachineCDXServerAPI):
-    """waybackpy's CDX query with our transport: one GET, a timeout, no retries, status kept."""
+    """waybackpy's CDX query, sent by us: its URL built without network, its parser fed our body."""
 
     def __init__(self, url: str, *, closest: str, settings: ArchiveSettings) -> None:
         super().__init__(
@@ -122,39 +125,31 @@ class _CdxQuery(WaybackMachineCDXServerAPI):
             closest=closest, limit=str(settings.cdx_limit), max_tries=1,
         )
         self.endpoint = settings.cdx_url
-        self._timeout_s = settings.timeout_s
-        self.response: requests.Response | None = None
-        self.body = ""
+        self._body = ""
+
+    def request_url(self) -> str:
+        """The one GET to send: waybackpy's parameters, plus ours, encoded by waybackpy."""
+        payload: dict[str, str] = {}
+        self.add_payload(payload)
+        self._add_ours(payload)
+        request_url = full_url(self.endpoint, params=payload)
+        self.last_api_request_url = request_url
+        return request_url
+
+    def parse(self, body: str) -> Generator[CDXSnapshot, None, None]:
+        """waybackpy's row parser over a body we fetched (``snapshots()`` without its I/O)."""
+        self._body = body
+        return self.snapshots()
 
     def cdx_api_manager(
         self, payload: dict[str, str], headers: dict[str, str]
     ) -> Generator[str, None, None]:
-        payload["limit"] = str(self.limit)
+        # Called by snapshots(): instead of requesting (and paging), yield the fetched body.
+        yield self._body
+
+    def _add_ours(self, payload: dict[str, str]) -> None:
+        payload["limit"] = str(self.limit)      # waybackpy adds it only in its own transport
         payload["resolveRevisits"] = "true"
-        request_url = full_url(self.endpoint, params=payload)
-        self.last_api_request_url = request_url
-        with _session() as session:
-            try:
-                response = session.get(
-                    request_url, headers=headers, allow_redirects=False,
-                    timeout=(self._timeout_s, self._timeout_s),
-                )
-            except requests.Timeout as exc:
-                raise ArchiveUnavailable(f"CDX timed out: {request_url}") from exc
-            except requests.RequestException as exc:
-                raise ArchiveUnavailable(f"CDX request failed: {exc}") from exc
-        self.response = response
-        self.body = response.text
-        if response.status_code == 200:
-            yield self.body
-
-
-def _session() -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 def _from_waybackpy(snapshot: CDXSnapshot) -> Capture:

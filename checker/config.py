@@ -23,6 +23,7 @@ Keys (all optional)::
     fail_on = "dead-unarchived"
     cdx_per_minute = 24                   # archive lookups per minute
     save_per_minute = 2                   # Save Page Now captures per minute
+    archive_per_host = 2                  # requests at once to each archive host
     pause_on_429 = 60                     # seconds every archive request waits after a 429
     max_429 = 3                           # 429s in a row that stop the archive step
     archive_max_age = "30d"
@@ -66,6 +67,7 @@ SCHEMA: dict[str, tuple[type, ...] | str] = {
     "fail_on": _STR,
     "cdx_per_minute": _NUM,
     "save_per_minute": _NUM,
+    "archive_per_host": _INT,
     "pause_on_429": _NUM,
     "max_429": _INT,
     "archive_max_age": "duration",

@@ -32,6 +32,29 @@ Faults are queued per endpoint with ``fail(endpoint, status, times=…)``: 429 (
 Retry-After, as IA does), 5xx, or any body (a Java exception with 200). Every request is logged
 (``log``, ``counts``) with the time of ``clock`` (inject the test's clock to count requests per
 minute of test time: ``max_in_window``).
+
+**It refuses like the real front end** (reference §9), per client address, with the 429 HTML
+page and no Retry-After, by default:
+
+* more than ``max_connections`` (3) requests *in progress at once*: archive.org users report
+  429s from 3-4 concurrent downloads on. A request is in progress from when its headers have
+  been read until just before its response is written (nginx ``limit_conn``), so a client that
+  waits for each answer before reusing its slot is never refused for a request it no longer has
+  out, however the threads are scheduled;
+* more than ``burst_per_s`` (5) requests within any one second of ``clock`` (the window is
+  ``(t - 1, t]``; every request counts, refused or not, so a client that keeps hammering stays
+  refused). 5 is above what citewatch's paces send at their defaults: a lookup every 2.5 s, a
+  replay or status poll every 0.5 s and a capture every 10 s or more make at most 2 + 1 + 1 = 4
+  in any second; a burst of 6 is what the old sliding window sent (24 lookups at once).
+
+Pass ``None`` to switch a rule off. With a virtual clock the burst rule is only fair if the
+client sends on the same clock (``VirtualClock`` holds its time still while a request is out,
+so the fake sees each request at the time the client sent it). For assertions and the bench it
+records, per client address, the connections accepted (``accepted``), the most TCP connections
+open at once (accept to close: ``most_connections``) and the most requests in progress at once
+(``most_in_progress``, refused ones included), and counts refusals by rule (``refused``).
+``hold()`` keeps admitted requests unanswered until ``release()``, so a test can see how many a
+client has out at once without relying on timing.
 """
 
 from __future__ import annotations
@@ -131,6 +154,7 @@ class LoggedRequest:
     body: str
     at: float
     status: int = 0
+    refused: str | None = None       # "connections" or "burst" when the front end said 429
 
 
 @dataclass
@@ -166,14 +190,26 @@ class FakeWayback:
     spn_post_errors: dict[str, tuple[str, str]] = field(default_factory=dict)
     spn_job_errors: dict[str, tuple[str, str]] = field(default_factory=dict)
     spn_redirects: dict[str, str] = field(default_factory=dict)
+    max_connections: int | None = 3      # requests in progress at once per client address
+    burst_per_s: int | None = 5          # requests within any second of ``clock`` per address
     log: list[LoggedRequest] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)          # by rule
+    accepted: Counter[str] = field(default_factory=Counter)         # connections, by address
+    most_connections: dict[str, int] = field(default_factory=dict)  # by client address
+    most_in_progress: dict[str, int] = field(default_factory=dict)  # by client address
 
     def __post_init__(self) -> None:
+        self._open: Counter[str] = Counter()
+        self._in_progress: Counter[str] = Counter()
+        self._arrivals: dict[str, deque[float]] = {}
         self._faults: dict[str, deque[Fault]] = {name: deque() for name in ENDPOINTS}
         self._jobs: dict[str, _Job] = {}
         self._daily: Counter[tuple[str, str]] = Counter()
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._holding = False
+        self.arrivals = 0                # requests since the last hold() (all, before that)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._by_key: dict[str, list[FakeCapture]] | None = None
@@ -195,6 +231,24 @@ class FakeWayback:
         """The availability API will answer ``{}`` for this URL although it is archived."""
         self.availability_blind.add(urlkey(url))
 
+    def hold(self) -> None:
+        """Keep admitted requests in progress, unanswered, until ``release()``: a test can then
+        see how many a client has out at once without relying on timing. Refused requests are
+        still answered at once."""
+        with self._changed:
+            self._holding = True
+            self.arrivals = 0
+
+    def release(self) -> None:
+        with self._changed:
+            self._holding = False
+            self._changed.notify_all()
+
+    def wait_for_arrivals(self, count: int, timeout_s: float = 10.0) -> bool:
+        """Block (in a thread) until ``count`` requests have arrived since ``hold()``."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.arrivals >= count, timeout_s)
+
     def fail(self, endpoint: str, status: int, *, times: int = 1, body: str | None = None,
              delay_s: float = 0.0) -> None:
         """Answer the next ``times`` requests to ``endpoint`` with ``status`` (and ``body``)."""
@@ -208,6 +262,24 @@ class FakeWayback:
     def requests(self, endpoint: str | None = None) -> list[LoggedRequest]:
         with self._lock:
             return [r for r in self.log if endpoint is None or r.endpoint == endpoint]
+
+    @property
+    def max_connections_seen(self) -> int:
+        """The most connections any one client address had open at once."""
+        with self._lock:
+            return max(self.most_connections.values(), default=0)
+
+    @property
+    def max_in_progress_seen(self) -> int:
+        """The most requests any one client address had in progress at once."""
+        with self._lock:
+            return max(self.most_in_progress.values(), default=0)
+
+    def min_gap(self, endpoints: Iterable[str]) -> float:
+        """The shortest time of ``clock`` between two requests to ``endpoints`` (inf if < 2)."""
+        wanted = set(endpoints)
+        times = sorted(r.at for r in self.requests() if r.endpoint in wanted)
+        return min((b - a for a, b in zip(times, times[1:], strict=False)), default=float("inf"))
 
     def max_in_window(self, endpoints: Iterable[str] | None = None, window_s: float = 60.0) -> int:
         """Most requests to ``endpoints`` seen in any ``window_s`` seconds of ``clock`` time."""
@@ -234,8 +306,10 @@ class FakeWayback:
         class Handler(_Handler):
             wayback = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        class Server(_Server):
+            wayback = fake
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -252,6 +326,49 @@ class FakeWayback:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    # the front end ---------------------------------------------------------------------------
+
+    def _opened(self, address: str) -> None:
+        with self._lock:
+            self._open[address] += 1
+            self.accepted[address] += 1
+            self.most_connections[address] = max(self.most_connections.get(address, 0),
+                                                 self._open[address])
+
+    def _closed(self, address: str) -> None:
+        with self._lock:
+            self._open[address] -= 1
+
+    def _admit(self, address: str, now: float) -> str | None:
+        """Count one request in progress; the rule it breaks, if any (then answer 429)."""
+        with self._changed:
+            self.arrivals += 1
+            self._changed.notify_all()
+            self._in_progress[address] += 1
+            active = self._in_progress[address]
+            self.most_in_progress[address] = max(self.most_in_progress.get(address, 0), active)
+            arrivals = self._arrivals.setdefault(address, deque())
+            while arrivals and arrivals[0] <= now - 1.0:
+                arrivals.popleft()
+            arrivals.append(now)
+            if self.max_connections is not None and active > self.max_connections:
+                reason = "connections"
+            elif self.burst_per_s is not None and len(arrivals) > self.burst_per_s:
+                reason = "burst"
+            else:
+                return None
+            self.refused[reason] += 1
+            return reason
+
+    def _wait_while_held(self) -> None:
+        with self._changed:
+            # bounded, so a test that forgets release() fails instead of hanging
+            self._changed.wait_for(lambda: not self._holding, 30.0)
+
+    def _done(self, address: str) -> None:
+        with self._lock:
+            self._in_progress[address] -= 1
 
     # behaviour -------------------------------------------------------------------------------
 
@@ -307,8 +424,27 @@ def _html_page(title: str, text: str = "") -> str:
             f"<body><h1>{title}</h1><p>{text}</p></body></html>")
 
 
+class _Server(ThreadingHTTPServer):
+    """Counts each client's open connections, from accept to close."""
+
+    wayback: FakeWayback
+    daemon_threads = True
+    request_queue_size = 64      # socketserver's 5 drops a burst of connects (1 s SYN retry)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.wayback._opened(client_address[0])      # in the accepting thread: in order
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)   # closes the socket
+        finally:
+            self.wayback._closed(client_address[0])
+
+
 class _Handler(BaseHTTPRequestHandler):
     wayback: FakeWayback
+    _answering = False
     protocol_version = "HTTP/1.1"
     server_version = "FakeWayback/1.0"
     wbufsize = 1 << 16               # headers and body leave in one write (flushed per request)
@@ -326,6 +462,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     def _dispatch(self, method: str) -> None:
+        # In progress from here (headers read) until _send() starts the answer.
+        address = self.client_address[0]
+        at = self.wayback.clock()
+        refused = self.wayback._admit(address, at)
+        self._answering = True
+        try:
+            if refused is None:
+                self.wayback._wait_while_held()
+            self._answer(method, at, refused)
+        finally:
+            if self._answering:            # nothing was sent (a handler failed)
+                self._answering = False
+                self.wayback._done(address)
+
+    def _answer(self, method: str, at: float, refused: str | None) -> None:
         fake = self.wayback
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
@@ -333,11 +484,17 @@ class _Handler(BaseHTTPRequestHandler):
         endpoint = self._endpoint(method, parts.path)
         entry = LoggedRequest(endpoint, method, self.path,
                               parse_qs(parts.query, keep_blank_values=True),
-                              {k: v for k, v in self.headers.items()}, body, fake.clock())
+                              {k: v for k, v in self.headers.items()}, body, at, refused=refused)
         with fake._lock:
             fake.log.append(entry)
             fake.counts[endpoint] += 1
-            fault = fake._faults[endpoint].popleft() if fake._faults.get(endpoint) else None
+            fault = None
+            if refused is None and fake._faults.get(endpoint):
+                fault = fake._faults[endpoint].popleft()
+        if refused is not None:
+            entry.status = 429
+            self._send(429, TOO_MANY, "text/html")
+            return
         if fault is not None:
             if fault.delay_s:
                 time.sleep(fault.delay_s)
@@ -368,6 +525,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: str | bytes, content_type: str,
               headers: dict[str, str] | None = None) -> int:
         data = body.encode() if isinstance(body, str) else body
+        if self._answering:                # the request stops counting before its answer leaves
+            self._answering = False
+            self.wayback._done(self.client_address[0])
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

@@ -50,18 +50,24 @@ def site() -> Iterator[tuple[Site, LocalServer]]:
 
 
 @pytest.fixture
-def wayback() -> Iterator[FakeWayback]:
-    with serve_wayback() as fake:
+def clock() -> VirtualClock:
+    """Archive waits move a virtual clock, which the fake Wayback reads too (it refuses bursts)."""
+    return VirtualClock()
+
+
+@pytest.fixture
+def wayback(clock: VirtualClock) -> Iterator[FakeWayback]:
+    with serve_wayback(clock=clock) as fake:
         yield fake
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wayback: FakeWayback):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wayback: FakeWayback,  # type: ignore[no-untyped-def]
+        clock: VirtualClock):
     monkeypatch.chdir(tmp_path)
     for name in ("CITEWATCH_DB", "IA_ACCESS_KEY", "IA_SECRET_KEY", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CITEWATCH_WAYBACK_URL", wayback.base_url)
-    clock = VirtualClock()
     monkeypatch.setattr(report_commands, "run_archive",
                         functools.partial(run_archive, clock=clock, sleep=clock.sleep))
     runner = CliRunner()

@@ -15,6 +15,7 @@ from archive.settings import (
     DEFAULT_LOOKUP_PER_MIN,
     DEFAULT_MAX_CONSECUTIVE_429,
     DEFAULT_PAUSE_ON_429_S,
+    DEFAULT_PER_HOST_CONNECTIONS,
 )
 from checker import settings as defaults
 from checker.archiving import run_archive, summary_line
@@ -47,6 +48,10 @@ def archive_options(f: F) -> F:
                      help="Archive lookups (CDX, availability) per minute."),
         click.option("--save-per-minute", "save_per_minute", type=click.IntRange(1),
                      help="Save Page Now captures per minute (default: 6 with keys, 2 without)."),
+        click.option("--archive-per-host", "archive_per_host", type=click.IntRange(1),
+                     default=DEFAULT_PER_HOST_CONNECTIONS, show_default=True,
+                     help="Requests (and connections) at once to each archive host; archive.org "
+                          "answers more than 3-4 from one address with 429."),
         click.option("--pause-on-429", "pause_on_429", type=click.FloatRange(60),
                      default=DEFAULT_PAUSE_ON_429_S, show_default=True,
                      help="Seconds every archive request waits after any 429 (at least 60)."),
@@ -67,6 +72,7 @@ def archive_settings_from(options: dict[str, Any]) -> ArchiveSettings:
         settings = settings_from_env({"CITEWATCH_WAYBACK_URL": options["wayback_url"]},
                                      base=settings)
     settings = replace(settings, lookup_per_min=options["cdx_per_minute"],
+                       per_host_connections=options["archive_per_host"],
                        pause_on_429_s=options["pause_on_429"],
                        max_consecutive_429=options["max_429"])
     if options.get("save_per_minute"):
