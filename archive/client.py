@@ -5,6 +5,10 @@ one instance are polite *together*. The module functions are one-shot convenienc
 
 Clock and sleep are injected (``time.monotonic``/``asyncio.sleep`` by default); tests and the
 benchmark pass a ``VirtualClock`` to run the real limiter without waiting.
+
+``judge`` decides whether a replayed capture shows the cited page (archive.replay); every lookup
+and cited-link check of one ``Wayback`` uses it. Without one, only the archive's own answers
+(status, ``Memento-Datetime``) count.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from archive.models import (
     LookupRequest,
     LookupResult,
     Outcome,
+    PageJudge,
     ReplayCheck,
     SaveResult,
     Snapshot,
@@ -42,8 +47,10 @@ class Wayback:
     def __init__(
         self, settings: ArchiveSettings | None = None, *, clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep, transport: httpx.AsyncBaseTransport | None = None,
+        judge: PageJudge | None = None,
     ) -> None:
         self.settings = settings or ArchiveSettings()
+        self._judge = judge
         self._ctx = ArchiveContext(self.settings, clock=clock, sleep=sleep, transport=transport)
 
     async def __aenter__(self) -> Wayback:
@@ -70,7 +77,7 @@ class Wayback:
 
         Raises ArchiveThrottled after yielding every result finished before the stop.
         """
-        return resolve_requests(self._ctx, requests)
+        return resolve_requests(self._ctx, requests, judge=self._judge)
 
     async def verify_archived(self, archive_url: str, *, cited_title: str | None = None
                               ) -> ReplayCheck:
@@ -90,8 +97,8 @@ class Wayback:
                                snapshot=snapshot, reason=reason, checked_at=checked_at)
 
         try:
-            verified = await Verifier(self._ctx).verify(link.timestamp, link.url,
-                                                        cited_title=cited_title)
+            verified = await Verifier(self._ctx, self._judge).verify(
+                link.timestamp, link.url, cited_title=cited_title)
         except ArchiveThrottled:
             raise
         except ArchiveUnavailable as exc:
@@ -120,20 +127,20 @@ class Wayback:
 
 async def resolve(
     requests: Sequence[LookupRequest], settings: ArchiveSettings | None = None, *,
-    clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep,
+    clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep, judge: PageJudge | None = None,
 ) -> AsyncIterator[LookupResult]:
     """``Wayback(settings).resolve(requests)`` in one call (its own rate-limit state)."""
-    async with Wayback(settings, clock=clock, sleep=sleep) as wayback:
+    async with Wayback(settings, clock=clock, sleep=sleep, judge=judge) as wayback:
         async for result in wayback.resolve(requests):
             yield result
 
 
 async def verify_archived(
     archive_url: str, settings: ArchiveSettings | None = None, *, cited_title: str | None = None,
-    clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep,
+    clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep, judge: PageJudge | None = None,
 ) -> ReplayCheck:
     """``Wayback(settings).verify_archived(archive_url)`` in one call."""
-    async with Wayback(settings, clock=clock, sleep=sleep) as wayback:
+    async with Wayback(settings, clock=clock, sleep=sleep, judge=judge) as wayback:
         return await wayback.verify_archived(archive_url, cited_title=cited_title)
 
 

@@ -6,13 +6,21 @@ A lookup goes ``LookupRequest`` (one URL, every date it is cited at) → ``Looku
 ``Choice`` per citation key). ``Outcome`` keeps apart "the archive has nothing usable"
 (``no-capture``, ``excluded``) from "the archive could not tell us" (``unknown``): only the latter
 is worth asking again soon.
+
+Whether a replayed capture shows the cited page at all (not a "not found" page, a bot wall, or a
+different page) is not decided here: a caller may hand in a ``PageJudge``, which sees an
+``ArchivedPage`` and the cited title (citewatch's checker hands in ``checker.classify.judge_capture``,
+the rules it applies to live pages).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+from archive.timestamps import as_utc
 
 ARCHIVE_WAYBACK = "wayback"
 
@@ -43,11 +51,26 @@ class SaveOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One citation of a URL: ``key`` is the caller's id, ``at`` the date it should show."""
+    """One citation of a URL: ``key`` is the caller's id, ``at`` the moment it should show.
+
+    A citation dated by a period ("January 2023", "2021") gives ``start``, the period's first
+    moment, and ``at``, its last: a capture anywhere in between is as good as one on the exact
+    day (see choose.py). ``start`` is None for a single moment.
+    """
 
     key: str
     at: datetime
     cited_title: str | None = None
+    start: datetime | None = None
+
+    def distance_s(self, captured_at: datetime) -> int:
+        """Signed seconds from the target to a capture: 0 inside the period, negative before
+        its start, positive after its end."""
+        moment = as_utc(captured_at)
+        start = as_utc(self.start) if self.start is not None else as_utc(self.at)
+        if moment < start:
+            return round((moment - start).total_seconds())
+        return max(0, round((moment - as_utc(self.at)).total_seconds()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +92,30 @@ class Capture:
     status_code: int | None      # None for an unresolved revisit ("-")
     mimetype: str | None = None
     digest: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchivedPage:
+    """What one replayed capture shows, as evidence for a ``PageJudge``: no verdict.
+
+    The fields are those a live check reads from a page (title, og:title and first ``<h1>``, the
+    start of the visible text), so one set of rules can judge both.
+    """
+
+    url: str                     # the URL as asked for
+    original: str                # the URL the capture is of (differs after a followed redirect)
+    timestamp: str               # 14 digits, the Memento-Datetime of the replay
+    status_code: int             # as archived (200: other statuses never reach a judge)
+    content_type: str | None     # media type as archived, lower case, no parameters
+    title: str | None            # <title>, else og:title
+    headings: tuple[str, ...] = ()   # og:title, first <h1> (those present)
+    body_sample: str = ""        # start of the visible text, bounded (replay.SAMPLE_CHARS)
+    truncated: bool = False      # only the start of a long body was read (no title is no evidence)
+
+
+#: Judges whether a capture is the cited page: ``(page, cited title)`` → None when it is, else
+#: why not (for humans; never parse it). Pure and synchronous: it runs once per replayed capture.
+PageJudge = Callable[[ArchivedPage, str | None], str | None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,7 +2,7 @@
 Verify a capture by replaying it once, in identity form: ``/web/<ts>id_/<url>``.
 
 The ``id_`` form returns the archived bytes and the archived status with no banner, so the
-status and ``<title>`` are the page's own (reference §3):
+status and the page text are the page's own (reference §3):
 
 * 200 + ``Memento-Datetime``: a capture of a working page: a candidate fix;
 * 302 without ``Memento-Datetime`` (``X-Archive-Redirect-Reason: found capture at <ts>``): the
@@ -14,11 +14,24 @@ status and ``<title>`` are the page's own (reference §3):
 * 404 without it: no capture at that timestamp; 200 without it saying "excluded from the
   Wayback Machine": the site is excluded.
 
-A 200 capture is still rejected when its title reads like a not-found page or a login/bot wall
-(unless the cited title says the same), or, when the citation gives a title, when the archived
-title does not resemble it (rapidfuzz ``token_set_ratio`` with a lenient threshold, so a site
-name added to the title does not matter). Replays are cached per (timestamp, URL) within one
-``Verifier``, so citations sharing a capture cost one request.
+These are the archive's own answers, and all that archive/ decides by itself. Whether a 200
+capture shows the *cited page*, and not a "not found" page, a login or bot wall, or another page
+now at that URL, is the caller's judgement, handed in as a ``PageJudge`` (archive.models) through
+``Wayback(judge=...)``. citewatch's checker hands in ``checker.classify.judge_capture``: the rules
+it applies to a live page (``classify()``), so a capture is judged as the live page would be,
+less what needs the live site (a probe of the host, its headers). The judge sees the capture
+after an archived redirect was followed (``ArchivedPage.url`` is the URL asked for, ``original``
+the URL the capture is of), so a redirect to a home or login page is its to reject. Without a
+judge (the library used alone), every 200 capture with a ``Memento-Datetime`` is a fix.
+
+The judge gets the evidence a live check gets: ``<title>`` (else og:title), og:title and the first
+``<h1>`` as headings, and the start of the visible text (``read_page``). That extraction repeats,
+more simply (regular expressions over the capped body, no chunked scan), what
+``checker.fetch.read_page`` does, because archive/ may not import checker/; keep the two in step
+(tests/test_archive_judge.py compares them).
+
+Replays are cached per (timestamp, URL) within one ``Verifier``, so citations sharing a capture
+cost one request; the judge runs per citation (it depends on the cited title) and costs none.
 """
 
 from __future__ import annotations
@@ -30,36 +43,39 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
-from rapidfuzz import fuzz
-from rapidfuzz.utils import default_process
-
 from archive.context import ArchiveContext
 from archive.errors import ArchiveUnavailable
 from archive.links import replay_link, split_archive_link
-from archive.models import Outcome
+from archive.models import ArchivedPage, Outcome, PageJudge
 from archive.timestamps import format_timestamp, parse_timestamp
 
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
-_H1 = re.compile(r"<h1[^>]*>(.*?)</h1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]+>")
+SAMPLE_CHARS = 2000          # visible text handed to the judge: checker.fetch.SAMPLE_CHARS
+_TITLE_CHARS = 500           # checker.fetch._TITLE_CHARS
+_SCAN_CHARS = 262_144        # markup searched for the first <h1> and the text sample
 _EXCLUDED = "excluded from the wayback machine"
-_NOT_FOUND = re.compile(
-    r"^\W*(?:error|http)?\W*4(?:04|10)\b|\b(?:error|http)\W*4(?:04|10)\b"
-    r"|\b4(?:04|10)\W*(?:error|page|gone)|not found"
-    r"|page (?:is )?(?:missing|unavailable|not available)"
-    r"|no longer (?:available|exists)|(?:does|do) not exist|doesn't exist"
-    r"|(?:cannot|can't|could not|couldn't) (?:be )?f(?:ou)?nd|nothing (?:was )?found",
-    re.IGNORECASE,
-)
-_WALL = re.compile(
-    r"\blog ?in\b|\blog-in\b|\bsign ?in\b|\bsign-in\b|access denied|members only"
-    r"|subscribe to (?:read|continue)|authentication required|are you a robot|captcha"
-    r"|just a moment|attention required",
-    re.IGNORECASE,
-)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.IGNORECASE | re.DOTALL)
+_META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+_BODY_OPEN = re.compile(r"<body\b", re.IGNORECASE)
+_HEAD_CLOSE = re.compile(r"</head\s*>", re.IGNORECASE)
+# Markup whose content no reader sees, and comments (as checker.fetch._HIDDEN_TAGS).
+_HIDDEN = re.compile(r"<(script|style|noscript|template|svg|title)\b.*?</\1\s*>|<!--.*?-->",
+                     re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True, slots=True)
+class PageText:
+    """What a replayed body says about itself (the fields of checker.fetch.PageText)."""
+
+    title: str | None = None
+    headings: tuple[str, ...] = ()   # og:title, first <h1> (those present)
+    sample: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Replayed:
     """One replay answer, reduced to what verification needs."""
 
@@ -67,8 +83,10 @@ class Replayed:
     status_code: int
     memento_ts: str | None       # from Memento-Datetime; None when the archive itself answered
     location: str | None         # absolute
-    title: str | None
-    excluded: bool
+    excluded: bool = False
+    content_type: str | None = None   # media type, lower case, no parameters
+    page: PageText = PageText()       # read only from a 200 capture: nothing else is judged
+    truncated: bool = False           # the body was longer than what was read of it
 
     @property
     def is_nearest_redirect(self) -> bool:
@@ -98,10 +116,15 @@ class Verified:
 
 
 class Verifier:
-    """Replays candidate captures, caching each answer; create one per URL being resolved."""
+    """Replays candidate captures, caching each answer; create one per URL being resolved.
 
-    def __init__(self, ctx: ArchiveContext) -> None:
+    ``judge`` decides whether a 200 capture is the cited page (see the module docstring); None
+    accepts every one.
+    """
+
+    def __init__(self, ctx: ArchiveContext, judge: PageJudge | None = None) -> None:
         self._ctx = ctx
+        self._judge = judge
         self._cache: dict[tuple[str, str], Replayed] = {}
 
     async def verify(self, timestamp: str, url: str, *, cited_title: str | None = None) -> Verified:
@@ -117,8 +140,12 @@ class Verifier:
                                        f"{replayed.location}")
             redirected_from = url
             replayed = await self._settle(target.timestamp, target.url)
-        return judge(replayed, cited_title=cited_title, redirected_from=redirected_from,
-                     threshold=self._ctx.settings.title_match)
+        return judge_replay(replayed, asked_url=url, cited_title=cited_title,
+                            redirected_from=redirected_from, page_judge=self._judge)
+
+    def has_replayed(self, timestamp: str, url: str) -> bool:
+        """True when this capture's answer is cached: judging it again costs no request."""
+        return (timestamp, url) in self._cache
 
     async def replay(self, timestamp: str, url: str) -> Replayed:
         """One ``id_`` replay request (cached). Raises ArchiveUnavailable on 5xx or timeout."""
@@ -145,19 +172,23 @@ async def _replay(ctx: ArchiveContext, timestamp: str, url: str) -> Replayed:
                                  status_code=fetched.status_code)
     memento = fetched.headers.get("memento-datetime")
     location = fetched.headers.get("location")
+    content_type = media_type(fetched.headers.get("content-type"))
     no_memento_text = fetched.text.lower() if memento is None else ""
+    capture_of_page = memento is not None and fetched.status_code == 200
     return Replayed(
         url=url, status_code=fetched.status_code, memento_ts=_memento_ts(memento),
         location=urljoin(link, location) if location else None,
-        title=page_title(fetched.text), excluded=_EXCLUDED in no_memento_text,
+        excluded=_EXCLUDED in no_memento_text, content_type=content_type,
+        page=read_page(fetched.text, content_type) if capture_of_page else PageText(),
+        truncated=fetched.truncated,
     )
 
 
-def judge(
-    replayed: Replayed, *, cited_title: str | None, redirected_from: str | None = None,
-    threshold: float = 60.0,
+def judge_replay(
+    replayed: Replayed, *, asked_url: str, cited_title: str | None,
+    redirected_from: str | None = None, page_judge: PageJudge | None = None,
 ) -> Verified:
-    """Pure verdict on one replay answer (see the module docstring)."""
+    """Pure verdict on one replay answer: the archive's rules, then ``page_judge`` on a 200."""
     if replayed.memento_ts is None:
         if replayed.excluded:
             return Verified(outcome=Outcome.EXCLUDED,
@@ -172,42 +203,88 @@ def judge(
         what = "redirect" if 300 <= replayed.status_code < 400 else "page"
         return Verified(outcome=Outcome.NO_CAPTURE,
                         reason=f"the capture is of an HTTP {replayed.status_code} {what}")
-    title = replayed.title
-    if title and (problem := _title_problem(title, cited_title)):
-        return Verified(outcome=Outcome.NO_CAPTURE, reason=f"{problem}: {title!r}")
-    if title and cited_title and not titles_match(cited_title, title, threshold):
-        return Verified(outcome=Outcome.NO_CAPTURE,
-                        reason=f"archived title {title!r} does not match the cited {cited_title!r}")
-    captured_at = parse_timestamp(replayed.memento_ts)
+    page = replayed.page
+    if page_judge is not None:
+        shown = ArchivedPage(
+            url=asked_url, original=replayed.url, timestamp=replayed.memento_ts,
+            status_code=replayed.status_code, content_type=replayed.content_type,
+            title=page.title, headings=page.headings, body_sample=page.sample,
+            truncated=replayed.truncated,
+        )
+        if (problem := page_judge(shown, cited_title)) is not None:
+            return Verified(outcome=Outcome.NO_CAPTURE, reason=problem)
     return Verified(
-        outcome=Outcome.FOUND, timestamp=replayed.memento_ts, captured_at=captured_at,
-        original=replayed.url, status_code=200, title=title, redirected_from=redirected_from,
+        outcome=Outcome.FOUND, timestamp=replayed.memento_ts,
+        captured_at=parse_timestamp(replayed.memento_ts), original=replayed.url,
+        status_code=200, title=page.title, redirected_from=redirected_from,
     )
 
 
-def titles_match(cited: str, archived: str, threshold: float) -> bool:
-    """Lenient: every word of the shorter title found in the longer one scores 100."""
-    return fuzz.token_set_ratio(cited, archived, processor=default_process) >= threshold
+def media_type(content_type: str | None) -> str | None:
+    """``"Text/HTML; charset=utf-8"`` → ``"text/html"``; None when absent or empty."""
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
 
 
-def page_title(text: str) -> str | None:
-    """The page's <title> (or first <h1>), unescaped and with whitespace collapsed."""
-    for pattern in (_TITLE, _H1):
-        if match := pattern.search(text):
-            title = " ".join(html.unescape(_TAG.sub(" ", match[1])).split())
-            if title:
-                return title
+def read_page(text: str, content_type: str | None) -> PageText:
+    """Title, headings and a visible-text sample, as ``checker.fetch.read_page`` reads them.
+
+    ``<title>`` is looked for in the head only (an SVG ``<title>`` further down is not the
+    page's); the title falls back to og:title. Untyped text counts as HTML when it starts with
+    markup. Non-HTML text gets only a sample, binary types nothing.
+    """
+    if content_type is None:
+        is_html = text[:512].lstrip("\ufeff \t\r\n").startswith("<")
+        is_text = is_html or "\0" not in text[:512]
+    else:
+        is_html = content_type in _HTML_TYPES
+        is_text = is_html or content_type.startswith("text/") \
+            or content_type.endswith(("json", "xml"))
+    if not text or not is_text:
+        return PageText()
+    if not is_html:
+        return PageText(sample=" ".join(text[: SAMPLE_CHARS * 4].split())[:SAMPLE_CHARS])
+    body_at = _BODY_OPEN.search(text)
+    body_start = body_at.start() if body_at else -1
+    head_close = _HEAD_CLOSE.search(text, 0, len(text) if body_start < 0 else body_start)
+    head_end = head_close.start() if head_close else body_start
+    if head_end < 0:   # no <head> or <body> markup at all: a fragment, search all of it
+        head_end, body_start = len(text), 0
+    body_start = max(body_start, 0)
+    head = text[:head_end]
+    title_match = _TITLE.search(head)
+    title = _clean(title_match[1]) if title_match else None
+    og_title = _og_title(head)
+    body = text[body_start: body_start + _SCAN_CHARS]
+    h1_match = _H1.search(body)
+    h1 = _clean(h1_match[1]) if h1_match else None
+    return PageText(
+        title=title or og_title or None,
+        headings=tuple(h for h in (og_title, h1) if h),
+        sample=_visible_text(body),
+    )
+
+
+def _clean(fragment: str, limit: int = _TITLE_CHARS) -> str:
+    """Markup out, entities decoded, whitespace collapsed, length capped."""
+    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())[:limit]
+
+
+def _og_title(head: str) -> str | None:
+    for tag in _META.finditer(head):
+        if "og:title" not in tag[0]:
+            continue
+        attrs = {m[1].lower(): m[2] or m[3] or m[4] or "" for m in _ATTR.finditer(tag[0])}
+        if "og:title" in (attrs.get("property", "").lower(), attrs.get("name", "").lower()):
+            return _clean(attrs.get("content", "")) or None
     return None
 
 
-def _title_problem(title: str, cited_title: str | None) -> str | None:
-    cited = (cited_title or "").replace("\u2019", "'")
-    plain = title.replace("\u2019", "'")
-    if _NOT_FOUND.search(plain) and not _NOT_FOUND.search(cited):
-        return "the capture is of a not-found page"
-    if _WALL.search(plain) and not _WALL.search(cited):
-        return "the capture is of a login or bot wall"
-    return None
+def _visible_text(markup: str) -> str:
+    """Roughly the first SAMPLE_CHARS characters a reader sees: no scripts, styles or tags."""
+    text = _TAG.sub(" ", _HIDDEN.sub(" ", markup))
+    return " ".join(html.unescape(text).split())[:SAMPLE_CHARS]
 
 
 def _memento_ts(header: str | None) -> str | None:

@@ -85,6 +85,19 @@ body was read, and when at least one cited title is informative: ``MIN_CITED_WOR
   script: citing a Russian or Chinese page under an English translation of its title is common,
   and the two share no characters. (A cited title in any other script is compared as is; titles
   are never transliterated.) When no pair is comparable, no drift is reported.
+
+Archive captures
+----------------
+``judge_capture`` is the ``archive.PageJudge`` that ``checker.archiving`` hands to
+``archive.Wayback``, so a Wayback capture is judged by these same rules, not by a second rulebook.
+A replayed capture (archive/ has already required HTTP 200 with a ``Memento-Datetime``) is judged
+as a GET of the cited URL that ended on the URL the capture is of (after an archived redirect, if
+one was followed), with the capture's content type, title, headings and text sample. No probe is
+given (nothing was asked of the site) and no headers (the archive's are not the site's). A
+**soft-404**, **drifted** or **blocked** verdict rejects the capture, with the verdict and reason;
+any other accepts it. So a capture titled "Страница не найдена", a bot wall, a capture that
+followed an archived redirect to the site's home page or to a login page, or a page with another
+title is not a fix, and a Russian page cited under an English translation of its title is.
 """
 
 from __future__ import annotations
@@ -94,6 +107,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from rapidfuzz import fuzz
@@ -114,6 +128,9 @@ from checker.soft404 import (
 )
 from citations.urls import host_of
 
+if TYPE_CHECKING:
+    from archive.models import ArchivedPage
+
 DRIFT_THRESHOLD = 60.0          # best title similarity (0-100) below this is drift
 SHORT_PAGE_TITLE_RATIO = 0.5    # CJK/Thai page text shorter than this share of the cited: ratio()
 MIN_CITED_WORDS = 3             # a cited title needs this many words to judge drift
@@ -125,6 +142,9 @@ _BLOCKED_STATUS = frozenset({401, 403, 407, 429, 451})
 _UNREACHABLE_4XX = frozenset({408, 425})
 _DEAD_FAILURES = frozenset({FailureKind.NXDOMAIN, FailureKind.REFUSED})
 _LOOP_FAILURES = frozenset({FailureKind.TOO_MANY_REDIRECTS, FailureKind.REDIRECT_LOOP})
+# The verdicts that reject an archive capture. The others cannot arise from a 200 replay, or judge
+# the URL rather than the page (invalid, skipped), or accept it (alive, moved).
+_NOT_THE_CITED_PAGE = frozenset({Verdict.SOFT_404, Verdict.DRIFTED, Verdict.BLOCKED})
 
 _FAILURE_TEXT = {
     FailureKind.NXDOMAIN: "the domain no longer resolves (NXDOMAIN)",
@@ -232,6 +252,23 @@ def classify(
     if redirected:
         return Judgement(Verdict.ALIVE, f"HTTP {status} after a redirect to {final_url}")
     return Judgement(Verdict.ALIVE, f"HTTP {status}")
+
+
+def judge_capture(page: ArchivedPage, cited_title: str | None) -> str | None:
+    """Whether a Wayback capture is the cited page: None if it is, else why not (for humans).
+
+    The ``archive.PageJudge`` of citewatch: ``classify()`` on the capture, as described under
+    *Archive captures* in the module docstring.
+    """
+    obs = Observation(
+        url=page.url, final_url=page.original, status=page.status_code, method="GET",
+        content_type=page.content_type, title=page.title, headings=page.headings,
+        body_sample=page.body_sample, truncated=page.truncated,
+    )
+    judgement = classify(obs, cited_titles=(cited_title,) if cited_title else ())
+    if judgement.verdict in _NOT_THE_CITED_PAGE:
+        return f"{judgement.verdict}: {judgement.reason}"
+    return None
 
 
 # --- status codes -------------------------------------------------------------------------------
