@@ -41,6 +41,7 @@ from archive.models import (
     LookupRequest,
     LookupResult,
     Outcome,
+    PageJudge,
     Snapshot,
     Target,
 )
@@ -59,14 +60,17 @@ class _Work:
 
 
 async def resolve_requests(
-    ctx: ArchiveContext, requests: Sequence[LookupRequest]
+    ctx: ArchiveContext, requests: Sequence[LookupRequest], *, judge: PageJudge | None = None
 ) -> AsyncIterator[LookupResult]:
-    """Yield one LookupResult per distinct URL, in completion order (see the module docstring)."""
+    """Yield one LookupResult per distinct URL, in completion order (see the module docstring).
+
+    ``judge`` decides whether a replayed capture is the cited page (archive.replay).
+    """
     merged = merge_requests(requests)
     items = _with_batch_hints(ctx, merged) if len(merged) >= ctx.settings.batch_threshold \
         else _plain(merged)
     async for result in stream_bounded(
-        items, lambda work: _resolve_url(ctx, work), limit=ctx.settings.concurrency,
+        items, lambda work: _resolve_url(ctx, work, judge), limit=ctx.settings.concurrency,
         stop=lambda: ctx.gate.stopped,
     ):
         yield result
@@ -142,9 +146,10 @@ async def _batch(ctx: ArchiveContext, chunk: list[LookupRequest]) -> AsyncIterat
         yield _Work(request, hints.get(request.url, {}), batch_requests=1 if index == 0 else 0)
 
 
-async def _resolve_url(ctx: ArchiveContext, work: _Work) -> LookupResult:
+async def _resolve_url(ctx: ArchiveContext, work: _Work, judge: PageJudge | None
+                       ) -> LookupResult:
     tally = start_tally()
-    resolver = _UrlResolver(ctx, work.request)
+    resolver = _UrlResolver(ctx, work.request, judge)
     try:
         await resolver.run(work.hints)
     except ArchiveThrottled:
@@ -158,11 +163,12 @@ async def _resolve_url(ctx: ArchiveContext, work: _Work) -> LookupResult:
 class _UrlResolver:
     """The state of one URL's lookup: choices so far, shared replay cache."""
 
-    def __init__(self, ctx: ArchiveContext, request: LookupRequest) -> None:
+    def __init__(self, ctx: ArchiveContext, request: LookupRequest, judge: PageJudge | None
+                 ) -> None:
         self.ctx = ctx
         self.request = request
         self.looked_up_at = datetime.now(UTC)
-        self.verifier = Verifier(ctx)
+        self.verifier = Verifier(ctx, judge)
         self.sources: list[str] = []
         self._choices: dict[str, Choice] = {}
 
@@ -218,14 +224,23 @@ class _UrlResolver:
             self._found(target, verified)
 
     async def _choose(self, target: Target, captures: tuple[Capture, ...]) -> None:
-        ranked = rank_captures(captures, target.at, failing_since=self.request.failing_since)
+        ranked = rank_captures(captures, target.at, failing_since=self.request.failing_since,
+                               start=target.start)
         if not ranked:
             reason = "no capture" if not captures else \
                 f"none of {len(captures)} captures is usable before the link failed"
             self._set(target, Outcome.NO_CAPTURE, reason=reason)
             return
         rejected = []
-        for capture in ranked[: self.ctx.settings.max_verify]:
+        # max_verify bounds the *new* replays per citation: a capture another citation of the
+        # URL already replayed is judged again for free (several citations, one shared shelf of
+        # not-found captures, must not use up each other's tries).
+        budget = self.ctx.settings.max_verify
+        for capture in ranked:
+            if not self.verifier.has_replayed(capture.timestamp, self.request.url):
+                if budget == 0:
+                    break
+                budget -= 1
             try:
                 verified = await self.verifier.verify(capture.timestamp, self.request.url,
                                                       cited_title=target.cited_title)
@@ -272,7 +287,7 @@ class _UrlResolver:
             replay_url=replay_link(self.ctx.settings.replay_url, verified.timestamp,
                                    verified.original),
             status_code=verified.status_code or 200, title=verified.title,
-            distance_s=round((verified.captured_at - as_utc(target.at)).total_seconds()),
+            distance_s=target.distance_s(verified.captured_at),
             looked_up_at=self.looked_up_at, redirected_from=verified.redirected_from,
         )
         self._choices[target.key] = Choice(key=target.key, target=target.at,

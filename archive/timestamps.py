@@ -44,6 +44,11 @@ def format_timestamp(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y%m%d%H%M%S")
 
 
+def start_of_day(day: date) -> datetime:
+    """The first second of a date, UTC: where a cited period starts."""
+    return datetime.combine(day, time(0, 0, 0), tzinfo=UTC)
+
+
 def end_of_day(day: date) -> datetime:
     """The last second of a date, UTC: the target for a citation that gives only a date.
 

@@ -3,10 +3,15 @@ Benchmark the archive engine against the local fake Wayback Machine: thousands o
 
     python bench/bench_archive.py [--urls 3000] [--seed 7]
 
-The real rate limiter runs in "accounting" mode: its clock is a VirtualClock whose sleep moves
-time forward instead of waiting, so the run takes seconds while the clock shows how long the
-same work would take at the default limits (24 lookups/min, 120 replays/min). The report gives
-archive requests per resolved citation and that projected time.
+The real gate runs on a VirtualClock, a discrete-event clock: a sleep moves virtual time
+forward instead of waiting, but only while no request is on the wire, so the run takes seconds
+while the clock shows how long the same work would take at the default settings (a lookup every
+2.5 s, a replay every 0.5 s, 2 requests at once per archive host). The fake reads the same clock
+and refuses like archive.org's front end (more than 3 requests in progress at once from one
+address, or more than 5 in any second: tests/fake_wayback.py). The report gives the 429s
+received, the most connections open and requests in progress at once per archive host (the
+fake stands for both web.archive.org and archive.org), archive requests per resolved citation
+and the projected time.
 
 The mix of URLs is made up but shaped like lost citations: most archived with a few captures,
 some only as a redirect capture, some whose nearest capture is a soft-404, some the
@@ -31,22 +36,29 @@ from archive import (  # noqa: E402
     DEFAULT_LOOKUP_PER_MIN,
     DEFAULT_REPLAY_PER_MIN,
     ArchiveSettings,
+    Capture,
     LookupRequest,
     Outcome,
     Target,
     VirtualClock,
     Wayback,
+    choose_capture,
     settings_from_env,
 )
+from checker.classify import judge_capture  # noqa: E402
 from tests.fake_wayback import FakeWayback, serve_wayback, stamp  # noqa: E402
 
 KINDS = (("archived", 0.58), ("redirect", 0.08), ("soft404", 0.06), ("blind", 0.10),
          ("never", 0.13), ("excluded", 0.05))
 
 
-def populate(fake: FakeWayback, count: int, rng: random.Random) -> list[LookupRequest]:
-    """Captures in the fake, and one LookupRequest per URL with 1-3 citation dates."""
+def populate(fake: FakeWayback, count: int, rng: random.Random
+             ) -> tuple[list[LookupRequest], dict[str, datetime]]:
+    """Captures in the fake, one LookupRequest per URL with 1-3 citation dates, and the capture
+    time a perfect resolver would give each citation key (the truth: choose.py's rule over the
+    captures that really are the cited page)."""
     requests = []
+    best: dict[str, datetime] = {}
     start = datetime(2008, 1, 1, tzinfo=UTC)
     kinds, weights = zip(*KINDS, strict=True)
     for n in range(count):
@@ -76,31 +88,52 @@ def populate(fake: FakeWayback, count: int, rng: random.Random) -> list[LookupRe
         targets = tuple(Target(f"{n}-{i}", moment, title if i == 0 else None)
                         for i, moment in enumerate(cited))
         requests.append(LookupRequest(url, targets, failing_since=failing))
-    return requests
+        if kind not in ("never", "excluded"):
+            good = [Capture(timestamp=c.timestamp, captured_at=c.captured_at, original=c.url,
+                            status_code=200)
+                    for c in fake.captures if c.url in (url, url.replace("/page.html",
+                                                                         "/moved.html"))
+                    and c.status == "200" and c.title == title]
+            for target in targets:
+                chosen = choose_capture(good, target.at, failing_since=failing)
+                if chosen is not None:
+                    best[target.key] = chosen.captured_at
+    return requests, best
 
 
 async def run(count: int, seed: int) -> None:
     rng = random.Random(seed)
     clock = VirtualClock()
     with serve_wayback(clock=clock) as fake:
-        requests = populate(fake, count, rng)
+        requests, best = populate(fake, count, rng)
         citations = sum(len(r.targets) for r in requests)
+        host = fake.base_url.removeprefix("http://")
         settings = settings_from_env({"CITEWATCH_WAYBACK_URL": fake.base_url},
                                      base=ArchiveSettings())
         outcomes: Counter[str] = Counter()
+        off_by_days: list[float] = []      # per citation with a good capture: chosen vs best
         sources: Counter[str] = Counter()
         started = time.perf_counter()
-        async with Wayback(settings, clock=clock, sleep=clock.sleep) as wayback:
+        # judged as citewatch judges them, so the soft-404 captures are rejected
+        async with Wayback(settings, clock=clock, sleep=clock.sleep,
+                           judge=judge_capture) as wayback:
             async for result in wayback.resolve(requests):
                 sources[result.source or "-"] += 1
                 outcomes.update(str(choice.outcome) for choice in result.choices)
+                for choice in result.choices:
+                    if choice.key in best:
+                        off_by_days.append(
+                            abs((choice.snapshot.captured_at - best[choice.key]).total_seconds())
+                            / 86400 if choice.snapshot else float("inf"))
             sent = wayback.requests_sent
+            throttled = wayback.throttled
         elapsed = time.perf_counter() - started
 
     resolved = outcomes[str(Outcome.FOUND)]
     total = sum(sent.values())
-    by_counts_min = max(sent.get("lookup", 0) / DEFAULT_LOOKUP_PER_MIN,
-                          sent.get("replay", 0) / DEFAULT_REPLAY_PER_MIN)
+    # the paces alone: every lookup 60/24 s apart, every replay 60/120 s apart, side by side
+    by_pace_min = max(sent.get("lookup", 0) / DEFAULT_LOOKUP_PER_MIN,
+                      sent.get("replay", 0) / DEFAULT_REPLAY_PER_MIN)
     print(f"URLs {count}, citations {citations} (seed {seed})")
     print("outcomes  " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     print("sources   " + ", ".join(f"{k} {v}" for k, v in sorted(sources.items())))
@@ -109,9 +142,24 @@ async def run(count: int, seed: int) -> None:
     print(f"archive requests per resolved citation: {total / max(resolved, 1):.2f} "
           f"({total} requests, {resolved} citations resolved)")
     print(f"lookup requests per distinct URL: {sent.get('lookup', 0) / count:.2f}")
-    print(f"projected time at the default limits ({DEFAULT_LOOKUP_PER_MIN} lookups/min, "
-          f"{DEFAULT_REPLAY_PER_MIN} replays/min): {clock() / 60:.1f} min "
-          f"(requests / rate: {by_counts_min:.1f} min; a window's first requests go at once)")
+    close = sum(1 for days in off_by_days if days <= 30)
+    exact = sum(1 for days in off_by_days if days < 1 / 86400 * 60)
+    print(f"citations with a good capture: {len(off_by_days)}; given one within 30 days of the "
+          f"best: {close} ({100 * close / max(len(off_by_days), 1):.1f}%), the best itself: "
+          f"{exact} ({100 * exact / max(len(off_by_days), 1):.1f}%)")
+    print(f"429s received: {throttled} (the fake refused: "
+          f"{dict(fake.refused) or 'nothing'})")
+    for address in sorted(fake.most_connections):
+        print(f"archive host {host} (for web.archive.org and archive.org), from {address}: "
+              f"at most {fake.most_connections[address]} connection(s) open and "
+              f"{fake.most_in_progress.get(address, 0)} request(s) in progress at once; "
+              f"{fake.accepted[address]} connection(s) in all")
+    print(f"busiest second: {fake.max_in_window(window_s=1.0)} request(s); closest lookups "
+          f"{fake.min_gap(['cdx', 'availability', 'availability-batch']):.1f} s apart, "
+          f"closest replays {fake.min_gap(['replay']):.1f} s apart")
+    print(f"projected time at the default settings ({DEFAULT_LOOKUP_PER_MIN} lookups/min, "
+          f"{DEFAULT_REPLAY_PER_MIN} replays/min, evenly spaced): {clock() / 60:.1f} min "
+          f"(the paces alone: {by_pace_min:.1f} min)")
     print(f"wall time here: {elapsed:.1f} s")
 
 

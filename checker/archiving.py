@@ -1,12 +1,25 @@
 """Resolve lost citations to archive captures, verify cited archive links, save live links.
 
 Which links: those whose state (checker.state) is dead, soft-404, drifted or failing, for each of
-their current citations; plus every cited Wayback link, whose capture must still replay. The
-target date of a citation is its "accessed" date, else its publication date, else the document's
-date, else the day citewatch first saw the link: the capture should show the page as the author
-saw it. A citation whose answer (found, no capture, excluded) is younger than ``max_age`` is not
+their current citations; those that are unreachable now (a timeout, a TLS failure, a server that
+hangs: as unusable to a reader as a lost page, so the report offers the capture as a fallback,
+but they are never counted as lost); plus every cited Wayback link, whose capture must still
+replay. A citation whose answer (found, no capture, excluded) is younger than ``max_age`` is not
 looked up again, so a rerun within it sends no request to the archive at all; an "unknown" answer
 (the archive failed) is always asked again.
+
+The date a capture is chosen for (``target_of``), first that exists:
+
+1. ``accessed``: the citation's "accessed" date;
+2. ``published``: its publication date;
+3. ``document``: the document's own date, from its metadata;
+4. ``inferred``: the document's date inferred from the newest date it cites (citations.parse);
+5. ``first-seen``: the day citewatch first saw the link.
+
+Each may be a day or a period ("January 2023", "2021", "Summer 2005"); a period is handed to the
+archive whole (``Target.start`` .. ``Target.at``), and archive/choose.py treats a capture inside
+it as good as one on the exact day. The snapshot row keeps the cited date and its kind, so the
+report says what each capture was chosen for.
 """
 
 from __future__ import annotations
@@ -29,15 +42,19 @@ from archive import (
     Target,
     Wayback,
     end_of_day,
+    start_of_day,
 )
 from checker import eventloop
+from checker.classify import judge_capture
 from checker.models import CheckResult, Observation, Verdict
 from checker.progress import progress
 from checker.state import CheckRecord, ConfirmRule, State, link_state
 from checker.store import CitedLink, SaveRow, SnapshotRow, Store
+from citations.dates import CitedDate
 
-#: Link states that want an archive capture.
-WANTS_CAPTURE = frozenset({State.DEAD, State.SOFT_404, State.DRIFTED, State.FAILING})
+#: Link states that want an archive capture: lost (or being confirmed lost), and unreachable now.
+WANTS_CAPTURE = frozenset({State.DEAD, State.SOFT_404, State.DRIFTED, State.FAILING,
+                           State.UNREACHABLE})
 #: A URL is not sent to Save Page Now again within this time after a try.
 SAVE_RETRY_AFTER_S = 24 * 3600.0
 
@@ -53,15 +70,27 @@ class ArchiveSummary:
     stopped: str | None = None         # why the run stopped early (the archive throttled us)
 
 
-def target_of(cited: CitedLink) -> tuple[datetime | None, str | None]:
-    """The date a citation's capture should be close to, and which date it is."""
-    for kind, day in (("accessed", cited.accessed), ("published", cited.published),
-                      ("document", cited.document_date)):
-        if day is not None:
-            return end_of_day(day), kind
+@dataclass(frozen=True, slots=True)
+class CaptureTarget:
+    """What a citation's capture should show: a moment or a period, and where it comes from."""
+
+    end: datetime                  # the last moment of the period (the moment itself)
+    start: datetime | None         # the first moment of a period; None for a moment
+    kind: str                      # accessed | published | document | inferred | first-seen
+    cited: CitedDate | None        # the date as cited (None for first-seen)
+
+
+def target_of(cited: CitedLink) -> CaptureTarget | None:
+    """The date a citation's capture is chosen for (rules in the module docstring)."""
+    document_kind = "inferred" if cited.document_date_source == "inferred" else "document"
+    for kind, when in (("accessed", cited.accessed), ("published", cited.published),
+                       (document_kind, cited.document_date)):
+        if when is not None:
+            return CaptureTarget(end=end_of_day(when.end), start=start_of_day(when.start),
+                                 kind=kind, cited=when)
     if cited.first_seen_at is not None:
-        return cited.first_seen_at, "first-seen"
-    return None, None
+        return CaptureTarget(end=cited.first_seen_at, start=None, kind="first-seen", cited=None)
+    return None
 
 
 @dataclass(slots=True)
@@ -98,9 +127,9 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
             continue
         targets = []
         for c in stale:
-            at, _ = target_of(c)
-            if at is not None:
-                targets.append(Target(key=str(c.citation_id), at=at, cited_title=c.title))
+            if (target := target_of(c)) is not None:
+                targets.append(Target(key=str(c.citation_id), at=target.end, cited_title=c.title,
+                                      start=target.start))
                 out.citations[(link_id, str(c.citation_id))] = c
         if targets:
             out.lookups.append(LookupRequest(url=first.url, targets=tuple(targets),
@@ -110,11 +139,12 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
 
 
 def snapshot_row(choice: Choice, cited: CitedLink, looked_up_at: datetime) -> SnapshotRow:
-    _, kind = target_of(cited)
+    target = target_of(cited)
     snap = choice.snapshot
     return SnapshotRow(
         citation_id=cited.citation_id, outcome=str(choice.outcome), target=choice.target,
-        target_kind=kind, looked_up_at=looked_up_at, reason=choice.reason,
+        target_kind=target.kind if target else None, target_date=target.cited if target else None,
+        looked_up_at=looked_up_at, reason=choice.reason,
         archive=snap.archive if snap else None, timestamp=snap.timestamp if snap else None,
         captured_at=snap.captured_at if snap else None,
         replay_url=snap.replay_url if snap else None, original=snap.original if snap else None,
@@ -183,7 +213,9 @@ def run_archive(
     summary = ArchiveSummary(cached=todo.cached)
 
     async def go() -> None:
-        async with Wayback(settings, clock=clock, sleep=sleep) as wayback:  # type: ignore[arg-type]
+        # judge_capture: a capture is accepted by the rules that judge the live page
+        async with Wayback(settings, clock=clock, sleep=sleep,  # type: ignore[arg-type]
+                           judge=judge_capture) as wayback:
             try:
                 with progress(len(todo.replays) + len(todo.lookups), "Archive",
                               quiet=quiet) as advance:
@@ -224,8 +256,8 @@ def run_archive(
 def summary_line(summary: ArchiveSummary) -> str:
     found = summary.outcomes.get(str(Outcome.FOUND), 0)
     unknown = summary.outcomes.get(str(Outcome.UNKNOWN), 0)
-    parts = [f"Looked up {summary.looked_up} lost link(s): {found} citation(s) with a capture, "
-             f"{sum(summary.outcomes.values()) - found - unknown} without"
+    parts = [f"Looked up {summary.looked_up} lost or unreachable link(s): "
+             f"{found} citation(s) with a capture, {sum(summary.outcomes.values()) - found - unknown} without"
              + (f", {unknown} unknown (the archive did not answer)" if unknown else "")]
     if summary.verified:
         parts.append(f"verified {sum(summary.verified.values())} cited archive link(s) "
@@ -239,4 +271,4 @@ def summary_line(summary: ArchiveSummary) -> str:
     return "; ".join(parts) + "."
 
 
-__all__ = ["ArchiveSummary", "Plan", "plan", "run_archive", "summary_line", "target_of"]
+__all__ = ["ArchiveSummary", "CaptureTarget", "Plan", "plan", "run_archive", "summary_line", "target_of"]

@@ -34,6 +34,7 @@ from sqlite_utils import Database, Migrations
 
 from checker.errors import StoreError
 from checker.models import CheckResult
+from citations.dates import CitedDate
 from citations.models import Citation, CitedUrl, Link, ParsedDocument
 
 migrations = Migrations("citewatch")
@@ -145,13 +146,24 @@ def m004_source_fields(db: Database) -> None:
     table.add_column("accessed", str)
 
 
+@migrations()
+def m005_cited_periods(db: Database) -> None:
+    # Dates are stored as CitedDate.iso (ISO 8601 with reduced precision: "2023-01", "2021",
+    # "1996-03/1996-08"); full days written before keep their form. Where the document's own date
+    # came from ("metadata" or "inferred"), and the cited date a capture was chosen for.
+    db.table("documents").add_column("date_source", str)
+    db.table("snapshots").add_column("target_date", str)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def iso(value: datetime | date | None) -> str | None:
+def iso(value: datetime | date | CitedDate | None) -> str | None:
     if value is None:
         return None
+    if isinstance(value, CitedDate):
+        return value.iso
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="microseconds")
     return value.isoformat()
@@ -171,8 +183,9 @@ def _parsed(value: str) -> datetime:
     return parsed
 
 
-def parse_date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+def parse_date(value: str | None) -> CitedDate | None:
+    """A stored cited date: a day (``2022-11-16``) or a period (``2023-01``, ``1996-03/1996-08``)."""
+    return CitedDate.from_iso(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,9 +223,10 @@ class CitedLink:
     archive: str | None      # archive links: "wayback", "archive.today", "perma.cc"
     role: str
     title: str | None
-    accessed: date | None
-    published: date | None
-    document_date: date | None
+    accessed: CitedDate | None
+    published: CitedDate | None
+    document_date: CitedDate | None
+    document_date_source: str | None   # "metadata" | "inferred"
     first_seen_at: datetime | None
     original_url: str | None
     captured_at: datetime | None
@@ -224,9 +238,10 @@ class SnapshotRow:
 
     citation_id: int
     outcome: str
-    target: datetime | None
-    target_kind: str | None
+    target: datetime | None            # the moment captures were measured from
+    target_kind: str | None            # accessed | published | document | inferred | first-seen
     looked_up_at: datetime
+    target_date: CitedDate | None = None   # the cited date (day or period) the capture is for
     archive: str | None = None
     timestamp: str | None = None
     captured_at: datetime | None = None
@@ -265,8 +280,8 @@ class ReportSource:
     line: int
     text: str
     title: str | None
-    published: date | None
-    accessed: date | None
+    published: CitedDate | None
+    accessed: CitedDate | None
     cited_url: str
     role: str
     link_id: int
@@ -308,8 +323,8 @@ class StoredCitation:
     text: str
     title: str | None
     publisher: str | None
-    published: date | None
-    accessed: date | None
+    published: CitedDate | None
+    accessed: CitedDate | None
     ibid_of: str | None
     removed_at: datetime | None
     urls: tuple[tuple[str, str], ...]  # (as cited, normalised link URL)
@@ -334,7 +349,8 @@ class Store:
                 return ScanOutcome(document_id=row["id"], unchanged=True)
             values = {
                 "path": doc.path, "format": str(doc.format), "content_hash": doc.content_hash,
-                "title": doc.title, "date": iso(doc.date), "scanned_at": now,
+                "title": doc.title, "date": iso(doc.date), "date_source": doc.date_source,
+                "scanned_at": now,
             }
             if row:
                 document_id = int(row["id"])
@@ -628,7 +644,7 @@ class Store:
                    iif(cl.own_fields, cl.title, c.title) as title,
                    iif(cl.own_fields, cl.accessed, c.accessed) as accessed,
                    iif(cl.own_fields, cl.published, c.published) as published,
-                   d.date as doc_date,
+                   d.date as doc_date, d.date_source as doc_date_source,
                    l.id as link_id, l.url, l.kind, l.archive, l.original_url, l.captured_at,
                    l.first_seen_at, cl.role
             from citation_links cl
@@ -643,6 +659,7 @@ class Store:
                 citation_id=r["citation_id"], link_id=r["link_id"], url=r["url"], kind=r["kind"],
                 archive=r["archive"], role=r["role"], title=r["title"], accessed=parse_date(r["accessed"]),
                 published=parse_date(r["published"]), document_date=parse_date(r["doc_date"]),
+                document_date_source=r["doc_date_source"],
                 first_seen_at=parse_iso(r["first_seen_at"]), original_url=r["original_url"],
                 captured_at=parse_iso(r["captured_at"]),
             )
@@ -734,7 +751,8 @@ class Store:
                    s.outcome as s_outcome, s.archive as s_archive, s.captured_at as s_captured_at,
                    s.replay_url as s_replay_url, s.capture_status as s_status,
                    s.capture_title as s_title, s.target as s_target,
-                   s.target_kind as s_target_kind, s.distance_s as s_distance_s,
+                   s.target_kind as s_target_kind, s.target_date as s_target_date,
+                   s.distance_s as s_distance_s,
                    s.looked_up_at as s_looked_up_at, s.reason as s_reason
             from citation_links cl
             join citations c on c.id = cl.citation_id
@@ -761,6 +779,7 @@ class Store:
                 snapshot=None if r["s_outcome"] is None else SnapshotRow(
                     citation_id=r["citation_id"], outcome=r["s_outcome"],
                     target=parse_iso(r["s_target"]), target_kind=r["s_target_kind"],
+                    target_date=parse_date(r["s_target_date"]),
                     looked_up_at=parse_iso(r["s_looked_up_at"]) or self.clock(),
                     archive=r["s_archive"], captured_at=parse_iso(r["s_captured_at"]),
                     replay_url=r["s_replay_url"], capture_status=r["s_status"],
@@ -827,7 +846,8 @@ def _citation_values(c: Citation) -> dict[str, Any]:
 def _snapshot_values(row: SnapshotRow) -> dict[str, Any]:
     return {
         "citation_id": row.citation_id, "outcome": row.outcome, "target": iso(row.target),
-        "target_kind": row.target_kind, "looked_up_at": iso(row.looked_up_at),
+        "target_kind": row.target_kind, "target_date": iso(row.target_date),
+        "looked_up_at": iso(row.looked_up_at),
         "archive": row.archive, "timestamp": row.timestamp, "captured_at": iso(row.captured_at),
         "replay_url": row.replay_url, "original": row.original,
         "capture_status": row.capture_status, "capture_title": row.capture_title,

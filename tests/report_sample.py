@@ -20,6 +20,7 @@ from checker.report.model import (
     RunPoint,
     Summary,
 )
+from citations.dates import CitedDate
 
 GENERATED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LONG_URL = (
@@ -44,8 +45,10 @@ def link(cited: str, state: str, **kw: object) -> LinkRow:
     return LinkRow(**values)  # type: ignore[arg-type]
 
 
-def capture_of(url: str, when: datetime, *, target: date, kind: str = "accessed") -> Capture:
-    distance = (when - datetime(target.year, target.month, target.day, tzinfo=UTC)).total_seconds()
+def capture_of(url: str, when: datetime, *, target: CitedDate, kind: str = "accessed") -> Capture:
+    start = datetime(target.start.year, target.start.month, target.start.day, tzinfo=UTC)
+    end = datetime(target.end.year, target.end.month, target.end.day, 23, 59, 59, tzinfo=UTC)
+    distance = min(0.0, (when - start).total_seconds()) + max(0.0, (when - end).total_seconds())
     stamp = when.strftime("%Y%m%d%H%M%S")
     return Capture(
         outcome="found",
@@ -79,12 +82,12 @@ def summary_of(documents: tuple[DocumentReport, ...], **kw: object) -> Summary:
 def sample_report() -> Report:
     dead = "https://dead.example.com/report|2019.pdf"
     dead_capture = capture_of(
-        dead, datetime(2022, 11, 19, 4, 5, 6, tzinfo=UTC), target=date(2022, 11, 16)
+        dead, datetime(2022, 11, 19, 4, 5, 6, tzinfo=UTC), target=CitedDate.day(date(2022, 11, 16))
     )
     cyrillic = "https://пример.рф/новости/статья?id=1"
     drifted = "https://news.example.net/story?id=7&lang=en"
     drift_capture = capture_of(
-        drifted, datetime(2021, 2, 1, tzinfo=UTC), target=date(2021, 2, 13), kind="published"
+        drifted, datetime(2021, 2, 1, tzinfo=UTC), target=CitedDate.month(2021, 2), kind="published"
     )
     plain = DocumentReport(
         path="docs/report.txt",
@@ -98,7 +101,7 @@ def sample_report() -> Report:
                 line=3,
                 text=f"Ministry | Plan, “Report 2019,” {XSS} accessed November 16, 2022, {dead}.",
                 title="Report 2019",
-                accessed=date(2022, 11, 16),
+                accessed=CitedDate.day(date(2022, 11, 16)),
                 links=(
                     link(
                         dead,
@@ -120,7 +123,7 @@ def sample_report() -> Report:
                 line=5,
                 text=f"Роскомнадзор, «Новости», {cyrillic}",
                 title="Новости",
-                published=date(2021, 3, 4),
+                published=CitedDate.year(2021),
                 links=(
                     link(
                         cyrillic,
@@ -204,7 +207,7 @@ def sample_report() -> Report:
                 line=4,
                 text="the story",
                 title="Story",
-                published=date(2021, 2, 13),
+                published=CitedDate.month(2021, 2),
                 links=(
                     link(
                         drifted,

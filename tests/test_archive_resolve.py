@@ -15,6 +15,7 @@ from archive import (
     LookupRequest,
     LookupResult,
     Outcome,
+    PageJudge,
     Target,
     VirtualClock,
     Wayback,
@@ -22,6 +23,7 @@ from archive import (
     settings_from_env,
 )
 from archive.context import stream_bounded
+from checker.classify import judge_capture
 from tests.fake_wayback import FakeWayback, serve_wayback
 
 pytestmark = pytest.mark.anyio
@@ -50,16 +52,17 @@ def day(text: str) -> datetime:
 
 
 async def resolve_all(fake: FakeWayback, clock: VirtualClock, requests: Sequence[LookupRequest],
-                      **overrides: object) -> list[LookupResult]:
-    async with Wayback(settings_for(fake, **overrides), clock=clock, sleep=clock.sleep) as wb:
+                      judge: PageJudge | None = None, **overrides: object) -> list[LookupResult]:
+    async with Wayback(settings_for(fake, **overrides), clock=clock, sleep=clock.sleep,
+                       judge=judge) as wb:
         return [result async for result in wb.resolve(requests)]
 
 
 async def resolve_one(fake: FakeWayback, clock: VirtualClock, *targets: Target,
                       url: str = URL, failing_since: datetime | None = None,
-                      **overrides: object) -> LookupResult:
+                      judge: PageJudge | None = None, **overrides: object) -> LookupResult:
     [result] = await resolve_all(fake, clock, [LookupRequest(url, targets, failing_since)],
-                                 **overrides)
+                                 judge, **overrides)
     return result
 
 
@@ -95,7 +98,7 @@ async def test_a_404_capture_is_never_chosen_and_a_not_found_page_is_skipped(
     fake.add(URL, "20200420000000", "404")                        # closest, but a 404
     fake.add(URL, "20200301000000", title="Sorry, page not found")   # a soft-404 capture
     fake.add(URL, "20190101000000", title="The plan")
-    result = await resolve_one(fake, clock, Target("k", day("2020-05-01")))
+    result = await resolve_one(fake, clock, Target("k", day("2020-05-01")), judge=judge_capture)
     choice = result.choice("k")
     assert choice.snapshot is not None and choice.snapshot.timestamp == "20190101000000"
     replayed = [r.path for r in fake.requests("replay")]
@@ -105,18 +108,20 @@ async def test_a_404_capture_is_never_chosen_and_a_not_found_page_is_skipped(
 async def test_a_capture_of_a_not_found_page_is_not_a_fix(
         fake: FakeWayback, clock: VirtualClock) -> None:
     fake.add(URL, "20200301000000", title="404 Not Found")
-    fake.add(URL, "20200302000000", title="Log in to continue")
-    result = await resolve_one(fake, clock, Target("k", day("2020-05-01")))
+    fake.add(URL, "20200302000000", title="Just a moment...")
+    result = await resolve_one(fake, clock, Target("k", day("2020-05-01")), judge=judge_capture)
     choice = result.choice("k")
     assert choice.outcome is Outcome.NO_CAPTURE and choice.snapshot is None
-    assert "not-found page" in choice.reason and "login" in choice.reason
+    assert "soft-404: the page says it is not found" in choice.reason
+    assert "blocked: HTTP 200: bot challenge page" in choice.reason
 
 
 async def test_the_cited_title_must_resemble_the_archived_one(
         fake: FakeWayback, clock: VirtualClock) -> None:
     fake.add(URL, "20200301000000", title="Parked domain: buy this name")
     fake.add(URL, "20170101000000", title="Annual Report 2016 | Ministry of Plans")
-    result = await resolve_one(fake, clock, Target("k", day("2020-05-01"), "Annual report 2016"))
+    result = await resolve_one(fake, clock, Target("k", day("2020-05-01"), "Annual report 2016"),
+                               judge=judge_capture)
     snapshot = result.choice("k").snapshot
     assert snapshot is not None and snapshot.timestamp == "20170101000000"
 
@@ -216,7 +221,9 @@ async def test_the_rate_limit_is_held(fake: FakeWayback, clock: VirtualClock) ->
     assert all(r.choice("k").outcome is Outcome.FOUND for r in results)
     assert fake.counts["cdx"] == 30
     assert fake.max_in_window(["cdx", "availability", "availability-batch"]) == 24
-    assert clock() - started >= 60.0                # the 25th lookup had to wait a minute
+    cdx_times = [r.at - started for r in fake.requests("cdx")]
+    assert cdx_times == [2.5 * n for n in range(30)]   # evenly spaced, not 24 at once
+    assert clock() - started >= 60.0
 
 
 async def test_any_429_pauses_every_request_60_s(fake: FakeWayback, clock: VirtualClock) -> None:
@@ -261,7 +268,7 @@ async def test_many_urls_use_the_batch_availability_api_with_cdx_fallback(
     fake.add(urls[0], "20191201000000", title="Page not found")   # batch names a soft-404
     requests = [LookupRequest(url, (Target("a", day("2020-01-01")),)) for url in urls]
     requests.append(LookupRequest(urls[5], (Target("b", day("2019-06-01")),)))  # merged
-    results = {r.url: r for r in await resolve_all(fake, clock, requests)}
+    results = {r.url: r for r in await resolve_all(fake, clock, requests, judge_capture)}
     assert len(results) == 24
     assert fake.counts["availability-batch"] == 1
     [post] = fake.requests("availability-batch")

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from urllib.parse import parse_qs
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
 from archive import VirtualClock
-from checker.archiving import run_archive
+from checker.archiving import ArchiveSummary, run_archive
 from checker.cli import get_cli
 from checker.commands import archive as archive_command
 from tests.fake_wayback import FakeWayback, serve_wayback
@@ -30,15 +30,15 @@ def site() -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def wayback() -> Iterator[FakeWayback]:
-    with serve_wayback() as fake:
+def wayback(clock: VirtualClock) -> Iterator[FakeWayback]:
+    with serve_wayback(clock=clock) as fake:      # on the archive's clock: it refuses bursts
         yield fake
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    """Archive waits (rate limit, 429 pauses, Save Page Now polls) move a virtual clock instead
-    of taking real time."""
+    """Archive waits (paces, 429 pauses, Save Page Now polls) move a virtual clock instead of
+    taking real time."""
     clock = VirtualClock()
     monkeypatch.setattr(archive_command, "run_archive",
                         functools.partial(run_archive, clock=clock, sleep=clock.sleep))
@@ -80,7 +80,7 @@ def test_lost_citations_get_the_capture_of_their_own_date(run, tmp_path, site, w
     assert run("check", *FAST, "--confirm", "1").exit_code == 0
     result = run("archive")
     assert result.exit_code == 0, result.stderr
-    assert "Looked up 1 lost link(s): 2 citation(s) with a capture" in result.stderr
+    assert "Looked up 1 lost or unreachable link(s): 2 citation(s) with a capture" in result.stderr
     assert wayback.counts["cdx"] + wayback.counts["availability"] <= 1   # one lookup for two dates
     db = sqlite_utils.Database(tmp_path / "citewatch.db")
     rows = {r["key"]: r for r in db.query(
@@ -153,3 +153,27 @@ def test_an_unreachable_archive_stops_the_run_quickly(run, tmp_path, site, monke
     db = sqlite_utils.Database(tmp_path / "citewatch.db")
     # what was asked before the stop is recorded as unknown, never as "no capture"
     assert {r["outcome"] for r in db["snapshots"].rows} <= {"unknown"}
+
+
+@pytest.mark.parametrize(("config", "args", "expected"), [
+    ("", [], 2),                                              # the default
+    ("archive_per_host = 1\n", [], 1),                        # from the configuration file
+    ("archive_per_host = 1\n", ["--archive-per-host", "3"], 3),   # the command line wins
+])
+def test_archive_per_host_from_the_command_line_and_the_config_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str, args: list[str],
+        expected: int) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CITEWATCH_DB", raising=False)
+    (tmp_path / "citewatch.toml").write_text(config)
+    (tmp_path / "citewatch.db").touch()
+    seen = []
+
+    def capture(store, settings, rule, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(settings)
+        return ArchiveSummary()
+
+    monkeypatch.setattr(archive_command, "run_archive", capture)
+    result = CliRunner().invoke(get_cli(), ["archive", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert [s.per_host_connections for s in seen] == [expected]

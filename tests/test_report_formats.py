@@ -75,7 +75,7 @@ def test_json_carries_evidence_capture_and_fix() -> None:
     assert dead["state"] == "dead" and dead["status"] == 404 and dead["checks"] == 4
     assert dead["failing_since"] == "2024-03-01T06:00:00Z"
     assert dead["capture"]["replay_url"].startswith("https://web.archive.org/web/20221119040506/")
-    assert dead["capture"]["distance_days"] == 3.17
+    assert dead["capture"]["distance_days"] == 2.17   # after the end of the accessed day
     assert dead["fix"] == dead["capture"]["replay_url"]
     assert data["summary"]["counts"]["dead"] == 1
     assert data["summary"]["lost_unrecoverable_share"] == round(1 / 11, 4)

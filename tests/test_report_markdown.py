@@ -83,7 +83,7 @@ def test_only_web_urls_become_links() -> None:
 def test_capture_cell_links_the_capture_and_says_how_close_it_is() -> None:
     tables = parsed(render(sample_report(), "markdown"))
     dead = next(r for r in tables.rows if len(r) == 7 and r[0] == "1")
-    assert dead[5] == "2022-11-19 (3 days after accessed)"
+    assert dead[5] == "2022-11-19 (2 days after 2022-11-16, accessed)"
     assert dead[6].startswith("use the capture: https://web.archive.org/web/20221119040506/")
 
 

@@ -11,6 +11,7 @@ import sqlite_utils
 
 from checker.errors import StoreError
 from checker.store import open_store
+from citations.dates import CitedDate
 from citations.models import DocumentFormat, ParsedDocument
 from citations.records import make_citation
 
@@ -134,16 +135,17 @@ def test_a_footnote_citing_two_works_keeps_each_urls_own_title_and_date(tmp_path
                              urls=["https://a.example/1", "https://b.example/2"])
     first, second = citation.urls
     assert (first.title, first.published, first.accessed) == (
-        "Internet Sovereignty Law Explained", date(2020, 5, 1), None)
-    assert (second.title, second.accessed) == ("Sanctions and Software Markets", date(2021, 6, 2))
+        "Internet Sovereignty Law Explained", CitedDate.day(date(2020, 5, 1)), None)
+    assert (second.title, second.accessed) == ("Sanctions and Software Markets",
+                                          CitedDate.day(date(2021, 6, 2)))
     with open_store(tmp_path / "c.db") as store:
         store.save_document(_doc("/r.txt", citation))
         titles = {d.url: d.cited_titles for d in store.links_due(max_age_s=0)}
         assert titles == {"https://a.example/1": ("Internet Sovereignty Law Explained",),
                           "https://b.example/2": ("Sanctions and Software Markets",)}
         dates = {c.url: (c.accessed, c.published) for c in store.cited_links()}
-        assert dates == {"https://a.example/1": (None, date(2020, 5, 1)),
-                         "https://b.example/2": (date(2021, 6, 2), None)}
+        assert dates == {"https://a.example/1": (None, CitedDate.day(date(2020, 5, 1))),
+                         "https://b.example/2": (CitedDate.day(date(2021, 6, 2)), None)}
 
 
 def test_a_cited_archive_link_brings_its_original_page_along(tmp_path: Path) -> None:

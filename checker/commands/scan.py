@@ -154,8 +154,8 @@ def _as_dict(r: StoredCitation) -> dict[str, object]:
     return {
         "document": r.document, "key": r.key, "label": r.label, "line": r.line, "text": r.text,
         "title": r.title, "publisher": r.publisher,
-        "published": r.published.isoformat() if r.published else None,
-        "accessed": r.accessed.isoformat() if r.accessed else None, "ibid_of": r.ibid_of,
+        "published": r.published.iso if r.published else None,
+        "accessed": r.accessed.iso if r.accessed else None, "ibid_of": r.ibid_of,
         "removed_at": r.removed_at.isoformat() if r.removed_at else None,
         "urls": [{"cited": c, "url": u} for c, u in r.urls],
     }
@@ -169,7 +169,8 @@ def _as_csv(rows: list[StoredCitation]) -> str:
     for r in rows:
         for cited, url in r.urls or (("", ""),):
             writer.writerow([r.document, r.key, r.label or "", r.line, r.title or "",
-                             r.published or "", r.accessed or "", cited, url, r.text])
+                             r.published.iso if r.published else "",
+                             r.accessed.iso if r.accessed else "", cited, url, r.text])
     return out.getvalue()
 
 
@@ -178,10 +179,12 @@ def _print_table(rows: list[StoredCitation]) -> None:
     from rich.table import Table
 
     table = Table(show_lines=False)
-    for name in ("#", "line", "title", "accessed", "URL"):
+    # Dates as cited: a period stays a period ("January 2023"), never an invented day.
+    for name in ("#", "line", "title", "published", "accessed", "URL"):
         table.add_column(name, overflow="fold")
     for r in rows:
         table.add_row(r.label or "", str(r.line), r.title or r.text[:60],
-                      r.accessed.isoformat() if r.accessed else "",
+                      r.published.label if r.published else "",
+                      r.accessed.label if r.accessed else "",
                       "\n".join(cited for cited, _ in r.urls))
     Console().print(table)

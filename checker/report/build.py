@@ -23,6 +23,7 @@ from checker.report.model import (
 )
 from checker.state import CheckRecord, ConfirmRule, LinkState, link_state
 from checker.store import ReportSource, SnapshotRow, Store
+from citations.dates import CitedDate
 
 #: How many past check runs the chart of states over time shows.
 HISTORY_RUNS = 30
@@ -101,8 +102,10 @@ def _link_row(source: ReportSource, state: LinkState, cited: Capture | None = No
     if cited is not None and (capture is None or capture.outcome != "found"):
         capture = cited
     fix = None
-    if str(state.state) in LOST_STATES and capture is not None and capture.outcome == "found":
-        fix = capture.replay_url
+    found = capture is not None and capture.outcome == "found"
+    if str(state.state) in (*LOST_STATES, "unreachable") and found:
+        assert capture is not None
+        fix = capture.replay_url   # for unreachable: a fallback while the site is down
     elif str(state.state) == "moved" and source.suggested_url:
         fix = source.suggested_url
     return LinkRow(
@@ -123,7 +126,8 @@ def _capture(snapshot: SnapshotRow | None) -> Capture | None:
         archive=snapshot.archive, captured_at=snapshot.captured_at,
         replay_url=snapshot.replay_url, status=snapshot.capture_status,
         title=snapshot.capture_title,
-        target=snapshot.target.date() if snapshot.target else None,
+        target=snapshot.target_date or (
+            CitedDate.day(snapshot.target.date()) if snapshot.target else None),
         target_kind=snapshot.target_kind,
         distance_days=round(snapshot.distance_s / 86400, 1) if snapshot.distance_s is not None else None,
         looked_up_at=snapshot.looked_up_at, reason=snapshot.reason,

@@ -26,6 +26,7 @@ from checker.report.model import (
     LinkRow,
     Report,
 )
+from citations.dates import CitedDate
 
 #: States that are not a problem: they count as "ok" in host tables.
 OK_STATES = frozenset({"alive"})
@@ -104,9 +105,12 @@ def iso_datetime(dt: datetime | None) -> str | None:
     return utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ") if dt is not None else None
 
 
-def iso_date(d: date | None) -> str | None:
+def iso_date(d: date | CitedDate | None) -> str | None:
+    """``2024-05-01``; a cited period in ISO 8601 reduced precision (``2023-01``, ``2021``)."""
     if d is None:
         return None
+    if isinstance(d, CitedDate):
+        return d.iso
     return (utc(d).date() if isinstance(d, datetime) else d).isoformat()
 
 
@@ -115,21 +119,45 @@ def human_datetime(dt: datetime | None) -> str:
     return utc(dt).strftime("%Y-%m-%d %H:%M UTC") if dt is not None else ""
 
 
-def human_date(d: date | datetime | None) -> str:
+def human_date(d: date | datetime | CitedDate | None) -> str:
+    """``2024-05-01``; a cited period as people write it (``January 2023``, ``2021``)."""
+    if isinstance(d, CitedDate):
+        return d.label
     return iso_date(d) or ""
 
 
 # --- phrases -----------------------------------------------------------------------------------
 
 
+#: Where the date a capture was chosen for comes from, for readers.
+TARGET_KINDS = {
+    "accessed": "accessed",
+    "published": "published",
+    "document": "the document's date",
+    "inferred": "the document's date, inferred from its newest source",
+    "first-seen": "first seen by citewatch",
+    "cited-capture": "the capture the citation names",
+}
+
+
+def target_phrase(capture: Capture) -> str:
+    """The date a capture was chosen for and where it comes from: ``January 2023, published``."""
+    kind = TARGET_KINDS.get(capture.target_kind or "", capture.target_kind or "")
+    if capture.target is None:
+        return kind
+    return f"{capture.target.label}, {kind}" if kind else capture.target.label
+
+
 def distance_phrase(capture: Capture) -> str:
-    """How far the capture is from the date it should be close to: ``3 days after accessed``."""
+    """How far the capture is from the date it was chosen for, and that date:
+    ``within January 2023, published``, ``3 days after 2022-11-16, accessed``."""
     if capture.distance_days is None:
         return ""
     days = round(capture.distance_days)
-    what = capture.target_kind or "target"
+    what = target_phrase(capture) or "the target date"
     if days == 0:
-        return f"same day as {what}"
+        period = capture.target is not None and not capture.target.is_day
+        return f"within {what}" if period else f"same day as {what}"
     unit = "day" if abs(days) == 1 else "days"
     return f"{abs(days)} {unit} {'after' if days > 0 else 'before'} {what}"
 
@@ -188,6 +216,8 @@ def fix_phrase(link: LinkRow) -> str:
         return "use the new URL"
     if link.state in LOST_STATES:
         return "use the capture"
+    if link.state == "unreachable":
+        return "unreachable now; archived copy"
     return "use"
 
 

@@ -7,9 +7,13 @@ bump it whenever a field is renamed or removed (adding a field is compatible).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
-SCHEMA_VERSION = 1
+from citations.dates import CitedDate
+
+#: 2: cited dates (``published``, ``accessed``, a capture's ``target``) are ISO 8601 with reduced
+#: precision ("2023-01", "2021", "1996-03/1996-08"), no longer always a day; ``inferred`` target kind.
+SCHEMA_VERSION = 2
 
 #: Link states (checker.state) in the order reports list them, worst first.
 STATES = (
@@ -30,9 +34,9 @@ class Capture:
     replay_url: str | None = None      # https://web.archive.org/web/<timestamp>/<url>
     status: int | None = None          # HTTP status of the capture
     title: str | None = None           # title of the archived page
-    target: date | None = None         # the date the capture should be close to
-    target_kind: str | None = None     # "accessed" | "published" | "document" | "first-seen"
-    distance_days: float | None = None  # captured_at - target, in days (negative: before)
+    target: CitedDate | None = None    # the date (a day or a period) the capture was chosen for
+    target_kind: str | None = None     # accessed | published | document | inferred | first-seen
+    distance_days: float | None = None  # from the target period, in days: 0 inside, < 0 before
     looked_up_at: datetime | None = None
     reason: str = ""
 
@@ -75,8 +79,8 @@ class CitationRow:
     line: int
     text: str
     title: str | None = None
-    published: date | None = None
-    accessed: date | None = None
+    published: CitedDate | None = None
+    accessed: CitedDate | None = None
     links: tuple[LinkRow, ...] = ()
 
 

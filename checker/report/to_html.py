@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import date
 from html import escape
 
 from checker.report.common import (
@@ -47,6 +46,7 @@ from checker.report.common import (
     state_text,
 )
 from checker.report.model import STATES, Capture, LinkRow, Report, RunPoint
+from citations.dates import CitedDate
 
 MAX_HOSTS = 20
 MAX_RUNS = 30
@@ -441,7 +441,7 @@ def _fix(link: LinkRow) -> str:
     return f"{anchor}: {_link(link.fix)}"
 
 
-def _citation_text(title: str | None, text: str, accessed: date | None) -> str:
+def _citation_text(title: str | None, text: str, accessed: CitedDate | None) -> str:
     out = f"<strong>{_e(title)}</strong><br>" if title else ""
     out += _e(text)
     if accessed:
