@@ -4,12 +4,11 @@ conventions: progress goes to stderr, data to stdout)."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
-
-import click
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -17,7 +16,8 @@ if TYPE_CHECKING:
 
 def is_quiet() -> bool:
     """No progress display in CI or when stderr is not a terminal."""
-    return bool(os.environ.get("CI")) or not click.get_text_stream("stderr").isatty()
+    # sys.stderr, not click.get_text_stream (deprecated in click 8.5, gone in 9)
+    return bool(os.environ.get("CI")) or not sys.stderr.isatty()
 
 
 # The display of a multi-stage command (audit): each stage adds its bar to it instead of
