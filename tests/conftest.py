@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import trustme
 
+from archive import VirtualClock
 from checker import eventloop
-
+from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, serve, standard_routes, tls_server_context
 
 # Variables that would route or verify our requests differently on a developer's machine.
@@ -96,3 +97,17 @@ def secure_web(tls_ca: trustme.CA) -> Iterator[LocalServer]:
     """The standard routes over HTTPS, with a certificate for localhost and 127.0.0.1."""
     with serve(standard_routes(), tls=tls_server_context(tls_ca)) as server:
         yield server
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    """Virtual time for the archive: paces, 429 pauses and polls take none (archive.ratelimit)."""
+    return VirtualClock()
+
+
+@pytest.fixture
+def fake(clock: VirtualClock) -> Iterator[FakeWayback]:
+    """The local Wayback Machine, refusing like archive.org's front end (3 requests at once, 5
+    a second), on the archive's clock so that it sees the gaps the client made."""
+    with serve_wayback(clock=clock) as wayback:
+        yield wayback

@@ -19,23 +19,12 @@ from checker.models import CheckResult, Observation, Verdict
 from checker.state import ConfirmRule
 from checker.store import CitedLink, Store, open_store
 from citations.parse import parse_document
-from tests.fake_wayback import FakeWayback, serve_wayback, stamp
+from tests.fake_wayback import FakeWayback, stamp
 
 CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "russia-digital-tech-isolationism.txt"
 pytestmark = pytest.mark.skipif(
     not CORPUS.exists(), reason=f"shared corpus not checked out beside the repo ({CORPUS})"
 )
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-def wayback(clock: VirtualClock) -> Iterator[FakeWayback]:
-    with serve_wayback(clock=clock) as fake:      # the strict defaults: 3 at once, 5 a second
-        yield fake
 
 
 @pytest.fixture
@@ -56,7 +45,7 @@ def _all_lost(store: Store) -> list[CitedLink]:
     return cited
 
 
-def _capture_inside_each_period(wayback: FakeWayback, cited: list[CitedLink]) -> None:
+def _capture_inside_each_period(fake: FakeWayback, cited: list[CitedLink]) -> None:
     """One capture in the middle of every citation's period, one a year before it, and the
     newest one (what a citation without its date used to get)."""
     for c in cited:
@@ -66,26 +55,26 @@ def _capture_inside_each_period(wayback: FakeWayback, cited: list[CitedLink]) ->
         title = c.title or "An archived page"
         for moment in (middle, target.start - timedelta(days=365),
                        datetime.combine(datetime(2026, 9, 1).date(), time(12), tzinfo=UTC)):
-            wayback.add(c.url, stamp(moment), title=title)
+            fake.add(c.url, stamp(moment), title=title)
 
 
 def test_every_lost_citation_of_the_report_gets_a_capture_of_its_own_period(
-    store: Store, wayback: FakeWayback, clock: VirtualClock
+    store: Store, fake: FakeWayback, clock: VirtualClock
 ) -> None:
     cited = _all_lost(store)
-    _capture_inside_each_period(wayback, cited)
+    _capture_inside_each_period(fake, cited)
     urls = {c.url for c in cited}
     assert len(urls) > 200                       # the report's web links, all lost
 
-    settings = settings_from_env({"CITEWATCH_WAYBACK_URL": wayback.base_url},
+    settings = settings_from_env({"CITEWATCH_WAYBACK_URL": fake.base_url},
                                  base=ArchiveSettings())
     summary = run_archive(store, settings, ConfirmRule(count=1), document_ids=None,
                           max_age_s=0, save=False, clock=clock, sleep=clock.sleep, quiet=True)
 
     assert summary.stopped is None
     assert summary.looked_up == len(urls)        # every lost link, in one run
-    assert not wayback.refused                   # no 429 at all
-    assert wayback.max_connections_seen <= 2 and wayback.max_in_progress_seen <= 2
+    assert not fake.refused                   # no 429 at all
+    assert fake.max_connections_seen <= 2 and fake.max_in_progress_seen <= 2
     rows = list(store.db.query("select s.outcome, s.distance_s, s.target_kind from snapshots s "
                                "join links l on l.id = s.link_id where l.kind = 'web'"))
     assert len(rows) == len({(c.citation_id, c.link_id) for c in cited})

@@ -27,7 +27,7 @@ from archive import VirtualClock
 from checker.archiving import run_archive
 from checker.cli import get_cli
 from checker.commands import archive as archive_command
-from tests.fake_wayback import FakeWayback, serve_wayback
+from tests.fake_wayback import FakeWayback
 from tests.servers import LocalServer, reset, serve
 
 FAST = ["--host-interval", "0", "--timeout", "2", "--retries", "0"]
@@ -52,24 +52,13 @@ def site() -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-def wayback(clock: VirtualClock) -> Iterator[FakeWayback]:
-    with serve_wayback(clock=clock) as fake:     # the strict fake, on the archive's clock
-        yield fake
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wayback: FakeWayback,
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeWayback,
         clock: VirtualClock) -> Any:
     monkeypatch.setattr(archive_command, "run_archive",
                         functools.partial(run_archive, clock=clock, sleep=clock.sleep))
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CITEWATCH_DB", raising=False)
-    monkeypatch.setenv("CITEWATCH_WAYBACK_URL", wayback.base_url)
+    monkeypatch.setenv("CITEWATCH_WAYBACK_URL", fake.base_url)
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
@@ -99,10 +88,10 @@ def _document(tmp_path: Path, site: LocalServer) -> Path:
     return doc
 
 
-def _archive(wayback: FakeWayback, site: LocalServer) -> None:
+def _archive(fake: FakeWayback, site: LocalServer) -> None:
     def add(path: str, *stamps: str, title: str = "The cited page") -> None:
         for stamp in stamps:
-            wayback.add(site.url(path), stamp, title=title)
+            fake.add(site.url(path), stamp, title=title)
 
     # Exact day: the closest before the end of the day, not the one just after, nor the newest.
     add("/gone/exact", "20190101000000", "20200415000000", "20200503000000", "20240101000000",
@@ -129,14 +118,14 @@ def _archive(wayback: FakeWayback, site: LocalServer) -> None:
 
 
 def test_every_citation_gets_the_capture_of_its_own_date(
-    run: Any, tmp_path: Path, site: LocalServer, wayback: FakeWayback
+    run: Any, tmp_path: Path, site: LocalServer, fake: FakeWayback
 ) -> None:
-    _archive(wayback, site)
+    _archive(fake, site)
     assert run("scan", str(_document(tmp_path, site))).exit_code == 0
     assert run("check", *FAST, "--confirm", "1").exit_code in (0, 1)
     result = run("archive")
     assert result.exit_code == 0, result.stderr
-    assert not wayback.refused and wayback.max_connections_seen <= 2
+    assert not fake.refused and fake.max_connections_seen <= 2
 
     db = sqlite_utils.Database(tmp_path / "citewatch.db")
     document = next(db.query("select date, date_source from documents"))

@@ -5,7 +5,7 @@ archive/ alone without it."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from checker.classify import judge_capture
 from checker.cli import get_cli
 from checker.commands import archive as archive_command
 from checker.fetch import read_page as read_live_page
-from tests.fake_wayback import FakeWayback, serve_wayback
+from tests.fake_wayback import FakeWayback
 from tests.servers import serve
 
 URL = "https://ex.org/reports/plan"
@@ -128,17 +128,6 @@ def test_a_capture_is_read_as_the_checker_reads_a_live_page(
 
 
 # --- against the fake Wayback Machine -----------------------------------------------------------
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(1_000.0)
-
-
-@pytest.fixture
-def fake(clock: VirtualClock) -> Iterator[FakeWayback]:
-    with serve_wayback(clock=clock) as fake:
-        yield fake
-
 
 def day(text: str) -> datetime:
     return end_of_day(date.fromisoformat(text))

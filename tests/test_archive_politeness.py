@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -25,24 +24,12 @@ from archive import (
     settings_from_env,
 )
 from archive.context import ArchiveContext
-from tests.fake_wayback import FakeWayback, serve_wayback, stamp
+from tests.fake_wayback import FakeWayback, stamp
 
 pytestmark = pytest.mark.anyio
 
 LOOKUPS = ("cdx", "availability", "availability-batch")
 REPLAYS = ("replay",)
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(1_000.0)
-
-
-@pytest.fixture
-def fake(clock: VirtualClock) -> Iterator[FakeWayback]:
-    with serve_wayback(clock=clock) as fake:      # the strict defaults: 3 at once, 5 a second
-        assert (fake.max_connections, fake.burst_per_s) == (3, 5)
-        yield fake
 
 
 def settings_for(fake: FakeWayback, **overrides: object) -> ArchiveSettings:
@@ -76,6 +63,7 @@ def lost_links(fake: FakeWayback, count: int, seed: int = 3) -> list[LookupReque
 
 async def test_hundreds_of_lost_links_at_the_defaults_draw_no_429(
         fake: FakeWayback, clock: VirtualClock) -> None:
+    assert (fake.max_connections, fake.burst_per_s) == (3, 5)   # the strict defaults
     requests = lost_links(fake, 300)
     results: list[LookupResult] = []
     async with Wayback(settings_for(fake), clock=clock, sleep=clock.sleep) as wayback:

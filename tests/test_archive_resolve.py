@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qs
 
@@ -24,22 +24,11 @@ from archive import (
 )
 from archive.context import stream_bounded
 from checker.classify import judge_capture
-from tests.fake_wayback import FakeWayback, serve_wayback
+from tests.fake_wayback import FakeWayback
 
 pytestmark = pytest.mark.anyio
 
 URL = "https://ex.org/plan"
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(1_000.0)
-
-
-@pytest.fixture
-def fake(clock: VirtualClock) -> Iterator[FakeWayback]:
-    with serve_wayback(clock=clock) as fake:
-        yield fake
 
 
 def settings_for(fake: FakeWayback, **overrides: object) -> ArchiveSettings:

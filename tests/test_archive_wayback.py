@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,20 +13,9 @@ import pytest
 from archive import ArchiveSettings, ArchiveUnavailable, VirtualClock, settings_from_env
 from archive.context import ArchiveContext
 from archive.wayback import CDX_STATUS_FILTER, CdxAnswer, fetch_captures
-from tests.fake_wayback import BLOCKED_ERROR, FakeWayback, serve_wayback
+from tests.fake_wayback import BLOCKED_ERROR, FakeWayback
 
 URL = "https://ex.org/report"
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-def fake(clock: VirtualClock) -> Iterator[FakeWayback]:
-    with serve_wayback(clock=clock) as fake:
-        yield fake
 
 
 def settings_for(fake: FakeWayback, **overrides: object) -> ArchiveSettings:

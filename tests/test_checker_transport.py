@@ -5,11 +5,11 @@ checker.fetch. Every test runs on both event loops a command may run on (uvloop 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 import dataclasses
 import functools
 import socket
 import ssl
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
