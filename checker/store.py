@@ -35,7 +35,7 @@ from sqlite_utils import Database, Migrations
 from checker.errors import StoreError
 from checker.models import CheckResult
 from citations.dates import CitedDate
-from citations.models import Citation, CitedUrl, Link, ParsedDocument
+from citations.models import EXTRACTION_VERSION, Citation, CitedUrl, Link, ParsedDocument
 
 migrations = Migrations("citewatch")
 
@@ -152,6 +152,7 @@ def m005_cited_periods(db: Database) -> None:
     # "1996-03/1996-08"); full days written before keep their form. Where the document's own date
     # came from ("metadata" or "inferred"), and the cited date a capture was chosen for.
     db.table("documents").add_column("date_source", str)
+    db.table("documents").add_column("extraction", int)   # citations.models.EXTRACTION_VERSION
     db.table("snapshots").add_column("target_date", str)
 
 
@@ -345,11 +346,13 @@ class Store:
         with self._write():
             now = iso(self.clock())
             row = self._one("select * from documents where path = ?", [doc.path])
-            if row and row["content_hash"] == doc.content_hash and row["format"] == doc.format:
+            if (row and row["content_hash"] == doc.content_hash and row["format"] == doc.format
+                    and row["extraction"] == EXTRACTION_VERSION):
                 return ScanOutcome(document_id=row["id"], unchanged=True)
             values = {
                 "path": doc.path, "format": str(doc.format), "content_hash": doc.content_hash,
                 "title": doc.title, "date": iso(doc.date), "date_source": doc.date_source,
+                "extraction": EXTRACTION_VERSION,
                 "scanned_at": now,
             }
             if row:

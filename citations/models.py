@@ -8,6 +8,11 @@ from enum import StrEnum
 
 from citations.dates import CitedDate
 
+#: What citations/ reads from a document, versioned: bump it when the rules change what is
+#: extracted (2: partial dates, inferred document dates), so that the store reads stored documents
+#: again on their next scan although their bytes did not change.
+EXTRACTION_VERSION = 2
+
 
 class DocumentFormat(StrEnum):
     PLAINTEXT = "plaintext"

@@ -41,6 +41,20 @@ def test_rescanning_the_same_document_changes_nothing(tmp_path: Path) -> None:
     assert before == after
 
 
+def test_a_document_read_by_older_rules_is_read_again_although_its_bytes_did_not_change(
+        tmp_path: Path) -> None:
+    # Scanned before partial dates were read: its "January 2023" was dropped then.
+    cit = _cit("1", "https://a.example/x", text="“Report,” Agency, January 2023, https://a.example/x")
+    with open_store(tmp_path / "c.db") as store:
+        store.save_document(_doc("/r.txt", cit))
+        store.db.execute("update documents set extraction = null")
+        store.db.execute("update citations set published = null")
+        again = store.save_document(_doc("/r.txt", cit))
+        assert not again.unchanged and again.updated == 1
+        assert [c.published for c in store.citations()] == [CitedDate.month(2023, 1)]
+        assert store.save_document(_doc("/r.txt", cit)).unchanged
+
+
 def test_links_are_shared_between_citations_and_documents(tmp_path: Path) -> None:
     with open_store(tmp_path / "c.db") as store:
         store.save_document(_doc("/a.txt", _cit("1", "https://Example.com/x#frag")))
