@@ -114,7 +114,7 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
     fresh = store.fresh_lookups(max_age_s)
     out = Plan()
     for link_id, citations in by_link.items():
-        stale = [c for c in citations if (c.citation_id, link_id) not in fresh]
+        stale = [c for c in citations if not _answered(fresh.get((c.citation_id, link_id)), c)]
         out.cached += len(citations) - len(stale)
         first = citations[0]
         if first.kind == "archive":
@@ -136,6 +136,21 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
                                              failing_since=state.failing_since))
             out.link_ids[first.url] = link_id
     return out
+
+
+def _answered(known: tuple[str | None, CitedDate | None] | None, cited: CitedLink) -> bool:
+    """A fresh answer still answers the citation if it was chosen for the date the citation has
+    now: an edited date, or one read by newer rules (a month where none was read before), asks
+    the archive again."""
+    if known is None:
+        return False
+    if cited.kind == "archive":
+        return True                # a replay check of the cited capture: no date to choose for
+    kind, when = known
+    target = target_of(cited)
+    if target is None or kind != target.kind:
+        return False
+    return when is None or when == target.cited
 
 
 def snapshot_row(choice: Choice, cited: CitedLink, looked_up_at: datetime) -> SnapshotRow:

@@ -669,13 +669,16 @@ class Store:
             for r in rows
         ]
 
-    def fresh_lookups(self, max_age_s: float) -> set[tuple[int, int]]:
-        """(citation, link) pairs with a final archive answer younger than ``max_age_s``."""
+    def fresh_lookups(self, max_age_s: float
+                      ) -> dict[tuple[int, int], tuple[str | None, CitedDate | None]]:
+        """(citation, link) pairs with a final archive answer younger than ``max_age_s``, each
+        with the kind and cited date its capture was chosen for (None for answers stored before
+        the date was kept)."""
         cutoff = iso(self.clock() - timedelta(seconds=max_age_s))
         return {
-            (r["citation_id"], r["link_id"])
+            (r["citation_id"], r["link_id"]): (r["target_kind"], parse_date(r["target_date"]))
             for r in self.db.query(
-                "select citation_id, link_id from snapshots "
+                "select citation_id, link_id, target_kind, target_date from snapshots "
                 "where looked_up_at >= ? and outcome != 'unknown'", [cutoff])
         }
 

@@ -164,3 +164,25 @@ def test_the_citations_listing_shows_dates_as_cited(
     assert listed["1"]["accessed"] == "2020-05-01"
     table = run("citations").stdout
     assert "January 2023" in table and "June–August 2005" in table
+
+
+def test_a_citation_whose_date_changed_is_looked_up_again_and_only_it(
+    run: Any, tmp_path: Path, site: LocalServer, fake: FakeWayback
+) -> None:
+    _archive(fake, site)
+    doc = _document(tmp_path, site)
+    run("scan", str(doc))
+    run("check", *FAST, "--confirm", "1")
+    assert run("archive").exit_code == 0
+    doc.write_text(doc.read_text(encoding="utf-8").replace("January 2023", "February 2023"),
+                   encoding="utf-8")
+    run("scan", str(doc))
+    again = run("archive")
+    assert again.exit_code == 0, again.stderr
+    # footnote 2 now, and the undated ones whose inferred date moved with it
+    assert "Looked up 4 lost or unreachable link(s)" in again.stderr
+    assert "3 answered from the database" in again.stderr
+    db = sqlite_utils.Database(tmp_path / "citewatch.db")
+    month = next(db.query("select s.timestamp, s.target_date from snapshots s join citations c "
+                          "on c.id = s.citation_id where c.key = '2'"))
+    assert (month["timestamp"], month["target_date"]) == ("20230203000000", "2023-02")
