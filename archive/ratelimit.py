@@ -233,6 +233,11 @@ class ArchiveGate:
     def stopped(self) -> bool:
         return self._stopped
 
+    @property
+    def stop_reason(self) -> str:
+        """Why the gate stopped ("" while it has not)."""
+        return self._stop_reason
+
     async def acquire(self, kind: Kind, host: str | None = None) -> None:
         """Wait until a request of this kind (to ``host``, if given) may go out.
 

@@ -49,8 +49,6 @@ from archive.replay import Verified, Verifier
 from archive.timestamps import as_utc
 from archive.wayback import fetch_captures
 
-_STOPPED = "stopped before this was looked up: the Wayback Machine kept answering 429"
-
 
 @dataclass(slots=True)
 class _Work:
@@ -175,9 +173,14 @@ class _UrlResolver:
     def choices(self) -> tuple[Choice, ...]:
         return tuple(
             self._choices.get(t.key) or Choice(key=t.key, target=t.at, outcome=Outcome.UNKNOWN,
-                                               reason=_STOPPED)
+                                               reason=self._stopped_reason())
             for t in self.request.targets
         )
+
+    def _stopped_reason(self) -> str:
+        # why the gate stopped: repeated 429s, or no answer at all (the network is down)
+        why = self.ctx.gate.stop_reason or "the archive stopped answering"
+        return f"stopped before this was looked up: {why}"
 
     def _remaining(self) -> list[Target]:
         return [t for t in self.request.targets if t.key not in self._choices]

@@ -153,6 +153,8 @@ def test_an_unreachable_archive_stops_the_run_quickly(run, tmp_path, site, monke
     db = sqlite_utils.Database(tmp_path / "citewatch.db")
     # what was asked before the stop is recorded as unknown, never as "no capture"
     assert {r["outcome"] for r in db["snapshots"].rows} <= {"unknown"}
+    stopped = [r["reason"] for r in db["snapshots"].rows if r["reason"].startswith("stopped")]
+    assert stopped and all("did not answer" in r and "429" not in r for r in stopped)
 
 
 @pytest.mark.parametrize(("config", "args", "expected"), [
