@@ -7,6 +7,10 @@ URLs and UTC ``datetime``s.
         async for result in wayback.resolve([LookupRequest(url, (Target("fn1", accessed),))]):
             store(result)                      # yielded per URL, as soon as it is done
 
+Other web archives that speak Memento (archive.today, national libraries, a MemGator) are asked
+after the Wayback Machine, only for citations it has nothing usable for, when
+``ArchiveSettings.memento_archives`` names them (archive/others.py).
+
 ``Wayback(..., judge=...)`` takes a ``PageJudge`` that decides whether a replayed capture is the
 cited page; without one, any capture that replays 200 is accepted.
 """
@@ -35,25 +39,34 @@ from archive.settings import (
     DEFAULT_BATCH_THRESHOLD,
     DEFAULT_CDX_URL,
     DEFAULT_LOOKUP_PER_MIN,
+    DEFAULT_MEMENTO_MAX_FAILURES,
+    DEFAULT_MEMENTO_TIMEOUT_S,
     DEFAULT_PAUSE_ON_429_S,
     DEFAULT_PER_HOST_CONNECTIONS,
     DEFAULT_REPLAY_PER_MIN,
     DEFAULT_REPLAY_URL,
     DEFAULT_SAVE_URL,
+    MEMENTO_ARCHIVES,
     ArchiveSettings,
+    MementoArchive,
+    known_archives,
+    memento_aggregator,
+    parse_memento_archive,
     settings_from_env,
 )
 from archive.timestamps import end_of_day, format_timestamp, parse_timestamp, start_of_day
 
 __all__ = [
     "DEFAULT_AVAILABILITY_URL", "DEFAULT_BATCH_THRESHOLD", "DEFAULT_CDX_URL",
-    "DEFAULT_LOOKUP_PER_MIN", "DEFAULT_PAUSE_ON_429_S", "DEFAULT_PER_HOST_CONNECTIONS",
+    "DEFAULT_LOOKUP_PER_MIN", "DEFAULT_MEMENTO_MAX_FAILURES", "DEFAULT_MEMENTO_TIMEOUT_S",
+    "DEFAULT_PAUSE_ON_429_S", "MEMENTO_ARCHIVES", "MementoArchive", "DEFAULT_PER_HOST_CONNECTIONS",
     "DEFAULT_REPLAY_PER_MIN",
     "DEFAULT_REPLAY_URL", "DEFAULT_SAVE_URL",
     "ArchiveError", "ArchiveSettings", "ArchiveThrottled", "ArchiveUnavailable", "ArchivedPage",
     "Capture", "Choice", "LookupRequest", "LookupResult", "Outcome", "PageJudge", "ReplayCheck",
     "SaveOutcome", "SaveRefused", "SaveResult", "Snapshot", "Target", "VirtualClock", "Wayback",
-    "choose_capture", "end_of_day", "format_timestamp", "parse_timestamp", "rank_captures",
+    "choose_capture", "end_of_day", "format_timestamp", "known_archives",
+    "memento_aggregator", "parse_memento_archive", "parse_timestamp", "rank_captures",
     "replay_link", "resolve", "save", "settings_from_env", "split_archive_link", "start_of_day",
     "verify_archived",
 ]

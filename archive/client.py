@@ -33,6 +33,7 @@ from archive.models import (
     SaveResult,
     Snapshot,
 )
+from archive.others import OtherArchives
 from archive.ratelimit import Clock, Sleep
 from archive.replay import Verifier
 from archive.resolver import resolve_requests
@@ -52,6 +53,9 @@ class Wayback:
         self.settings = settings or ArchiveSettings()
         self._judge = judge
         self._ctx = ArchiveContext(self.settings, clock=clock, sleep=sleep, transport=transport)
+        # Other archives (settings.memento_archives): asked only for what Wayback cannot resolve.
+        self.others = OtherArchives(self.settings, clock=clock, sleep=sleep, transport=transport,
+                                    judge=judge) if self.settings.memento_archives else None
 
     async def __aenter__(self) -> Wayback:
         return self
@@ -61,11 +65,18 @@ class Wayback:
 
     async def aclose(self) -> None:
         await self._ctx.aclose()
+        if self.others is not None:
+            await self.others.aclose()
 
     @property
     def requests_sent(self) -> dict[str, int]:
         """Requests sent so far by kind: ``lookup``, ``replay``, ``save``."""
         return dict(self._ctx.gate.requests)
+
+    @property
+    def other_requests(self) -> dict[str, int]:
+        """Requests sent so far to each other archive, by name (empty without any)."""
+        return dict(self.others.requests) if self.others is not None else {}
 
     @property
     def throttled(self) -> int:
@@ -75,9 +86,15 @@ class Wayback:
     def resolve(self, requests: Sequence[LookupRequest]) -> AsyncIterator[LookupResult]:
         """One verified capture per citation, yielded per URL as each finishes.
 
+        Citations the Wayback Machine has nothing usable for (``no-capture``, ``excluded``) are
+        then asked of ``settings.memento_archives`` in order (archive/others.py).
+
         Raises ArchiveThrottled after yielding every result finished before the stop.
         """
-        return resolve_requests(self._ctx, requests, judge=self._judge)
+        results = resolve_requests(self._ctx, requests, judge=self._judge)
+        if self.others is None:
+            return results
+        return self.others.follow(results, requests)
 
     async def verify_archived(self, archive_url: str, *, cited_title: str | None = None
                               ) -> ReplayCheck:

@@ -83,26 +83,36 @@ class Fetched:
     truncated: bool = False      # the body was longer than the bytes kept in ``text``
 
 
+def make_client(settings: ArchiveSettings, *, hosts: int,
+                transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The one HTTP client of a run. The gate keeps each host to the cap; the pool is sized so
+    that it could not exceed it either, and keeps the connections alive between paced requests."""
+    pool = settings.per_host_connections * max(hosts, 1)
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.timeout_s), follow_redirects=False,
+        headers={"User-Agent": settings.user_agent}, transport=transport,
+        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool,
+                            keepalive_expiry=settings.keepalive_s),
+    )
+
+
 class ArchiveContext:
     """Shared state of one run against the Wayback Machine. Use as an async context manager."""
 
     def __init__(
         self, settings: ArchiveSettings, *, clock: Clock, sleep: Sleep,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | None = None, http: httpx.AsyncClient | None = None,
+        name: str = "the Wayback Machine",
     ) -> None:
         self.settings = settings
         self.sleep = sleep
         self.clock = clock
-        self.gate = ArchiveGate(settings, clock=clock, sleep=sleep)
-        # The gate keeps each host to the cap; the pool is sized so that it could not exceed it
-        # either, and keeps the connections alive between the paced requests.
-        pool = settings.per_host_connections * len(archive_hosts(settings))
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.timeout_s), follow_redirects=False,
-            headers={"User-Agent": settings.user_agent}, transport=transport,
-            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool,
-                                keepalive_expiry=settings.keepalive_s),
-        )
+        self.gate = ArchiveGate(settings, clock=clock, sleep=sleep, name=name)
+        # A context for another archive's host shares its caller's client (``http``, closed by
+        # that caller): one pool of kept-alive connections, one gate per host (archive/others.py).
+        self._owns_http = http is None
+        self.http = http or make_client(settings, hosts=len(archive_hosts(settings)),
+                                        transport=transport)
 
     async def __aenter__(self) -> ArchiveContext:
         return self
@@ -111,7 +121,8 @@ class ArchiveContext:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._owns_http:
+            await self.http.aclose()
 
     async def fetch(
         self, kind: Kind, method: str, url: str, *, max_bytes: int | None = None,

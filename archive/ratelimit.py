@@ -203,9 +203,10 @@ class ArchiveGate:
 
     def __init__(
         self, settings: ArchiveSettings, *, clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep, name: str = "the Wayback Machine",
     ) -> None:
         self.settings = settings
+        self.name = name                  # who is asked, for the stop reason
         self.clock = clock
         self.sleep = sleep
         self._paces: dict[Kind, EvenPace] = {
@@ -280,7 +281,7 @@ class ArchiveGate:
             # and asking on would only spend the pacing's waits for nothing.
             self._consecutive_unanswered += 1
             if self._consecutive_unanswered >= self.settings.max_consecutive_unanswered:
-                self._stop(f"the Wayback Machine did not answer {self._consecutive_unanswered} "
+                self._stop(f"{self.name} did not answer {self._consecutive_unanswered} "
                            "requests in a row (is the network down?); stopped all archive requests")
             return
         self._consecutive_unanswered = 0
@@ -293,7 +294,7 @@ class ArchiveGate:
         self._probe_needed = True
         self._paused_until = max(self._paused_until, self.clock() + self.settings.pause_on_429_s)
         if self._consecutive_429 >= self.settings.max_consecutive_429:
-            self._stop(f"the Wayback Machine answered 429 {self._consecutive_429} times in a row; "
+            self._stop(f"{self.name} answered 429 {self._consecutive_429} times in a row; "
                        "stopped all archive requests")
 
     def _stop(self, reason: str) -> None:

@@ -176,7 +176,7 @@ async def _replay(ctx: ArchiveContext, timestamp: str, url: str) -> Replayed:
     no_memento_text = fetched.text.lower() if memento is None else ""
     capture_of_page = memento is not None and fetched.status_code == 200
     return Replayed(
-        url=url, status_code=fetched.status_code, memento_ts=_memento_ts(memento),
+        url=url, status_code=fetched.status_code, memento_ts=memento_timestamp(memento),
         location=urljoin(link, location) if location else None,
         excluded=_EXCLUDED in no_memento_text, content_type=content_type,
         page=read_page(fetched.text, content_type) if capture_of_page else PageText(),
@@ -287,7 +287,8 @@ def _visible_text(markup: str) -> str:
     return " ".join(html.unescape(text).split())[:SAMPLE_CHARS]
 
 
-def _memento_ts(header: str | None) -> str | None:
+def memento_timestamp(header: str | None) -> str | None:
+    """The 14-digit timestamp of a ``Memento-Datetime`` header (RFC 1123), None if unreadable."""
     if not header:
         return None
     try:

@@ -19,13 +19,23 @@ in flight to any one archive host, over kept-alive connections of one HTTP clien
 ``settings_from_env()`` maps the one ``CITEWATCH_WAYBACK_URL`` base onto all four endpoints (the
 real service spreads them over ``web.archive.org`` and ``archive.org``), and reads the SPN keys
 from ``IA_ACCESS_KEY``/``IA_SECRET_KEY``.
+
+Other web archives (``MementoArchive``, asked only for what the Wayback Machine could not
+resolve: archive/others.py) are named by their Memento TimeMap and TimeGate prefixes, to which
+the original URL is appended. ``MEMENTO_ARCHIVES`` is a short catalogue from MemGator's
+``archives.json`` (reference §10): archives whose prefixes are known and that hold much of the
+public web or of government pages. The reference lists them with ``http://``; all four serve
+HTTPS, and a redirect from one to the other would cost every request a second one. None is
+asked unless chosen (``--archives``): an archive the user did not pick is never sent their URLs.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+
+from archive.models import ARCHIVE_WAYBACK
 
 DEFAULT_CDX_URL = "https://web.archive.org/cdx/search/cdx"
 DEFAULT_AVAILABILITY_URL = "https://archive.org/wayback/available"
@@ -59,6 +69,81 @@ DEFAULT_SAVE_POLL_INTERVAL_S = 5.0
 DEFAULT_SAVE_MAX_WAIT_S = 120.0          # SPN2: a capture takes at most 2 min; then "pending"
 DEFAULT_SAVE_CONCURRENCY = 3
 DEFAULT_IF_NOT_ARCHIVED_WITHIN = "30d"   # SPN2 timedelta syntax; a recent capture is reused
+# Other archives are often slow (reference §10); one that takes longer than this to answer a
+# request counts as failing, and after this many failures in a row it is not asked again in
+# the run (the circuit breaker), so a dead archive costs a few timeouts, not one per URL.
+DEFAULT_MEMENTO_TIMEOUT_S = 20.0
+DEFAULT_MEMENTO_MAX_FAILURES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class MementoArchive:
+    """A web archive that speaks Memento (RFC 7089): ``<prefix><original URL>`` gives its
+    TimeMap (all captures, ``application/link-format``) and its TimeGate (the capture closest to
+    an ``Accept-Datetime``). An empty ``timemap`` means: ask the TimeGate, one date at a time."""
+
+    name: str                    # as stored and reported ("archive.today"); never "wayback"
+    timemap: str
+    timegate: str = ""
+    timeout_s: float = DEFAULT_MEMENTO_TIMEOUT_S
+    aggregator: bool = False     # a MemGator: its TimeMap lists other archives' mementos
+
+
+#: Known archives, in the order they are tried when several are chosen (reference §10 table).
+MEMENTO_ARCHIVES: tuple[MementoArchive, ...] = (
+    MementoArchive("archive.today", "https://archive.today/timemap/",
+                   "https://archive.today/timegate/"),
+    MementoArchive("loc", "https://webarchive.loc.gov/all/timemap/link/",
+                   "https://webarchive.loc.gov/all/"),
+    MementoArchive("ukwa", "https://www.webarchive.org.uk/wayback/archive/timemap/link/",
+                   "https://www.webarchive.org.uk/wayback/archive/"),
+    MementoArchive("archive-it", "https://wayback.archive-it.org/all/timemap/link/",
+                   "https://wayback.archive-it.org/all/"),
+)
+
+
+def memento_aggregator(base_url: str, *, timeout_s: float = DEFAULT_MEMENTO_TIMEOUT_S
+                       ) -> MementoArchive:
+    """A MemGator instance (``/timemap/link/<URL>``, ``/timegate/<URL>``): one TimeMap that lists
+    the captures of every archive it knows. Its captures are named by their archive's host."""
+    base = base_url.rstrip("/")
+    return MementoArchive("memgator", f"{base}/timemap/link/", f"{base}/timegate/",
+                          timeout_s=timeout_s, aggregator=True)
+
+
+def parse_memento_archive(spec: str, *, timeout_s: float = DEFAULT_MEMENTO_TIMEOUT_S
+                          ) -> MementoArchive:
+    """``NAME=TIMEMAP_PREFIX[,TIMEGATE_PREFIX]`` → a MementoArchive; raises ValueError."""
+    name, sep, prefixes = spec.partition("=")
+    timemap, _, timegate = prefixes.partition(",")
+    name, timemap, timegate = name.strip(), timemap.strip(), timegate.strip()
+    if not sep or not name or not (timemap or timegate):
+        raise ValueError(f"expected NAME=TIMEMAP_PREFIX[,TIMEGATE_PREFIX], got {spec!r}")
+    if name == ARCHIVE_WAYBACK:
+        raise ValueError("'wayback' is the Wayback Machine itself; name the archive otherwise")
+    for prefix in (timemap, timegate):
+        if prefix and not prefix.lower().startswith(("http://", "https://")):
+            raise ValueError(f"{name}: not an http(s) prefix: {prefix!r}")
+    return MementoArchive(name, timemap, timegate, timeout_s=timeout_s)
+
+
+def known_archives(names: str | Sequence[str], *, timeout_s: float = DEFAULT_MEMENTO_TIMEOUT_S
+                   ) -> tuple[MementoArchive, ...]:
+    """The catalogue entries for ``"wayback,archive.today,loc"`` (in that order; ``wayback`` is
+    always asked first and needs no entry). Raises ValueError for an unknown name."""
+    if isinstance(names, str):
+        names = names.split(",")
+    catalogue = {a.name: a for a in MEMENTO_ARCHIVES}
+    chosen: list[MementoArchive] = []
+    for name in (n.strip() for n in names):
+        if not name or name == ARCHIVE_WAYBACK or any(a.name == name for a in chosen):
+            continue
+        if name not in catalogue:
+            known = ", ".join([ARCHIVE_WAYBACK, *catalogue])
+            raise ValueError(f"unknown archive {name!r} (known: {known}; or give its prefixes "
+                             "with --memento-archive NAME=TIMEMAP_PREFIX)")
+        chosen.append(replace(catalogue[name], timeout_s=timeout_s))
+    return tuple(chosen)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +177,9 @@ class ArchiveSettings:
     save_max_wait_s: float = DEFAULT_SAVE_MAX_WAIT_S
     save_concurrency: int = DEFAULT_SAVE_CONCURRENCY
     if_not_archived_within: str = DEFAULT_IF_NOT_ARCHIVED_WITHIN
+    # Asked in this order for citations the Wayback Machine had nothing usable for.
+    memento_archives: tuple[MementoArchive, ...] = ()
+    memento_max_failures: int = DEFAULT_MEMENTO_MAX_FAILURES
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
 

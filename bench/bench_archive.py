@@ -1,7 +1,12 @@
 """
 Benchmark the archive engine against the local fake Wayback Machine: thousands of lost links.
 
-    python bench/bench_archive.py [--urls 3000] [--seed 7]
+    python bench/bench_archive.py [--urls 3000] [--seed 7] [--extra-archive]
+
+``--extra-archive`` adds a second archive after the Wayback Machine (tests/fake_memento.py, on its
+own loopback port, so its own host and gate), holding captures of most of the URLs the Wayback
+Machine never archived or excludes, and of some it has: the report gives its requests per
+citation it resolved, and checks that it was asked only about what Wayback could not resolve.
 
 The real gate runs on a VirtualClock, a discrete-event clock: a sleep moves virtual time
 forward instead of waiting, but only while no request is on the wire, so the run takes seconds
@@ -27,6 +32,8 @@ import random
 import sys
 import time
 from collections import Counter
+from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,6 +53,7 @@ from archive import (  # noqa: E402
     settings_from_env,
 )
 from checker.classify import judge_capture  # noqa: E402
+from tests.fake_memento import FakeMemento, serve_memento  # noqa: E402
 from tests.fake_wayback import FakeWayback, serve_wayback, stamp  # noqa: E402
 
 KINDS = (("archived", 0.58), ("redirect", 0.08), ("soft404", 0.06), ("blind", 0.10),
@@ -101,15 +109,35 @@ def populate(fake: FakeWayback, count: int, rng: random.Random
     return requests, best
 
 
-async def run(count: int, seed: int) -> None:
+def populate_other(other: FakeMemento, requests: list[LookupRequest], rng: random.Random
+                   ) -> None:
+    """Captures in the second archive: most URLs Wayback lacks or excludes, a few it has."""
+    for request in requests:
+        kind = request.url.split("/")[3]
+        if (kind in ("never", "excluded") and rng.random() < 0.7) or \
+                (kind == "archived" and rng.random() < 0.2):
+            title = f"Report number {request.url.split('/')[4]}"
+            for target in request.targets:
+                other.add(request.url, stamp(target.at - timedelta(days=rng.randrange(1, 200))),
+                          title=title)
+
+
+async def run(count: int, seed: int, extra_archive: bool = False) -> None:
     rng = random.Random(seed)
     clock = VirtualClock()
-    with serve_wayback(clock=clock) as fake:
+    with serve_wayback(clock=clock) as fake, ExitStack() as stack:
         requests, best = populate(fake, count, rng)
         citations = sum(len(r.targets) for r in requests)
         host = fake.base_url.removeprefix("http://")
         settings = settings_from_env({"CITEWATCH_WAYBACK_URL": fake.base_url},
                                      base=ArchiveSettings())
+        other: FakeMemento | None = None
+        if extra_archive:
+            other = stack.enter_context(serve_memento(name="other", clock=clock))
+            populate_other(other, requests, rng)
+            settings = replace(settings, memento_archives=(other.archive,))
+        unresolved_urls: set[str] = set()     # URLs with a citation Wayback could not resolve
+        by_other = 0                          # such citations (the other archive's to answer)
         outcomes: Counter[str] = Counter()
         off_by_days: list[float] = []      # per citation with a good capture: chosen vs best
         sources: Counter[str] = Counter()
@@ -121,12 +149,19 @@ async def run(count: int, seed: int) -> None:
                 sources[result.source or "-"] += 1
                 outcomes.update(str(choice.outcome) for choice in result.choices)
                 for choice in result.choices:
+                    from_other = choice.snapshot is not None and choice.snapshot.archive != \
+                        "wayback"
+                    if from_other or choice.outcome in (Outcome.NO_CAPTURE, Outcome.EXCLUDED):
+                        unresolved_urls.add(result.url)
+                        by_other += 1
+                for choice in result.choices:
                     if choice.key in best:
                         off_by_days.append(
                             abs((choice.snapshot.captured_at - best[choice.key]).total_seconds())
                             / 86400 if choice.snapshot else float("inf"))
             sent = wayback.requests_sent
             throttled = wayback.throttled
+            others = wayback.others
         elapsed = time.perf_counter() - started
 
     resolved = outcomes[str(Outcome.FOUND)]
@@ -160,6 +195,19 @@ async def run(count: int, seed: int) -> None:
     print(f"projected time at the default settings ({DEFAULT_LOOKUP_PER_MIN} lookups/min, "
           f"{DEFAULT_REPLAY_PER_MIN} replays/min, evenly spaced): {clock() / 60:.1f} min "
           f"(the paces alone: {by_pace_min:.1f} min)")
+    if other is not None and others is not None:
+        asked = [path.split("/timemap/link/", 1)[1] for endpoint, path, _, _ in other.log
+                 if endpoint == "timemap"]
+        found = others.found["other"]
+        print(f"extra archive: {others.requests['other']} request(s) "
+              f"({dict(sorted(other.counts.items()))}), {found} citation(s) resolved there: "
+              f"{others.requests['other'] / max(found, 1):.2f} request(s) per citation it "
+              f"resolved; 429s: {dict(other.refused) or 'none'}, at most "
+              f"{other.most_in_progress} request(s) in progress at once")
+        only_unresolved = set(asked) <= unresolved_urls and others.asked["other"] == by_other
+        print(f"extra archive asked about {len(asked)} URL(s), {others.asked['other']} "
+              f"citation(s): only those Wayback could not resolve: "
+              f"{'yes' if only_unresolved else 'NO'}")
     print(f"wall time here: {elapsed:.1f} s")
 
 
@@ -167,8 +215,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--urls", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--extra-archive", action="store_true",
+                        help="Add a second (Memento) archive after the Wayback Machine.")
     args = parser.parse_args()
-    asyncio.run(run(args.urls, args.seed))
+    asyncio.run(run(args.urls, args.seed, args.extra_archive))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,8 @@ class ArchiveSummary:
     verified: Counter[str] = field(default_factory=Counter)   # cited archive links
     saves: Counter[str] = field(default_factory=Counter)
     requests: dict[str, int] = field(default_factory=dict)
+    other_requests: dict[str, int] = field(default_factory=dict)   # by archive other than Wayback
+    other_found: Counter[str] = field(default_factory=Counter)      # citations, by such archive
     cached: int = 0                    # citations answered from the database
     stopped: str | None = None         # why the run stopped early (the archive throttled us)
 
@@ -240,6 +242,7 @@ def run_archive(
             except ArchiveThrottled as exc:
                 summary.stopped = str(exc)
             summary.requests = wayback.requests_sent
+            summary.other_requests = wayback.other_requests
 
     async def lookups(wayback: Wayback, advance: Callable[[], None]) -> None:
         for link_id, url, citations in todo.replays:
@@ -255,6 +258,8 @@ def run_archive(
             store.record_snapshots(link_id, result.source or "none", result.requests_made, rows)
             summary.looked_up += 1
             summary.outcomes.update(str(c.outcome) for c in result.choices)
+            summary.other_found.update(c.snapshot.archive for c in result.choices
+                                       if c.snapshot and c.snapshot.archive != "wayback")
             advance()
 
     async def saves(wayback: Wayback) -> None:
@@ -281,7 +286,11 @@ def summary_line(summary: ArchiveSummary) -> str:
         parts.append("saves: " + ", ".join(f"{n} {k}" for k, n in sorted(summary.saves.items())))
     if summary.cached:
         parts.append(f"{summary.cached} answered from the database")
-    total = sum(summary.requests.values())
+    if summary.other_requests:
+        parts.append("other archives: " + ", ".join(
+            f"{name} {summary.other_found.get(name, 0)} found in {n} request(s)"
+            for name, n in summary.other_requests.items()))
+    total = sum(summary.requests.values()) + sum(summary.other_requests.values())
     parts.append(f"{total} archive request(s)")
     return "; ".join(parts) + "."
 

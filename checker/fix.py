@@ -31,6 +31,32 @@ HTML ``<a href>``
     ``href`` points at the capture and a ``data-original-href`` attribute, inserted right after
     it, keeps the original value byte for byte; every other attribute stays as it was.
 
+A capture from an archive other than the Wayback Machine is named in the note:
+``[archived 2022-11-16 at archive.today: …]``.
+
+**Robust Links** (``robust_links=True``, ``citewatch fix --robust-links``; robustlinks.mementoweb.org):
+the link keeps pointing at the original and the capture is added beside it, so readers (and
+tools that know the convention) reach either:
+
+HTML ``<a href>``
+    ``href`` stays as it was; ``data-originalurl``, ``data-versionurl`` (the capture) and
+    ``data-versiondate`` (its day, ISO 8601) are inserted right after it::
+
+        <a href="https://dead.example/page" data-originalurl="https://dead.example/page"
+           data-versionurl="https://web.archive.org/web/…" data-versiondate="2022-11-16">
+
+Markdown inline link
+    The link stays; the readable equivalent follows it::
+
+        [Plan](https://dead.example/page) [archived 2022-11-16: <https://web.archive.org/web/…>]
+
+Markdown reference definition
+    The destination stays; the title gains ``archived 2022-11-16: <capture URL>``.
+
+Plain text and bare URLs already keep the original and add the capture after it, so they are
+written the same either way. ``citewatch scan`` reads all of these back: the capture is an archive
+link of the same citation.
+
 A moved page gets its new URL in place, in every form.
 
 Which occurrence is repaired: each ``Repair`` names the line where its citation starts and the URL
@@ -81,6 +107,7 @@ class Repair:
     captured_at: date | None = (
         None  # shown as "archived YYYY-MM-DD"; else read from the capture URL
     )
+    archive: str | None = None  # the archive of the capture; named unless it is "wayback"
 
 
 class Outcome(StrEnum):
@@ -108,13 +135,18 @@ class FixResult:
         return tuple(o for o in self.outcomes if o.outcome is Outcome.APPLIED)
 
 
-def fix_document(text: str, fmt: DocumentFormat, repairs: Sequence[Repair]) -> str:
+def fix_document(text: str, fmt: DocumentFormat, repairs: Sequence[Repair], *,
+                 robust_links: bool = False) -> str:
     """``text`` with ``repairs`` applied (see the module docstring for the forms)."""
-    return apply_repairs(text, fmt, repairs).text
+    return apply_repairs(text, fmt, repairs, robust_links=robust_links).text
 
 
-def apply_repairs(text: str, fmt: DocumentFormat, repairs: Sequence[Repair]) -> FixResult:
-    """Apply ``repairs`` and say, for each, whether it was applied and where (or why not)."""
+def apply_repairs(text: str, fmt: DocumentFormat, repairs: Sequence[Repair], *,
+                  robust_links: bool = False) -> FixResult:
+    """Apply ``repairs`` and say, for each, whether it was applied and where (or why not).
+
+    ``robust_links``: keep links pointing at the original and add the capture beside them
+    (the Robust Links forms in the module docstring)."""
     fmt = DocumentFormat(fmt)
     doc = _Document(text, fmt)
     outcomes: list[RepairOutcome | None] = [None] * len(repairs)
@@ -152,7 +184,7 @@ def apply_repairs(text: str, fmt: DocumentFormat, repairs: Sequence[Repair]) -> 
                 detail="already points at an archive capture",
             )
             continue
-        edits.extend(site.edits(repair, fmt))
+        edits.extend(site.edits(repair, fmt, robust_links))
         outcomes[index] = RepairOutcome(repair=repair, outcome=Outcome.APPLIED, line=line)
     return FixResult(text=_apply(text, edits), outcomes=tuple(o for o in outcomes if o))
 
@@ -194,6 +226,8 @@ _HTML_ORIGINAL_VALUE = re.compile(
 )
 _HTML_A_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _ARCHIVED_AFTER = re.compile(r"[ \t]*\[archived\b")
+_ARCHIVED_NOTE = re.compile(r"\barchived\b")
+_HTML_VERSION = re.compile(r"""[\s"']data-versionurl[ \t\n]*=""", re.IGNORECASE)
 _ORIGINAL_BEFORE = re.compile(r"original: <?$")
 
 Form = Literal["bare", "autolink", "md-inline", "md-refdef", "html-href", "html-text"]
@@ -213,7 +247,8 @@ class _Site:
     title_end: int = -1  # md-refdef: offset of the title's closing delimiter, -1 if no title
     raw: str = ""  # html-href: the attribute value exactly as written
 
-    def edits(self, repair: Repair, fmt: DocumentFormat) -> list[tuple[int, int, str]]:
+    def edits(self, repair: Repair, fmt: DocumentFormat, robust: bool = False
+              ) -> list[tuple[int, int, str]]:
         new = repair.replacement_url
         if repair.kind == "moved":
             if self.form == "html-text":
@@ -222,6 +257,14 @@ class _Site:
                 return [(self.start, self.end, f"<{new}>")]
             return [(self.start, self.end, new)]
         archived = _archived_label(repair)
+        if robust and self.form == "md-inline":
+            return [(self.after, self.after, f" [{archived}: <{new}>]")]
+        if robust and self.form == "md-refdef":
+            note = f"{archived}: <{new}>"
+            if self.title_end >= 0:
+                return [(self.title_end, self.title_end, " " + _escape_title(f"({note})",
+                                                                              self.quote))]
+            return [(self.after, self.after, " " + '"' + _escape_title(note, '"') + '"')]
         if self.form == "md-inline":
             dest = new if self.quote == "<" or not _needs_brackets(new) else f"<{new}>"
             return [
@@ -270,7 +313,13 @@ def _archived_label(repair: Repair) -> str:
         except InvalidUrl:
             captured = None
         day = captured.date() if captured else None
-    return f"archived {day.isoformat()}" if day else "archived"
+    where = f" at {repair.archive}" if repair.archive and repair.archive != "wayback" else ""
+    return (f"archived {day.isoformat()}" if day else "archived") + where
+
+
+def _capture_day(repair: Repair) -> date | None:
+    day = repair.captured_at
+    return day.date() if isinstance(day, datetime) else day
 
 
 def _is_archive(url: str) -> bool:
@@ -344,7 +393,10 @@ class _Document:
                     continue
                 after = _MD_DEST_AFTER.match(text, close)
                 if after:
-                    sites.append(_Site(s, e, "md-inline", after=after.end(), quote=bracket))
+                    # a Robust Links note after the link: repaired, the link kept the original
+                    noted = bool(_ARCHIVED_AFTER.match(text, after.end()))
+                    sites.append(_Site(s, e, "md-inline", repaired=noted, after=after.end(),
+                                       quote=bracket))
                     continue
             refdef = _MD_REFDEF_BEFORE.match(text[line_start:s])
             if refdef:
@@ -365,6 +417,7 @@ class _Document:
                             s,
                             e,
                             "md-refdef",
+                            repaired=bool(title and _ARCHIVED_NOTE.search(title)),
                             after=close + len(title or ""),
                             quote=closing,
                             title_end=title_end,
@@ -395,7 +448,8 @@ class _Document:
             quote = {"dq": '"', "sq": "'", "uq": ""}[group]
             s, e = href.span(group)
             value_end = e + len(quote)
-            repaired = bool(_HTML_ORIGINAL.search(text, tag.start(), tag.end()))
+            repaired = bool(_HTML_ORIGINAL.search(text, tag.start(), tag.end())
+                            or _HTML_VERSION.search(text, tag.start(), tag.end()))
             sites.append(
                 _HtmlHref(
                     s - len(quote),
@@ -420,14 +474,28 @@ class _Document:
 class _HtmlHref(_Site):
     """An ``href`` attribute value (quotes included in ``start:end``)."""
 
-    def edits(self, repair: Repair, fmt: DocumentFormat) -> list[tuple[int, int, str]]:
+    def edits(self, repair: Repair, fmt: DocumentFormat, robust: bool = False
+              ) -> list[tuple[int, int, str]]:
         quote = self.quote
+        if robust and repair.kind == "archive":
+            return [(self.end, self.end, _robust_attributes(repair, quote))]
         value = quote + html.escape(repair.replacement_url, quote=True) + quote
         edits = [(self.start, self.end, value)]
         if repair.kind == "archive":
             original = f" data-original-href={quote}{self.raw}{quote}"
             edits.append((self.end, self.end, original))
         return edits
+
+
+def _robust_attributes(repair: Repair, quote: str) -> str:
+    """The Robust Links attributes for an ``<a>`` that keeps its original ``href``."""
+    def attr(name: str, value: str) -> str:
+        return f" {name}={quote}{html.escape(value, quote=True)}{quote}"
+
+    day = _capture_day(repair)
+    return (attr("data-originalurl", repair.cited_url)
+            + attr("data-versionurl", repair.replacement_url)
+            + (attr("data-versiondate", day.isoformat()) if day else ""))
 
 
 def _inside_tag(text: str, pos: int) -> bool:

@@ -10,10 +10,20 @@ from typing import Any
 
 import click
 
-from archive import ArchiveSettings, settings_from_env
+from archive import (
+    MEMENTO_ARCHIVES,
+    ArchiveSettings,
+    MementoArchive,
+    known_archives,
+    memento_aggregator,
+    parse_memento_archive,
+    settings_from_env,
+)
 from archive.settings import (
     DEFAULT_LOOKUP_PER_MIN,
     DEFAULT_MAX_CONSECUTIVE_429,
+    DEFAULT_MEMENTO_MAX_FAILURES,
+    DEFAULT_MEMENTO_TIMEOUT_S,
     DEFAULT_PAUSE_ON_429_S,
     DEFAULT_PER_HOST_CONNECTIONS,
 )
@@ -61,6 +71,26 @@ def archive_options(f: F) -> F:
         click.option("--wayback-url", envvar="CITEWATCH_WAYBACK_URL", show_envvar=True,
                      help="Base URL standing for web.archive.org and archive.org (a mirror, or "
                           "a local fake in tests)."),
+        click.option("--archives", "archives", default="wayback", show_default=True,
+                     metavar="NAMES",
+                     help="Archives to look in, comma-separated, in order: wayback (always "
+                          f"first), then any of {', '.join(a.name for a in MEMENTO_ARCHIVES)}, "
+                          "asked only for citations the Wayback Machine has no usable "
+                          "capture for."),
+        click.option("--memento-archive", "memento_archive", multiple=True,
+                     metavar="NAME=TIMEMAP[,TIMEGATE]",
+                     help="Another Memento archive by its TimeMap (and TimeGate) prefix, asked "
+                          "after those of --archives; repeatable."),
+        click.option("--memento-aggregator", "memento_aggregator", metavar="URL",
+                     help="A MemGator you run (its /timemap/link/ lists every archive it knows), "
+                          "asked last."),
+        click.option("--memento-timeout", "memento_timeout", type=click.FloatRange(1),
+                     default=DEFAULT_MEMENTO_TIMEOUT_S, show_default=True,
+                     help="Seconds to wait for each request to an archive other than Wayback."),
+        click.option("--memento-max-failures", "memento_max_failures", type=click.IntRange(1),
+                     default=DEFAULT_MEMENTO_MAX_FAILURES, show_default=True,
+                     help="Failures in a row after which an archive other than Wayback is not "
+                          "asked again in the run."),
     ]):
         f = option(f)
     return f
@@ -75,10 +105,31 @@ def archive_settings_from(options: dict[str, Any]) -> ArchiveSettings:
                        per_host_connections=options["archive_per_host"],
                        pause_on_429_s=options["pause_on_429"],
                        max_consecutive_429=options["max_429"])
+    settings = replace(settings, memento_archives=other_archives(options),
+                       memento_max_failures=options.get("memento_max_failures",
+                                                        DEFAULT_MEMENTO_MAX_FAILURES))
     if options.get("save_per_minute"):
         settings = replace(settings, save_per_min_authenticated=options["save_per_minute"],
                            save_per_min_anonymous=options["save_per_minute"])
     return settings
+
+
+def other_archives(options: dict[str, Any]) -> tuple[MementoArchive, ...]:
+    """The archives after Wayback, in order: --archives, then --memento-archive, then the
+    aggregator. Raises click.BadParameter for an unknown name or a malformed prefix."""
+    timeout_s = options.get("memento_timeout", DEFAULT_MEMENTO_TIMEOUT_S)
+    try:
+        chosen = list(known_archives(options.get("archives") or "wayback", timeout_s=timeout_s))
+        chosen += [parse_memento_archive(spec, timeout_s=timeout_s)
+                   for spec in options.get("memento_archive") or ()]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if aggregator := options.get("memento_aggregator"):
+        chosen.append(memento_aggregator(aggregator, timeout_s=timeout_s))
+    names = [a.name for a in chosen]
+    if len(set(names)) != len(names):
+        raise click.BadParameter(f"an archive is named twice: {', '.join(names)}")
+    return tuple(chosen)
 
 
 def archive_max_age_option(name: str) -> Callable[[F], F]:
@@ -103,10 +154,13 @@ def archive_command(db_path: Path, documents: tuple[str, ...], confirm: int,
     Lost means dead, soft-404, drifted or failing (run citewatch check first). The capture
     chosen is the closest good one before the citation's accessed date (else its publication
     date), verified by replaying it. Cited web.archive.org links are checked to still replay.
+    Other archives (--archives, --memento-archive, --memento-aggregator) are asked, in order,
+    for citations the Wayback Machine has no usable capture for.
     Answers are kept in the database: a rerun within --max-age asks the archive nothing.
 
     \b
         citewatch archive --save
+        citewatch archive --archives wayback,archive.today,loc
     """
     if not db_path.exists():
         raise StoreError(f"{db_path}: no such database (run citewatch scan first)")

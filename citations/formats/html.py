@@ -24,6 +24,11 @@ What becomes a citation:
 * **Every other outbound ``<a href>``**, as an unlabelled citation whose text is the link text (else
   its ``title`` or image ``alt``) and whose title is the link's ``title`` attribute.
 
+A **Robust Link** (``<a href data-originalurl data-versionurl data-versiondate>``,
+robustlinks.mementoweb.org; ``citewatch fix --robust-links`` writes them) cites both URLs: the
+``data-versionurl`` capture and the ``data-originalurl`` page follow ``href`` in the citation's
+URLs (each once), so the capture counts as the citation's archive link.
+
 Outbound means http(s). Relative links are resolved against the page's ``<base href>``; with no
 absolute base they point inside the site and are skipped, and so are ``#fragment``,
 ``mailto:``, ``javascript:`` and other non-web links. ``href="www.example.org"`` is relative, as
@@ -111,7 +116,7 @@ def parse(text: str) -> FormatResult:
             continue
         url = _outbound(str(a["href"]), base)
         if url is not None:
-            found.append((_position(a), _link(a, url)))
+            found.append((_position(a), _link(a, url, base)))
     result.citations = [c for _, c in sorted(found, key=lambda pair: pair[0])]
     return result
 
@@ -214,6 +219,7 @@ def _note(item: Tag, label: str | None, base: str | None) -> Citation:
             url = _outbound(str(node["href"]), base)
             if url is not None:
                 urls.append(url)
+                urls.extend(_robust_urls(node, url, base))
                 titles.append(_squash(node.get_text()))
         elif isinstance(node, NavigableString) and not isinstance(node, Comment) \
                 and node.find_parent("a") is None:
@@ -236,14 +242,25 @@ def _is_backlink(tag: Tag) -> bool:
 # --- links -------------------------------------------------------------------------------------
 
 
-def _link(a: Tag, url: str) -> Citation:
+def _robust_urls(a: Tag, href: str, base: str | None) -> list[str]:
+    """The other URLs of a Robust Link: its original and its capture, when not ``href``."""
+    urls: list[str] = []
+    for name in ("data-versionurl", "data-originalurl"):
+        value = a.get(name)
+        url = _outbound(value, base) if isinstance(value, str) else None
+        if url is not None and url != href and url not in urls:
+            urls.append(url)
+    return urls
+
+
+def _link(a: Tag, url: str, base: str | None) -> Citation:
     text = _squash(a.get_text())
     if not text:
         img = a.find("img", alt=True)
         text = _squash(str(a.get("title") or (img["alt"] if isinstance(img, Tag) else "") or url))
     title = a.get("title")
     return make_citation(
-        label=None, line=a.sourceline or 1, text=text, urls=[url],
+        label=None, line=a.sourceline or 1, text=text, urls=[url, *_robust_urls(a, url, base)],
         title=_squash(title) if isinstance(title, str) and title.strip() else None,
     )
 
