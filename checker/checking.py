@@ -1,5 +1,20 @@
 """Check links: fetch (checker.engine), judge (checker.classify), yield one CheckResult per link.
 
+NXDOMAIN needs a witness (`DnsWitness`). ``classify()`` calls a name that does not resolve dead,
+judging one observation. But a resolver that answers "no such name" for *every* name (a sandboxed
+CI runner, some corporate networks, a captive portal) would make every link of a run dead, and
+nightly runs would confirm them all lost. So a run's NXDOMAIN verdicts are trusted only when
+the resolver is seen resolving a name that exists: **another name of the same run resolved**
+(a host given by name, not an IP literal or ``localhost``, that answered HTTP, refused
+or reset a connection or failed TLS, or any hop of a redirect chain), **or the canary resolves**
+(``settings.dns_canary``, default ``web.archive.org``; asked once per run, at the first NXDOMAIN
+that has no other witness, within the connect timeout). When the canary does not resolve,
+NXDOMAIN results are held back (not yet recorded) until a name of the run resolves, which
+releases them as dead, or the run ends (or is interrupted): then they are recorded
+``unreachable``, saying why, and never count towards confirming a link dead. The verdicts are
+vetted by the process that records them, as they arrive from every worker process, so a
+witness in one worker vouches for the NXDOMAIN answers of another.
+
 The soft-404 probe: a page that looks alive (200, a deep URL) is compared with the host's answer
 for a random path that cannot exist. The probe is fetched once per host and run (on the same
 client and under the same politeness as every other request), and only for hosts that have a
@@ -9,13 +24,15 @@ page worth comparing, so most hosts never see it.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
+from checker import client as _client  # resolve_host is looked up at call time (tests swap it)
 from checker.classify import classify, is_excluded
 from checker.engine import fetch_all
 from checker.fetch import Fetcher
@@ -23,7 +40,7 @@ from checker.hosts import Clock, Sleep
 from checker.models import CheckResult, FailureKind, Observation, Verdict, pickled_as_tuples
 from checker.settings import CheckSettings
 from checker.soft404 import ProbeCache, SoftProbe, is_deep_url, random_probe_url
-from citations.urls import InvalidUrl, normalize_url
+from citations.urls import InvalidUrl, host_of, normalize_url
 
 if TYPE_CHECKING:
     from checker.parallel import Workers
@@ -155,3 +172,101 @@ def _without_request(url: str, verdict: Verdict, reason: str, at: datetime) -> C
     failure = FailureKind.INVALID_URL if verdict is Verdict.INVALID else None
     observation = Observation(url=url, failure=failure, error=reason if failure else "", attempts=0)
     return CheckResult(url=url, verdict=verdict, reason=reason, observation=observation, checked_at=at)
+
+
+# Failures that come after a name resolved: the resolver found the host. (Not a timeout, which
+# may be the lookup's own, nor a forbidden address, which a lying resolver may give.)
+_PAST_DNS = frozenset({FailureKind.REFUSED, FailureKind.RESET, FailureKind.TLS,
+                       FailureKind.PROTOCOL, FailureKind.DECODING})
+
+
+K = TypeVar("K")
+_MAX_HELD = 10_000  # NXDOMAIN results held back waiting for a witness (a batch's worth)
+
+
+class DnsWitness(Generic[K]):
+    """Whether a run's NXDOMAIN answers can be believed (the rule is in the module docstring).
+
+    Give it every result of the run with the caller's key for it (a link id, say): ``vet()``
+    returns what may be recorded now. A dead-by-NXDOMAIN result with no witness yet, and a
+    canary that does not resolve, is held back until a name of the run resolves (then it is
+    returned as it is) or the run ends: ``finish()``, also on an interruption, returns the held
+    ones turned unreachable. ``distrusted`` counts those.
+    """
+
+    def __init__(self, settings: CheckSettings) -> None:
+        self.canary = settings.dns_canary
+        self._timeout_s = settings.connect_timeout_s
+        self.resolved = False      # a name of this run resolved
+        self._canary_resolves: bool | None = None  # asked at most once per run
+        self._held: list[tuple[K, CheckResult]] = []
+        self.distrusted = 0
+
+    async def vet(self, key: K, result: CheckResult) -> list[tuple[K, CheckResult]]:
+        observation = result.observation
+        if not self.resolved and _resolved_a_name(observation):
+            self.resolved = True
+            released, self._held = [*self._held, (key, result)], []
+            return released
+        if result.verdict is not Verdict.DEAD or observation.failure is not FailureKind.NXDOMAIN:
+            return [(key, result)]
+        if self.resolved or await self._canary():
+            return [(key, result)]
+        if len(self._held) >= _MAX_HELD:  # memory stays bounded: the oldest is judged now
+            self._held.append((key, result))
+            return [self._distrust(*self._held.pop(0))]
+        self._held.append((key, result))
+        return []
+
+    def finish(self) -> list[tuple[K, CheckResult]]:
+        """The results still held, unreachable: nothing witnessed that the resolver works."""
+        held, self._held = self._held, []
+        return [self._distrust(key, result) for key, result in held]
+
+    def _distrust(self, key: K, result: CheckResult) -> tuple[K, CheckResult]:
+        self.distrusted += 1
+        canary = f", nor did the canary {self.canary}" if self.canary else ""
+        reason = (f"{result.reason}; not believed: no other name resolved in this run{canary}, "
+                  "so the resolver may be lying or the network down")
+        return key, replace(result, verdict=Verdict.UNREACHABLE, reason=reason)
+
+    async def _canary(self) -> bool:
+        if self._canary_resolves is None:
+            self._canary_resolves = bool(self.canary) and await _resolves(
+                self.canary, timeout_s=self._timeout_s
+            )
+        return self._canary_resolves
+
+
+async def _resolves(name: str, *, timeout_s: float) -> bool:
+    """Whether the resolver gives `name` an address within `timeout_s` (a timeout is a no)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return bool(await _client.resolve_host(name, 443))
+    except (OSError, TimeoutError):  # socket.gaierror is an OSError
+        return False
+
+
+def _resolved_a_name(observation: Observation) -> bool:
+    """The observation shows the resolver finding a host that was given by name: a response
+    in the chain (each one came from a host that resolved), or a failure past the lookup."""
+    if any(_is_name(hop.url) for hop in observation.chain):
+        return True
+    answered = observation.status is not None or observation.failure in _PAST_DNS
+    return answered and _is_name(observation.final_url or observation.url)
+
+
+def _is_name(url: str) -> bool:
+    """A host name the DNS answers for: not an IP literal, and not localhost, which the hosts
+    file answers even where the DNS lies."""
+    try:
+        host = host_of(url).strip("[]")
+    except ValueError:
+        return False
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return False

@@ -11,7 +11,10 @@ these rules change. The rules, applied in this order (the first that applies win
 3. No HTTP answer (``obs.failure`` set and no status):
 
    * **dead**: the domain no longer resolves (``NXDOMAIN``) or the host refuses connections
-     (``REFUSED``);
+     (``REFUSED``). An NXDOMAIN judged here is one observation; whether the run's resolver can
+     be believed is a fact about the run, not the observation, so ``check`` turns these
+     verdicts ``unreachable`` when no name of the run resolved and neither did the canary
+     (``checker.checking.DnsWitness``; classify stays pure);
    * **unreachable**: everything else: timeouts, TLS, DNS errors other than NXDOMAIN, connect
      errors, resets, protocol and decoding errors.
 
@@ -39,8 +42,10 @@ these rules change. The rules, applied in this order (the first that applies win
    * any other 4xx (400, 405, 406, 418, …): **blocked**. These answer *our request* (method,
      headers, a WAF's dislike of robots: mod_security answers 406, AWS WAF 405), not the page's
      existence, and a wrong "dead" costs more than a wrong "blocked". Blocked is never dead;
+   * 999: **blocked** (LinkedIn and a few others answer robots with it: a refusal, not a page
+     that is gone or a server that is down);
    * 300 and 304: **alive**; other 3xx (a redirect without a usable Location), 1xx and
-     non-standard codes: **unreachable**.
+     other non-standard codes: **unreachable**.
 7. A 2xx page reached through redirects, judged on URLs alone:
 
    * **blocked**: a deep URL sent to a login, paywall or consent page: a path segment such as
@@ -138,7 +143,7 @@ MIN_CITED_UNSPACED_CHARS = 4    # … or this many characters in CJK/Thai
 
 _PERMANENT = frozenset({301, 308})
 _DEAD_STATUS = frozenset({404, 410})
-_BLOCKED_STATUS = frozenset({401, 403, 407, 429, 451})
+_BLOCKED_STATUS = frozenset({401, 403, 407, 429, 451, 999})  # 999: LinkedIn's "no robots"
 _UNREACHABLE_4XX = frozenset({408, 425})
 _DEAD_FAILURES = frozenset({FailureKind.NXDOMAIN, FailureKind.REFUSED})
 _LOOP_FAILURES = frozenset({FailureKind.TOO_MANY_REDIRECTS, FailureKind.REDIRECT_LOOP})

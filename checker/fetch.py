@@ -14,6 +14,11 @@ Protocol decisions:
   deflate are asked for (see checker.client).
 * **Redirects by hand**, up to `max_redirects`, with every response in `chain`. A relative
   `Location` is resolved against the URL that sent it; a 3xx without `Location` is a final answer.
+  A 2xx page that sends the reader on at once is a redirect too: a `<meta http-equiv="refresh"
+  content="0; url=…">` (in the first `REFRESH_SCAN_BYTES` of an HTML body) or a `Refresh`
+  header, with a delay of at most `MAX_REFRESH_DELAY_S`, is followed like a `Location`, under the
+  same limit and loop check (its hop keeps the page's own status). A longer delay is a page
+  meant to be read first, and a refresh to the same URL only reloads it: neither is followed.
   A loop is a URL seen twice with the same cookies: cookies set along a chain are sent back along
   it (same host or their Domain), because cookie-wall sites redirect to themselves once to set a
   cookie, and that is not a loop. Nothing is kept between URLs.
@@ -93,6 +98,8 @@ _TITLE_CHARS = 500
 _HEADER_CHARS = 300
 _DRAIN_BYTES = 65_536  # read this much of a redirect's body so its connection can be reused
 _SCAN_CHARS = 262_144  # the visible-text sample gives up after this much markup
+MAX_REFRESH_DELAY_S = 5.0  # a refresh this soon is a redirect; a later one leaves time to read
+REFRESH_SCAN_BYTES = 65_536  # where a meta refresh is looked for: the <head> of any real page
 
 
 # --------------------------------------------------------------------------- failures
@@ -480,6 +487,46 @@ def read_page(body: bytes, content_type: str | None) -> PageText:
 # --------------------------------------------------------------------------- redirects
 
 
+_META_REFRESH = re.compile(rb"<meta\b[^>]*?http-equiv\s*=\s*[\"']?\s*refresh\b[^>]*>", re.I)
+# "0; url=/next", "0;URL='/next'", "3, /next" (the "url=" is optional, as browsers read it)
+_REFRESH_CONTENT = re.compile(
+    r"""^\s*(\d+(?:\.\d*)?)\s*(?:[;,]\s*(?:url\s*=\s*)?(?:"([^"]*)"?|'([^']*)'?|(.*)))?$""",
+    re.I | re.S,
+)
+
+
+def refresh_target(header: str | None, body: bytes, content_type: str | None,
+                   current: str) -> str | None:
+    """Where a 2xx answer sends the reader at once (see the module docstring), or None: its
+    ``Refresh`` header, else a ``<meta http-equiv="refresh">`` near the start of an HTML body."""
+    content = header
+    if content is None and body and _reads_whole_body(_media_type(content_type)):
+        head = body[:REFRESH_SCAN_BYTES]
+        # A plain search first: nearly no page has one, and this runs for every page.
+        if b"efresh" in head or b"EFRESH" in head:
+            tag = _META_REFRESH.search(head)
+            if tag is not None:
+                text = tag.group(0).decode(_charset(body, content_type, True), "replace")
+                attrs = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or ""
+                         for m in _ATTR.finditer(text)}
+                content = html.unescape(attrs.get("content", ""))
+    if not content:
+        return None
+    parsed = _REFRESH_CONTENT.match(content)
+    if parsed is None or float(parsed.group(1)) > MAX_REFRESH_DELAY_S:
+        return None
+    url = next((g for g in parsed.group(2, 3, 4) if g is not None), "").strip()
+    if not url:
+        return None
+    try:
+        target = httpx.URL(urljoin(current, url)).copy_with(fragment=None)
+    except (httpx.InvalidURL, ValueError):
+        return None  # a browser would stay on the page
+    if str(target) == str(httpx.URL(current).copy_with(fragment=None)):
+        return None  # a reload of the same page, not a redirect
+    return url
+
+
 class _ChainCookies:
     """Cookies set along one redirect chain, sent back along it. Forgotten after the URL."""
 
@@ -758,6 +805,9 @@ class Fetcher:
             location = (
                 answer.headers.get("location") if answer.status in REDIRECT_STATUSES else None
             )
+            if location is None and 200 <= answer.status < 300:
+                location = refresh_target(answer.headers.get("refresh"), answer.body,
+                                          answer.headers.get("content-type"), current)
             if not location:  # a 3xx without Location is a final answer too
                 return self._answered(url, current, chain, answer, progress.attempts, budget)
             if redirects >= settings.max_redirects:

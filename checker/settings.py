@@ -19,6 +19,9 @@ DEFAULT_USER_AGENT = "citewatch/0.1 (+https://github.com/citewatch/citewatch; ci
 DEFAULT_MAX_AGE_S = 24 * 3600.0
 DEFAULT_CONFIRM_COUNT = 3         # InternetArchiveBot: three failing checks …
 DEFAULT_CONFIRM_SPACING_S = 3 * 24 * 3600.0  # … at least three days apart
+# A name that exists, asked when a run's NXDOMAIN answers need a witness (checker.checking): the
+# archive's host, which a run that archives must reach anyway.
+DEFAULT_DNS_CANARY = "web.archive.org"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +48,7 @@ class CheckSettings:
     # per URL against 1.1 ms for HTTP/1.1 over httpcore (far less over checker.transport), and with small
     # per-host limits its multiplexing saves one TLS handshake per host at most.
     http2: bool = False
+    dns_canary: str = DEFAULT_DNS_CANARY  # "" asks no canary: only the run's own names witness
 
     def per_host_for(self, host: str) -> int:
         """The in-flight limit of one host: its own from configuration, else ``per_host``."""

@@ -68,6 +68,7 @@ rather than guessed).
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import re
 from collections.abc import Callable, Iterable
@@ -375,6 +376,10 @@ def find_dates(text: str) -> list[DateMatch]:
         "ru": [m.start() for m in anchors["ru"].finditer(text)] if russian else [],
     }
     found: list[DateMatch] = []
+    # The spans taken so far, sorted and disjoint, so an overlap is one bisection away: comparing
+    # each match with every earlier one made a long text with many dates quadratic.
+    taken_starts: list[int] = []
+    taken_ends: list[int] = []
     for form in _forms():
         if form.russian and not russian:
             continue
@@ -390,9 +395,13 @@ def find_dates(text: str) -> list[DateMatch]:
             value = form.read(m)
             if value is None:
                 continue
-            if any(d.start < m.end() and m.start() < d.end for d in found):
+            start, end = m.span()
+            k = bisect.bisect_left(taken_starts, end)  # spans before k start before this ends
+            if k and taken_ends[k - 1] > start:
                 continue  # the same words already read by an earlier form
-            found.append(DateMatch(m.start(), m.end(), value, accessed=m.start() in accessed_ends))
+            taken_starts.insert(k, start)
+            taken_ends.insert(k, end)
+            found.append(DateMatch(start, end, value, accessed=start in accessed_ends))
     found.sort(key=lambda d: d.start)
     return found
 

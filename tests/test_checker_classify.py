@@ -75,7 +75,8 @@ def failed(kind: FailureKind, **kw: object) -> Observation:
         (304, Verdict.ALIVE),
         (302, Verdict.UNREACHABLE),  # a redirect that was not followed: no Location
         (103, Verdict.UNREACHABLE),
-        (999, Verdict.UNREACHABLE),  # LinkedIn's "no robots" code
+        (999, Verdict.BLOCKED),  # LinkedIn's "no robots" code: a refusal, not an outage
+        (799, Verdict.UNREACHABLE),  # other non-standard codes say nothing
     ],
 )
 def test_status_codes(status: int, expected: Verdict) -> None:

@@ -21,6 +21,7 @@ import trustme
 
 import checker.client
 import checker.fetch
+from checker.classify import classify
 from checker.client import (
     build_ssl_context,
     ca_environment_problem,
@@ -28,10 +29,11 @@ from checker.client import (
     make_client,
     request_headers,
 )
-from checker.fetch import Fetcher, failure_of, read_page
-from checker.models import FailureKind, Hop, Observation
+from checker.fetch import Fetcher, failure_of, read_page, refresh_target
+from checker.models import FailureKind, Hop, Observation, Verdict
 from checker.settings import CheckSettings
 from tests.servers import (
+    Behaviour,
     Exchange,
     LocalServer,
     close_silently,
@@ -41,6 +43,7 @@ from tests.servers import (
     gzip_bomb,
     gzip_bomb_payload,
     hang,
+    html_page,
     malformed,
     page,
     redirect,
@@ -251,6 +254,102 @@ async def test_a_cookie_wall_that_redirects_to_itself_is_not_a_loop() -> None:
     assert (observation.status, observation.title) == (200, "Article")
     assert [hop.status for hop in observation.chain] == [302, 200]
     assert [hop.status for hop in second.chain] == [302, 200]  # no cookie kept between URLs
+
+
+def _refreshing(content: str, title: str = "Redirecting") -> Behaviour:
+    """A 200 page whose <meta http-equiv="refresh"> sends the reader on."""
+    return page(200, body=html_page(
+        title, "<p>This page has moved.</p>",
+        head=f'<meta http-equiv="refresh" content="{content}">',
+    ).encode())
+
+
+async def test_a_meta_refresh_to_a_404_is_a_dead_link() -> None:
+    routes = {"/reports/2019": _refreshing("0; url=/gone")}
+    with serve(routes) as web:
+        observation = await fetch(web.url("/reports/2019"))
+    assert observation.status == 404
+    assert observation.chain == (Hop(200, web.url("/reports/2019")), Hop(404, web.url("/gone")))
+    assert classify(observation).verdict is Verdict.DEAD
+
+
+async def test_a_meta_refresh_to_a_live_page_is_alive_not_moved() -> None:
+    routes = {
+        "/reports/2019": _refreshing("3;URL='/archive/report-2019.html'"),
+        "/archive/report-2019.html": page(200, title="Annual report 2019"),
+    }
+    with serve(routes) as web:
+        observation = await fetch(web.url("/reports/2019"))
+    assert (observation.status, observation.title) == (200, "Annual report 2019")
+    assert observation.final_url == web.url("/archive/report-2019.html")
+    assert classify(observation).verdict is Verdict.ALIVE  # like a 302: moved needs a 301/308
+
+
+async def test_a_permanent_redirect_then_a_meta_refresh_is_moved_by_the_usual_rules() -> None:
+    routes = {
+        "/reports/2019": redirect(301, "/new/reports"),
+        "/new/reports": _refreshing("0; url=/new/reports/2019.html"),
+        "/new/reports/2019.html": page(200, title="Annual report 2019"),
+    }
+    with serve(routes) as web:
+        observation = await fetch(web.url("/reports/2019"))
+    assert [hop.status for hop in observation.chain] == [301, 200, 200]
+    judgement = classify(observation)
+    assert judgement.verdict is Verdict.MOVED
+    assert judgement.suggested_url == web.url("/new/reports/2019.html")
+
+
+async def test_a_refresh_header_is_followed_too() -> None:
+    routes = {
+        "/reports/2019": page(200, title="Moved", headers=[("Refresh", "0; url=/gone")]),
+    }
+    with serve(routes) as web:
+        observation = await fetch(web.url("/reports/2019"))
+    assert observation.status == 404
+
+
+@pytest.mark.parametrize("content", ["10; url=/gone", "60", "0", "0; url=/reports/2019#top"])
+async def test_a_slow_refresh_or_a_reload_is_not_followed(content: str) -> None:
+    with serve({"/reports/2019": _refreshing(content, title="Report 2019")}) as web:
+        observation = await fetch(web.url("/reports/2019"))
+    assert (observation.status, observation.title) == (200, "Report 2019")
+    assert observation.chain == (Hop(200, web.url("/reports/2019")),)
+
+
+async def test_a_refresh_loop_is_detected_and_a_refresh_chain_capped() -> None:
+    routes = {
+        "/a": _refreshing("0; url=/b"),
+        "/b": _refreshing("0; url=/a"),
+        **{f"/step/{i}": _refreshing(f"0; url=/step/{i + 1}") for i in range(30)},
+    }
+    with serve(routes) as web:
+        loop = await fetch(web.url("/a"))
+        chain = await fetch(web.url("/step/0"), settings(max_redirects=5))
+    assert loop.failure is FailureKind.REDIRECT_LOOP
+    assert [hop.status for hop in loop.chain] == [200, 200]
+    assert chain.failure is FailureKind.TOO_MANY_REDIRECTS
+    assert len(chain.chain) == 6
+    assert classify(loop).verdict is classify(chain).verdict is Verdict.UNREACHABLE
+
+
+@pytest.mark.parametrize(
+    ("header", "meta", "content_type", "expected"),
+    [
+        (None, '<meta http-equiv="refresh" content="0; url=/next">', "text/html", "/next"),
+        (None, "<META HTTP-EQUIV=Refresh CONTENT='5;URL=/next'>", "text/html", "/next"),
+        (None, '<meta content="1, /next" http-equiv="refresh">', "text/html", "/next"),
+        (None, '<meta http-equiv="refresh" content="0; url=&quot;/next&quot;">', None, "/next"),
+        (None, '<meta http-equiv="refresh" content="5.5; url=/next">', "text/html", None),
+        (None, '<meta http-equiv="refresh" content="0; url=/next">', "text/plain", None),
+        (None, '<meta http-equiv="refresh" content="0; url=http://[bad">', "text/html", None),
+        ("0;url=/next", "", "application/pdf", "/next"),
+    ],
+)
+def test_refresh_target_reads_what_browsers_read(
+    header: str | None, meta: str, content_type: str | None, expected: str | None
+) -> None:
+    body = f"<html><head>{meta}</head><body></body></html>".encode()
+    assert refresh_target(header, body, content_type, "http://example.org/page") == expected
 
 
 async def test_a_redirect_to_a_non_http_scheme_is_an_invalid_url() -> None:

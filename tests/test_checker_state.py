@@ -14,7 +14,7 @@ T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 A, M, DR = Verdict.ALIVE, Verdict.MOVED, Verdict.DRIFTED
 D, S4 = Verdict.DEAD, Verdict.SOFT_404
-B, U, I, SK = Verdict.BLOCKED, Verdict.UNREACHABLE, Verdict.INVALID, Verdict.SKIPPED
+B, U, I, SK = Verdict.BLOCKED, Verdict.UNREACHABLE, Verdict.INVALID, Verdict.SKIPPED  # noqa: E741
 
 
 def at(days: float) -> datetime:

@@ -137,7 +137,8 @@ def test_a_missing_ca_bundle_is_a_one_line_error_before_any_check(  # type: igno
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nowhere.pem"))
     result = run("check", *FAST)
     assert result.exit_code == 4
-    assert result.stderr.strip() == f"Error: SSL_CERT_FILE={tmp_path / 'nowhere.pem'}: no such file or directory"
+    missing = tmp_path / "nowhere.pem"
+    assert result.stderr.strip() == f"Error: SSL_CERT_FILE={missing}: no such file or directory"
     assert list(sqlite_utils.Database(tmp_path / "citewatch.db")["checks"].rows) == []
 
 

@@ -78,6 +78,10 @@ _REF_LABEL = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]")
 _WEB_URL = re.compile(r"(?:https?://|www\.)", re.IGNORECASE)
 _ASCII_PUNCT = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+")
+# The characters that may start inline markup (escape, code span, footnote or link, image,
+# autolink); everything between them is plain text to _scan.
+_INLINE_MARKS = frozenset("\\`[!<")
+_INLINE_MARK = re.compile(r"[\\`\[!<]")
 
 
 @dataclass(slots=True)
@@ -145,8 +149,9 @@ def parse(text: str) -> FormatResult:
     referenced: list[tuple[str, int]] = []
     for block in blocks:
         inline = _scan(block.source, refs, show_urls=block.label is not None)
+        lines_of = _LineIndex(block)
         for name, offset in inline.notes:
-            referenced.append((name, block.line + block.source.count("\n", 0, offset)))
+            referenced.append((name, lines_of.line(offset)))
         if block.label is not None:
             if block.label in defined:
                 result.warnings.append(
@@ -156,7 +161,10 @@ def parse(text: str) -> FormatResult:
             defined.setdefault(block.label, block.line)
             citations.append(_footnote(block, inline))
         else:
-            citations.extend(_body_link(block, inline, link) for link in inline.links)
+            sentences = _Sentences(inline.text)
+            citations.extend(
+                _body_link(inline, link, lines_of, sentences) for link in inline.links
+            )
     for key, (url, title, line, name) in refs.defs.items():
         if key not in refs.used and _is_web(url):
             citations.append(
@@ -345,6 +353,13 @@ def _scan(src: str, refs: _Refs, *, show_urls: bool = False, collect: bool = Tru
     i = 0
     while i < len(src):
         c = src[i]
+        if c not in _INLINE_MARKS:  # a run of plain text, taken whole (a character at a time
+            mark = _INLINE_MARK.search(src, i)  # was most of the time of a long paragraph)
+            end = mark.start() if mark else len(src)
+            plain.extend(src[i:end])
+            plain_at.extend(range(i, end))
+            i = end
+            continue
         if c == "\\" and i + 1 < len(src) and src[i + 1] in _ASCII_PUNCT:
             flush()
             emit(src[i + 1])
@@ -544,21 +559,58 @@ def _fallback_title(links: list[_Link]) -> str | None:
     return None
 
 
-def _body_link(block: _Block, inline: _Inline, link: _Link) -> Citation:
-    line = block.line + block.source.count("\n", 0, link.source)
+def _body_link(inline: _Inline, link: _Link, lines_of: _LineIndex, sentences: _Sentences) -> Citation:
     text = _squash(link.text or "")
     if not text or _is_web(text):
-        text = _sentence(inline.text, link.start, link.end)
-    return make_citation(label=None, line=line, text=text, urls=[link.url], title=link.title)
+        text = sentences.around(link.start, link.end)
+    return make_citation(
+        label=None, line=lines_of.line(link.source), text=text, urls=[link.url], title=link.title
+    )
 
 
-def _sentence(text: str, start: int, end: int) -> str:
-    """The sentence of ``text`` that holds the span ``start:end``."""
-    begin = 0
-    for m in _SENTENCE_END.finditer(text, 0, start):
-        begin = m.end()
-    stop = _SENTENCE_END.search(text, end)
-    return _squash(text[begin:stop.end()] if stop else text[begin:])
+class _LineIndex:
+    """Line numbers of offsets in one block. The newlines are found once and each lookup is a
+    bisection: counting them from the block's start for every link made a document written on
+    one line quadratic."""
+
+    __slots__ = ("_first", "_newlines")
+
+    def __init__(self, block: _Block) -> None:
+        self._first = block.line
+        self._newlines = [m.start() for m in re.finditer("\n", block.source)]
+
+    def line(self, offset: int) -> int:
+        return self._first + bisect.bisect_left(self._newlines, offset)
+
+
+class _Sentences:
+    """The sentence around a span of one rendered block, from its sentence ends found once
+    (lazily: most blocks have no bare URL and never ask)."""
+
+    __slots__ = ("_text", "_starts", "_spaces", "_ends")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] | None = None
+        self._spaces: list[int] = []  # where each end's whitespace begins
+        self._ends: list[int] = []
+
+    def around(self, start: int, end: int) -> str:
+        """The sentence that holds ``text[start:end]``: from after the last sentence end before
+        ``start`` through the first one at or after ``end``."""
+        if self._starts is None:
+            self._starts = []
+            for m in _SENTENCE_END.finditer(self._text):
+                self._starts.append(m.start())
+                self._spaces.append(m.start() + len(m.group(0).rstrip()))
+                self._ends.append(m.end())
+        # An end counts before `start` once its whitespace has begun there (a search that
+        # stopped at `start` would have cut the whitespace short, never the punctuation).
+        k = bisect.bisect_left(self._spaces, start)
+        begin = min(self._ends[k - 1], start) if k else 0
+        j = bisect.bisect_left(self._starts, end)
+        stop = self._ends[j] if j < len(self._starts) else len(self._text)
+        return _squash(self._text[begin:stop])
 
 
 def _squash(s: str) -> str:

@@ -514,13 +514,25 @@ def _bare_links(text: str, urls: list[UrlMatch], notes: list[_Note]) -> list[_No
     spans = sorted((n.start, n.end) for n in notes)
     starts = [s for s, _ in spans]
     bare: list[_Note] = []
+    # The line of each URL is found from the previous URL's, not from the start of the text (nor
+    # stripped again for the next URL of the same line): a document on one line was quadratic.
+    before = after = 0       # the previous URL's start and end
+    line_start, line_end = 0, -1
+    line, line_span = "", (0, -1)
     for u in urls:
         k = bisect.bisect_right(starts, u.start) - 1
         if k >= 0 and u.start < spans[k][1]:
             continue
-        line_start = text.rfind("\n", 0, u.start) + 1
-        line_end = text.find("\n", u.end)
-        line = text[line_start : len(text) if line_end == -1 else line_end].strip()
+        newline = text.rfind("\n", before if u.start >= before else 0, u.start)
+        if newline >= 0 or u.start < before:
+            line_start = newline + 1
+        if not after <= u.end <= line_end:  # else no newline between: the same line end
+            found = text.find("\n", u.end)
+            line_end = len(text) if found == -1 else found
+        before, after = u.start, u.end
+        if line_span != (line_start, line_end):
+            line_span = (line_start, line_end)
+            line = text[line_start:line_end].strip()
         bare.append(_Note(None, u.start, u.end, line if len(line) <= _BARE_LINE_MAX else u.url, [u.url]))
     return bare
 
