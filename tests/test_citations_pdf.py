@@ -158,10 +158,90 @@ def test_layout_notes_need_consecutive_numbers_and_stop_at_the_page_end(monkeypa
     ]
 
 
-def test_url_broken_across_a_page_break_is_not_joined(monkeypatch) -> None:
+def test_url_broken_across_a_page_break_is_joined_over_headers_and_page_numbers(monkeypatch) -> None:
     monkeypatch.setattr(plaintext, "parse", lambda text: FormatResult())
-    pages = [["See https://www.example.org/reports/annual-"], ["report-2020.pdf, page 2."]]
-    assert all_urls(pdf.parse(build_pdf(pages), path="p.pdf")) == ["https://www.example.org/reports/annual-"]
+    pages = [
+        ["ISSUE BRIEF", "See https://www.example.org/reports/annual-", "", "", "1"],
+        ["ISSUE BRIEF", "report-2020.pdf, page 2.", "", "", "2"],
+        ["ISSUE BRIEF", "The end.", "", "", "3"],
+    ]
+    result = pdf.parse(build_pdf(pages), path="p.pdf")
+    assert all_urls(result) == ["https://www.example.org/reports/annual-report-2020.pdf"]
+    assert [c.page for c in result.citations] == [1]
+
+
+def test_running_headers_and_page_numbers_are_dropped_but_note_numbers_stay(monkeypatch) -> None:
+    monkeypatch.setattr(plaintext, "parse", lambda text: FormatResult())
+    pages = [
+        ["Digital Isolationism | 1", "7", "“First,” https://first.example.org/", "Page 1 of 3"],
+        ["Digital Isolationism | 2", "12", "“Second,” https://second.example.org/", "Page 2 of 3"],
+        ["Digital Isolationism | 3", "30", "“Third,” https://third.example.org/", "Page 3 of 3"],
+    ]
+    pages_read, _, _, _ = pdf._read(build_pdf(pages), "p.pdf")
+    kept = [line.text for line in pdf._drop_running_lines(pages_read)]
+    # the header and footer follow the page numbers; the numbers 7, 12, 30 do not
+    assert kept == [line for page in pages for line in page[1:3]]
+
+
+def test_note_numbers_on_lines_of_their_own_restarting_per_chapter(monkeypatch) -> None:
+    monkeypatch.setattr(plaintext, "parse", lambda text: FormatResult())
+    pages = [
+        ["Chapter 1", "1", "“A,” https://a.example.org/", "2", "“B,” Site,", "https://b.example.org/x",
+         "Chapter 2", "1", "“C,” https://c.example.org/", "2", "“D,” https://d.example.org/"],
+    ]
+    result = pdf.parse(build_pdf(pages), path="n.pdf")
+    assert [(c.label, all_urls(FormatResult(citations=[c])), c.page) for c in result.citations] == [
+        ("1", ["https://a.example.org/"], 1), ("2", ["https://b.example.org/x"], 1),
+        ("1", ["https://c.example.org/"], 1), ("2", ["https://d.example.org/"], 1),
+    ]
+
+
+def test_a_number_in_the_prose_before_note_1_is_not_note_1(monkeypatch) -> None:
+    monkeypatch.setattr(plaintext, "parse", lambda text: FormatResult())
+    pages = [["1 million people left https://stats.example.org/ last year.",
+              "1 “First,” https://first.example.org/", "2 “Second,” https://second.example.org/"]]
+    result = pdf.parse(build_pdf(pages), path="n.pdf")
+    assert [(c.label, c.text.split()[0]) for c in result.citations] == [
+        (None, "1"), ("1", "“First,”"), ("2", "“Second,”")]
+
+
+def _linked_pdf(lines: list[tuple[str, str | None, str | None]]) -> bytes:
+    """One page; each line is (text, linked phrase, target)."""
+    page = pdf_build.Page()
+    for k, (text, phrase, uri) in enumerate(lines):
+        y = 800 - 12 * k
+        page.text(40, y, text, 9)
+        if phrase and uri:
+            x = 40 + pdf_build.pdfmetrics.stringWidth(text[: text.index(phrase)], "Helvetica", 9)
+            page.link(x, y, phrase, 9, uri)
+    return pdf_build.render([page])
+
+
+def test_link_annotations_confirm_repair_and_add_urls(monkeypatch) -> None:
+    monkeypatch.setattr(plaintext, "parse", lambda text: FormatResult())
+    data = _linked_pdf([
+        ("The data are published online.", "published online", "https://data.example.org/"),
+        ("1 “Same,” https://same.example.org/a", "https://same.example.org/a", "https://same.example.org/a"),
+        ("2 “About,” https://www.example.org/", "https://www.example.org/", "https://www.example.org/about"),
+        ("about", "about", "https://www.example.org/about"),
+        ("3 Ministry, Annual report (2021), available here.", "available here", "https://gov.example.org/r.pdf"),
+        ("", None, None),
+        ("See the contact page.", "contact", "mailto:office@example.org"),
+    ])
+    result = pdf.parse(data, path="l.pdf")
+    assert [(c.label, [u.cited for u in c.urls]) for c in result.citations] == [
+        (None, ["https://data.example.org/"]),             # a link outside every note
+        ("1", ["https://same.example.org/a"]),
+        ("2", ["https://www.example.org/about"]),          # the text layer broke it: repaired
+        ("3", ["https://gov.example.org/r.pdf"]),          # only in the annotation
+    ]
+    assert result.citations[0].key == "@https://data.example.org/"
+
+
+def test_every_citation_records_its_page(monkeypatch) -> None:
+    monkeypatch.setattr(plaintext, "parse", lambda text: FormatResult())
+    result = pdf.parse(build_pdf(REPORT_PAGES), path="report.pdf")
+    assert [(c.label, c.page) for c in result.citations] == [("1", 1), ("2", 1), (None, 2), (None, 2)]
 
 
 @pytest.mark.parametrize(
