@@ -9,13 +9,18 @@ Exit codes (documented in the README):
 3  unreadable input: a document is missing, empty, binary, malformed or of unknown format
 4  operational failure: database locked or not SQLite, bad configuration, archive refusing
 130 interrupted (Ctrl-C); everything finished before it is saved
+143 terminated (SIGTERM, as sent by ``timeout`` and CI cancellation); handled as Ctrl-C
 == ===========================================================================================
 """
 
 from __future__ import annotations
 
 import gc
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -23,7 +28,7 @@ from typing import Any
 import click
 
 from checker.config import find_config, load_config
-from checker.errors import CheckerError, ConfigError, StoreError
+from checker.errors import CheckerError, ConfigError
 from citations.errors import CitationsError
 
 
@@ -34,6 +39,7 @@ class ExitCode(IntEnum):
     INPUT = 3
     OPERATIONAL = 4
     INTERRUPTED = 130
+    TERMINATED = 143   # 128 + SIGTERM, the shell's code for a process ended by it
 
 
 class InputError(click.ClickException):
@@ -46,6 +52,43 @@ class OperationalError(click.ClickException):
 
 class Interrupted(click.ClickException):
     exit_code = ExitCode.INTERRUPTED
+
+
+class TerminatedExit(click.ClickException):
+    exit_code = ExitCode.TERMINATED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be: every path that keeps the
+    finished work on Ctrl-C (commit windows, ``finally`` blocks, worker shutdown) keeps it here."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # signals go to the main one
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The interrupt an error was raised while handling, if any: a clean-up that fails while
+    Ctrl-C unwinds (sqlite-utils' "no such savepoint") must not turn the interrupt into an
+    operational error. ``raise ... from None`` hides the context from tracebacks, not from here."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__context__
+    return None
 
 
 class CitewatchGroup(click.Group):
@@ -64,13 +107,30 @@ class CitewatchGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
-        except (KeyboardInterrupt, click.Abort):
-            raise Interrupted("interrupted; everything finished so far is saved") from None
-        except CitationsError as exc:
-            raise InputError(str(exc)) from None
-        except (StoreError, ConfigError, CheckerError) as exc:
-            raise OperationalError(str(exc)) from None
+            with _sigterm_as_interrupt():
+                return super().invoke(ctx)
+        except (click.exceptions.Exit, SystemExit):
+            raise
+        except (Exception, KeyboardInterrupt, click.Abort) as exc:
+            interrupt = _interrupt_in(exc)
+            if isinstance(interrupt, Terminated):
+                raise TerminatedExit("terminated (SIGTERM); everything finished so far is saved"
+                                     ) from None
+            if interrupt is not None or isinstance(exc, click.Abort):
+                raise Interrupted("interrupted; everything finished so far is saved") from None
+            if isinstance(exc, CitationsError):
+                raise InputError(str(exc)) from None
+            if isinstance(exc, CheckerError):
+                raise OperationalError(_one_line(str(exc))) from None
+            raise
+
+
+def _one_line(message: str) -> str:
+    """A message that carries a traceback (a failed worker's) as its first and last lines."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return message
+    return f"{lines[0].rstrip(':')} ({lines[-1]})"
 
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

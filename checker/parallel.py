@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from checker import eventloop
 from checker.engine import _lane_key, collector_paced_for_checking
+from checker.errors import CheckerError
 
 if TYPE_CHECKING:
     from checker.checking import Target
@@ -58,8 +59,9 @@ _BATCH_RESULTS = 64
 _BATCH_S = 0.05
 
 
-class WorkerError(RuntimeError):
-    """A check worker process failed; the message carries its traceback."""
+class WorkerError(CheckerError):
+    """A check worker process failed; the message carries its traceback (an operational error:
+    the command ends with one line and exit 4, the checks finished before it are saved)."""
 
 
 def worker_count(targets: Sequence[Target], settings: CheckSettings) -> int:
@@ -127,6 +129,8 @@ def _serve(conn: Connection, parent_ends: list[Connection]) -> None:
     `parent_ends`: the parent's ends of the pipes, which a forked worker inherits and closes, so
     that it sees its own pipe close when the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    # and stops it with SIGTERM: the default action, not the parent's handler (checker.cli)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for end in parent_ends:
         end.close()
     try:
