@@ -17,6 +17,7 @@ Keys (all optional)::
     max_redirects = 10
     user_agent = "citewatch/0.1 (...)"
     http2 = false                         # HTTP/2 where a server offers it
+    dns_canary = "web.archive.org"        # witness that the resolver works ("" for none)
     max_age = "24h"                       # re-check links older than this
     confirm = 3                           # failing checks needed to call a link dead …
     confirm_spacing = "3d"                # … at least this far apart
@@ -27,6 +28,11 @@ Keys (all optional)::
     pause_on_429 = 60                     # seconds every archive request waits after a 429
     max_429 = 3                           # 429s in a row that stop the archive step
     archive_max_age = "30d"
+    archives = "wayback,archive.today"    # archives to look in, in order (wayback always first)
+    memento_archive = ["pt=https://arquivo.pt/wayback/timemap/link/"]   # NAME=TIMEMAP[,TIMEGATE]
+    memento_aggregator = "http://localhost:1208"   # a MemGator you run, asked last
+    memento_timeout = 20                  # seconds per request to an archive other than Wayback
+    memento_max_failures = 3              # failures in a row that stop asking that archive
 
     [hosts."example.com"]                 # per-host settings
     headers = { Cookie = "session=…" }
@@ -61,6 +67,7 @@ SCHEMA: dict[str, tuple[type, ...] | str] = {
     "max_redirects": _INT,
     "user_agent": _STR,
     "http2": _BOOL,
+    "dns_canary": _STR,
     "max_age": "duration",
     "confirm": _INT,
     "confirm_spacing": "duration",
@@ -71,6 +78,11 @@ SCHEMA: dict[str, tuple[type, ...] | str] = {
     "pause_on_429": _NUM,
     "max_429": _INT,
     "archive_max_age": "duration",
+    "archives": _STR,
+    "memento_archive": "list[str]",
+    "memento_aggregator": _STR,
+    "memento_timeout": _NUM,
+    "memento_max_failures": _INT,
 }
 _HOST_KEYS = {"headers", "per_host"}
 

@@ -9,9 +9,10 @@ from enum import StrEnum
 from citations.dates import CitedDate
 
 #: What citations/ reads from a document, versioned: bump it when the rules change what is
-#: extracted (2: partial dates, inferred document dates), so that the store reads stored documents
-#: again on their next scan although their bytes did not change.
-EXTRACTION_VERSION = 2
+#: extracted (2: partial dates, inferred document dates; 3: PDF pages, layouts and link
+#: annotations), so that the store reads stored documents again on their next scan although
+#: their bytes did not change.
+EXTRACTION_VERSION = 3
 
 
 class DocumentFormat(StrEnum):
@@ -25,6 +26,7 @@ class DocumentFormat(StrEnum):
 class LinkKind(StrEnum):
     WEB = "web"          # an ordinary page: check it, archive it when lost
     ARCHIVE = "archive"  # already points into a web archive (Wayback, archive.today, perma.cc)
+    INVALID = "invalid"  # not a fetchable http(s) URL: kept as written, checked without a request
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,6 +46,9 @@ class Link:
 
     @property
     def host(self) -> str:
+        """The host name; "" for an invalid link, whose text may not split into parts at all."""
+        if self.kind is LinkKind.INVALID:
+            return ""
         from citations.urls import host_of
 
         return host_of(self.url)
@@ -83,6 +88,7 @@ class Citation:
     published: CitedDate | None = None   # a day or a period ("January 2023"), as cited
     accessed: CitedDate | None = None
     ibid_of: str | None = None   # "Ibid." citations: key of the citation whose source they repeat
+    page: int | None = None      # 1-based page where the citation starts; None for formats without pages
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

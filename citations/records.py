@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from citations.dates import CitedDate
 from citations.fields import Fields, extract_fields, split_sources
-from citations.models import Citation, CitedUrl, Link
+from citations.models import Citation, CitedUrl, Link, LinkKind
 from citations.urls import InvalidUrl, make_link
 
 
@@ -16,7 +16,7 @@ def cited_url(cited: str) -> CitedUrl:
     try:
         link = make_link(cited)
     except InvalidUrl:
-        link = Link(url=cited.strip())
+        link = Link(url=cited.strip(), kind=LinkKind.INVALID)
     return CitedUrl(cited=cited, link=link)
 
 

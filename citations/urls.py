@@ -231,10 +231,14 @@ def scheme_and_netloc(url: str) -> tuple[str, str]:
 
 
 def host_of(url: str) -> str:
-    """The host (IDNA, lower case) of a normalised URL: `urlsplit(url).hostname`, lower-cased."""
+    """The host (IDNA, lower case) of a normalised URL: `urlsplit(url).hostname`, lower-cased;
+    "" for text that does not split into a URL (``http://[::1/page``), never an exception."""
     _, netloc = scheme_and_netloc(url)
     if "@" in netloc or "[" in netloc:  # a user or an IPv6 literal: urlsplit takes them apart
-        return (urlsplit(url).hostname or "").lower()
+        try:
+            return (urlsplit(url).hostname or "").lower()
+        except ValueError:  # an unclosed IPv6 bracket
+            return ""
     return netloc.split(":", 1)[0].lower()
 
 
@@ -254,6 +258,18 @@ _ARCHIVE_TODAY = re.compile(
     re.IGNORECASE,
 )
 _PERMA = re.compile(r"^https?://(?:www\.)?perma\.cc/[A-Za-z0-9-]+/?", re.IGNORECASE)
+# Memento archives of archive.settings.MEMENTO_ARCHIVES whose captures are
+# ``<host>/<collection>/<14 digits>[flag]/<original URL>`` (keep the two lists in step; citations
+# may not import archive): a capture written by ``citewatch fix`` is read back as an archive link.
+_MEMENTO_HOSTS = {
+    "webarchive.loc.gov": "loc",
+    "www.webarchive.org.uk": "ukwa",
+    "wayback.archive-it.org": "archive-it",
+}
+_MEMENTO_PATH = re.compile(
+    r"^https?://(?P<host>[^/]+)/(?:[\w.-]+/)*(?P<ts>\d{14})(?:[a-z]{2}_)?/(?P<orig>https?:.+)$",
+    re.IGNORECASE,
+)
 
 
 def make_link(cited: str) -> Link:
@@ -282,6 +298,15 @@ def make_link(cited: str) -> Link:
         )
     if _PERMA.match(url):
         return Link(url=url, kind=LinkKind.ARCHIVE, archive="perma.cc")
+    m = _MEMENTO_PATH.match(url)
+    if m and m.group("host").lower() in _MEMENTO_HOSTS:
+        return Link(
+            url=url,
+            kind=LinkKind.ARCHIVE,
+            archive=_MEMENTO_HOSTS[m.group("host").lower()],
+            original_url=_original(m.group("orig")),
+            captured_at=parse_timestamp(m.group("ts")),
+        )
     return Link(url=url)
 
 

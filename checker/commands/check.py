@@ -18,7 +18,7 @@ import click
 
 from checker import eventloop, parallel
 from checker import settings as defaults
-from checker.checking import Target, check_targets
+from checker.checking import DnsWitness, Target, check_targets
 from checker.client import ca_environment_problem
 from checker.commands.options import (
     DURATION,
@@ -32,7 +32,7 @@ from checker.commands.options import (
 from checker.config import Config
 from checker.errors import ConfigError, StoreError
 from checker.fetch import Fetcher
-from checker.models import FailureKind, Verdict
+from checker.models import CheckResult, FailureKind, Verdict
 from checker.parallel import Workers
 from checker.settings import CheckSettings
 from checker.soft404 import ProbeCache
@@ -71,6 +71,11 @@ def network_options(f: F) -> F:
         click.option("--http2", is_flag=True,
                      help="Use HTTP/2 where a server offers it (slower with small per-host "
                           "limits; HTTP/1.1 otherwise)."),
+        click.option("--dns-canary", default=defaults.DEFAULT_DNS_CANARY, show_default=True,
+                     metavar="NAME",
+                     help="A name that exists, looked up when no name of the run resolved "
+                          "but some got NXDOMAIN: if it does not resolve either, those links "
+                          "are unreachable, not dead ('' for none)."),
         click.option("--refuse-private", is_flag=True,
                      help="Never fetch loopback or private addresses (link-local and cloud "
                           "metadata addresses are always refused)."),
@@ -109,6 +114,7 @@ def settings_from(options: dict[str, Any], config: Config | None) -> CheckSettin
         accepted_status=frozenset(options["accepted_status"]),
         exclude=tuple(options["exclude"]),
         http2=options["http2"],
+        dns_canary=options["dns_canary"],
     )
 
 
@@ -123,7 +129,9 @@ class CheckSummary:
     states: Counter[str]
     seconds: float
     hosts_answering: int = 0     # hosts that gave at least one HTTP answer
-    hosts_unresolved: int = 0    # hosts whose every request failed in DNS
+    hosts_unresolved: int = 0    # hosts whose every request failed in DNS (or timed out)
+    dns_distrusted: int = 0      # NXDOMAIN checks recorded unreachable (checker.checking.DnsWitness)
+    dns_canary: str = ""
 
     @property
     def looks_offline(self) -> bool:
@@ -136,7 +144,8 @@ OFFLINE_HOSTS = 3
 # Links loaded and checked at a time: memory stays that of a batch (about 0.35 kB a link in the
 # parent, its share in each worker) whatever the number of links.
 CHECK_BATCH = 10_000
-_DNS_FAILURES = frozenset({FailureKind.NXDOMAIN, FailureKind.DNS})
+# A timeout counts: a resolver that does not answer ends in one (the lookup is in the connect).
+_DNS_FAILURES = frozenset({FailureKind.NXDOMAIN, FailureKind.DNS, FailureKind.TIMEOUT})
 
 
 def run_check(
@@ -144,14 +153,19 @@ def run_check(
     document_ids: list[int] | None, limit: int | None, quiet: bool,
 ) -> CheckSummary:
     """Check the due links, writing each check as it ends (committed within 0.2 s, and on every
-    exit path: an interruption keeps them all)."""
-    workers = _early_workers(store, limit)
-    try:
-        return _run_check(store, settings, rule, max_age_s=max_age_s, document_ids=document_ids,
-                          limit=limit, quiet=quiet, workers=workers)
-    finally:
-        if workers is not None:
-            workers.stop()
+    exit path: an interruption keeps them all).
+
+    Holds the database's run lock from before the due links are chosen to the end: two runs
+    started together would otherwise both choose, and check, every link."""
+    with store.run_lock():
+        workers = _early_workers(store, limit)
+        try:
+            return _run_check(store, settings, rule, max_age_s=max_age_s,
+                              document_ids=document_ids, limit=limit, quiet=quiet,
+                              workers=workers)
+        finally:
+            if workers is not None:
+                workers.stop()
 
 
 def _early_workers(store: Store, limit: int | None) -> Workers | None:
@@ -195,8 +209,9 @@ def _run_check(
     verdicts: Counter[str] = Counter()
     answering: set[str] = set()
     unresolved: set[str] = set()
+    dns: DnsWitness[int] = DnsWitness(settings)  # NXDOMAIN is believed only with a witness
     started = time.perf_counter()
-    outcome = "interrupted"
+    outcome = "crashed"   # an exception: recorded as such, unlike a kill (see Store.start_run)
 
     window = store.commit_window()
 
@@ -218,19 +233,25 @@ def _run_check(
                                              fetcher=fetcher, probes=probes)
                     async with aclosing(checking) as results:
                         async for result in results:
-                            window.open()
-                            store.record_check(id_of[result.url], result, run_id=run_id)
-                            window.written()
-                            verdicts[str(result.verdict)] += 1
-                            host = host_of(result.url)
-                            if result.observation.status is not None:
-                                answering.add(host)
-                            elif result.observation.failure in _DNS_FAILURES:
-                                unresolved.add(host)
+                            for link_id, vetted in await dns.vet(id_of[result.url], result):
+                                record(link_id, vetted)
                             advance()
         finally:
+            for link_id, vetted in dns.finish():  # held NXDOMAIN results, never witnessed
+                record(link_id, vetted)
             ticker.cancel()
             await fetcher.aclose()
+
+    def record(link_id: int, result: CheckResult) -> None:
+        window.open()
+        store.record_check(link_id, result, run_id=run_id)
+        window.written()
+        verdicts[str(result.verdict)] += 1
+        host = host_of(result.url)
+        if result.observation.status is not None:
+            answering.add(host)
+        elif result.observation.failure in _DNS_FAILURES:
+            unresolved.add(host)
 
     try:
         try:
@@ -238,6 +259,9 @@ def _run_check(
         finally:
             window.commit()  # every exit path, Ctrl-C included, keeps what was finished
         outcome = "finished"
+    except KeyboardInterrupt:  # Ctrl-C, and SIGTERM (checker.cli.Terminated)
+        outcome = "interrupted"
+        raise
     finally:
         store.finish_run(run_id, outcome)
     # Most links' states follow from this run's verdict alone (alive, moved, ...): only the
@@ -258,7 +282,8 @@ def _run_check(
         states[str(link_state([], rule).state)] += unchecked
     return CheckSummary(checked=sum(verdicts.values()), verdicts=verdicts, states=states,
                         seconds=time.perf_counter() - started, hosts_answering=len(answering),
-                        hosts_unresolved=len(unresolved - answering))
+                        hosts_unresolved=len(unresolved - answering),
+                        dns_distrusted=dns.distrusted, dns_canary=dns.canary)
 
 
 def summary_line(summary: CheckSummary) -> str:
@@ -269,7 +294,13 @@ def summary_line(summary: CheckSummary) -> str:
     failing = summary.states.get(str(State.FAILING), 0)
     line = (f"Checked {summary.checked} link(s) in {summary.seconds:.1f} s: {verdicts}. "
             f"States: {confirmed} confirmed lost, {failing} failing (not yet confirmed).")
-    if summary.looks_offline:
+    if summary.dns_distrusted:
+        canary = f", not even {summary.dns_canary}" if summary.dns_canary else ""
+        line += (f"\nWarning: {summary.dns_distrusted} link(s) got \"no such name\" (NXDOMAIN) "
+                 f"while no name resolved in this run{canary}: the resolver looks broken or the "
+                 "network down, so they were recorded unreachable, not dead, and this run says "
+                 "nothing about them.")
+    elif summary.looks_offline:
         line += (f"\nWarning: none of the {summary.hosts_unresolved} hosts could be resolved: this "
                  "machine looks offline or its DNS is broken, so these failures may say nothing "
                  "about the links.")

@@ -206,17 +206,25 @@ def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, glob
 @click.option("--in-place", is_flag=True, help="Rewrite PATH itself.")
 @click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
 @click.option("--update-moved", is_flag=True, help="Also replace moved links by their new URL.")
+@click.option("--robust-links", is_flag=True,
+              help="Keep links pointing at the original and add the capture beside them: "
+                   "Robust Links attributes in HTML, an \"[archived DATE: URL]\" note in Markdown.")
 @_confirm_options
 def fix_command(path: Path, db_path: Path, output: Path | None, in_place: bool, dry_run: bool,
-                update_moved: bool, confirm: int, confirm_spacing: float) -> None:
+                update_moved: bool, robust_links: bool, confirm: int,
+                confirm_spacing: float) -> None:
     """Write a copy of PATH whose lost citations carry their archive capture.
 
     In text the capture follows the URL ("[archived 2022-11-16: https://web.archive.org/…]"); in
-    Markdown and HTML the link points at the capture and keeps the original. Nothing else in the
-    document changes. Run audit (or scan, check, archive) first.
+    Markdown and HTML the link points at the capture and keeps the original. With
+    --robust-links the link keeps pointing at the original instead: HTML gains
+    data-originalurl, data-versionurl and data-versiondate (robustlinks.mementoweb.org), Markdown
+    an "[archived DATE: <capture>]" note. Nothing else in the document changes. Run audit (or
+    scan, check, archive) first.
 
     \b
         citewatch fix report.md --output report.fixed.md
+        citewatch fix page.html --robust-links --in-place
         citewatch fix report.md --dry-run
     """
     if sum((output is not None, in_place, dry_run)) != 1:
@@ -235,7 +243,8 @@ def fix_command(path: Path, db_path: Path, output: Path | None, in_place: bool, 
         raise click.UsageError(f"{path} changed since it was scanned (run citewatch scan {path})")
     repairs = repairs_for(report, update_moved=update_moved)
     text, encoding = decode_with_encoding(str(path), data)  # line endings kept as they are
-    result = apply_repairs(text, DocumentFormat(stored.format), repairs)
+    result = apply_repairs(text, DocumentFormat(stored.format), repairs,
+                           robust_links=robust_links)
     counts = {o: sum(1 for r in result.outcomes if r.outcome == o) for o in Outcome}
     click.echo(", ".join(f"{n} {o}" for o, n in counts.items() if n) or "nothing to repair",
                err=True)
@@ -258,7 +267,7 @@ def repairs_for(report: Report, *, update_moved: bool) -> list[Repair]:
             captured = row.capture.captured_at.date() if row.capture.captured_at else None
             repairs.append(Repair(line=citation.line, cited_url=row.cited_url,
                                   replacement_url=row.capture.replay_url, kind="archive",
-                                  captured_at=captured))
+                                  captured_at=captured, archive=row.capture.archive))
         elif update_moved and row.state == "moved":
             repairs.append(Repair(line=citation.line, cited_url=row.cited_url,
                                   replacement_url=row.fix, kind="moved"))

@@ -145,6 +145,7 @@ def _document(pairs: list[tuple[ReportSource, LinkRow]]) -> DocumentReport:
             CitationRow(
                 document=s.document, key=s.key, label=s.label, line=s.line, text=s.text,
                 title=s.title, published=s.published, accessed=s.accessed, links=tuple(links),
+                page=s.page,
             )
             for s, links in citations.values()
         ),
@@ -178,7 +179,14 @@ def _summary(rows: list[LinkRow], store: Store, histories: dict[int, list[CheckR
         lost_unrecoverable=sum(1 for row in rows if row.unrecoverable),
         newly_dead=tuple(sorted(newly_dead)),
         recovered=tuple(sorted(recovered)),
+        unfinished_run=_unfinished(store.last_run("check")),
     )
+
+
+def _unfinished(last: tuple[str | None, datetime] | None) -> str | None:
+    if last is None or last[0] == "finished":
+        return None
+    return last[0] or ""
 
 
 def _problems(counts: Counter[str]) -> int:

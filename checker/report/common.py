@@ -87,7 +87,10 @@ def ordered_hosts(hosts: Iterable[HostCount]) -> list[HostCount]:
 
 
 def label_of(citation: CitationRow) -> str:
-    """How a citation is named to a reader: ``footnote 12`` or ``link at line 40``."""
+    """How a citation is named to a reader: ``footnote 12`` or ``link at line 40``; in a PDF,
+    where readers go by pages, ``p. 14, note 37`` or ``p. 14, link``."""
+    if citation.page is not None:
+        return f"p. {citation.page}, " + (f"note {citation.label}" if citation.label else "link")
     if citation.label is not None:
         return f"footnote {citation.label}"
     return f"link at line {citation.line}"
@@ -191,14 +194,24 @@ def evidence(link: LinkRow) -> str:
     return "; ".join(evidence_parts(link))
 
 
+def other_archive(capture: Capture) -> str:
+    """The archive a capture comes from when it is not the Wayback Machine (readers should know
+    where a link leads), else ""."""
+    return capture.archive if capture.archive and capture.archive != "wayback" else ""
+
+
 def capture_phrase(capture: Capture | None) -> str:
-    """``captured 2022-11-16 (3 days after accessed)``, or why there is no capture."""
+    """``captured 2022-11-16 (3 days after accessed)``, or why there is no capture. A capture
+    from an archive other than the Wayback Machine names it: ``captured 2022-11-16 at
+    archive.today (…)``."""
     if capture is None:
         return ""
     if capture.outcome == "found":
         parts = [
             f"captured {human_date(capture.captured_at)}" if capture.captured_at else "captured"
         ]
+        if other := other_archive(capture):
+            parts.append(f"at {other}")
         distance = distance_phrase(capture)
         if distance:
             parts.append(f"({distance})")

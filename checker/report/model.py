@@ -82,6 +82,7 @@ class CitationRow:
     published: CitedDate | None = None
     accessed: CitedDate | None = None
     links: tuple[LinkRow, ...] = ()
+    page: int | None = None      # PDF: the 1-based page where the citation starts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,6 +117,18 @@ class Summary:
     lost_unrecoverable: int            # lost, and no archive capture found
     newly_dead: tuple[str, ...] = ()   # URLs that became lost since the previous run
     recovered: tuple[str, ...] = ()    # URLs that came back since the previous run
+    # Outcome of the latest check run when it did not finish: "interrupted" (Ctrl-C, SIGTERM,
+    # or killed and closed by the next run), "crashed", or "" while open (running, or killed).
+    unfinished_run: str | None = None
+
+    @property
+    def unfinished_note(self) -> str | None:
+        """One sentence for report headers when the latest check run did not finish."""
+        if self.unfinished_run is None:
+            return None
+        how = self.unfinished_run or "has not finished (still running, or killed)"
+        return (f"The last check run {'was ' if self.unfinished_run else ''}{how}: links it did "
+                "not reach keep their earlier verdicts.")
 
     @property
     def lost_unrecoverable_share(self) -> float:

@@ -39,6 +39,7 @@ from checker.report.common import (
     ordered_counts,
     ordered_hosts,
     ordered_states,
+    other_archive,
     problems,
     rows,
     share,
@@ -418,6 +419,8 @@ def _capture_cell(capture: Capture | None) -> str:
     if capture.outcome == "found" and is_web_url(capture.replay_url):
         text = f'<a href="{_e(capture.replay_url)}" rel="noopener noreferrer nofollow">'
         text += f"{_e(human_date(capture.captured_at) or 'capture')}</a>"
+        if other := other_archive(capture):
+            text += f" at {_e(other)}"
         distance = distance_phrase(capture)
         if distance:
             text += f' <span class="muted">({_e(distance)})</span>'

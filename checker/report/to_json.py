@@ -77,6 +77,7 @@ def _citation(c: CitationRow) -> dict[str, Any]:
         "key": c.key,
         "label": c.label,
         "line": c.line,
+        "page": c.page,   # null for formats without pages
         "text": c.text,
         "title": c.title,
         "published": iso_date(c.published),

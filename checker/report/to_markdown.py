@@ -36,6 +36,7 @@ from checker.report.common import (
     ordered_counts,
     ordered_documents,
     ordered_hosts,
+    other_archive,
     problems,
     share,
     shorten,
@@ -107,6 +108,8 @@ def _summary(report: Report) -> str:
     if report.only:
         out.append(f" · rows limited to: {', '.join(_esc(x) for x in report.only)}")
     out.append("\n\n")
+    if s.unfinished_note:
+        out.append(f"**Note:** {s.unfinished_note}\n\n")
     out.append(
         f"**{s.lost} lost** ({share(s.lost, s.citations)}), of which "
         f"**{s.lost_unrecoverable} not recoverable** ({share(s.lost_unrecoverable, s.citations)} "
@@ -243,6 +246,8 @@ def _capture(capture: Capture | None) -> str:
         return _esc(capture_phrase(capture))
     distance = distance_phrase(capture)
     text = _link(human_date(capture.captured_at) or "capture", capture.replay_url or "")
+    if other := other_archive(capture):
+        text += f" at {_esc(other)}"
     return text + (f" ({_esc(distance)})" if distance else "")
 
 

@@ -101,6 +101,8 @@ def _summary(report: Report) -> Group:
         style="bold red" if s.lost_unrecoverable else "",
     )
     parts: list[Text | Table] = [head, lost]
+    if s.unfinished_note:
+        parts.append(Text(s.unfinished_note, style="yellow"))
     counts = Text()
     for state, n in ordered_counts(s.counts):
         if n:
