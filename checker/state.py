@@ -29,6 +29,36 @@ whole history, so that one bad night never turns a live citation into a dead one
 
 History may arrive in any order; it is sorted by ``checked_at``. Timestamps must be all aware
 (UTC) or all naive.
+
+**Compacted history.** The store keeps a *run* of identical consecutive checks (same verdict,
+status and final URL) as one row (``CheckRun``): its first and last time, how many checks, and,
+for failures only, the time of every check in it. ``run_records`` turns a run back into the
+records that give exactly the state the checks themselves give:
+
+* A run of **failures** keeps every check's time. The spacing rule counts a failure by its
+  distance to the previously *counted* one, so which failures count depends on the times and on
+  the rule, and the rule is chosen per command (``--confirm``, ``--confirm-spacing``): keeping
+  only the times counted under one rule, or first/last/count, would give another rule another
+  count: four failures from day 0 to day 6 count 2 at days 0, 1, 5, 6 and 3 at days 0, 3, 4,
+  6 under the default rule (3 days apart). Every time is kept instead, as deltas
+  in microseconds (about 12 bytes a check, against a full row's 300 or more), so ``k of n``,
+  "failing since", confirmation and ``down_periods`` are the same for every rule, at every moment.
+* A run of **alive, moved or drifted** checks keeps its first and last check. The first ends any
+  streak (the end of a down period); the ones after it find no open streak (nothing to end or
+  count) and only move ``last_ok``, which the last one sets. First and last give the same state,
+  ``last_ok``, ``latest`` and ``down_periods`` as the whole run.
+* A run of **neutral** checks (blocked, unreachable, invalid, skipped) keeps its first and last
+  check: neutral checks neither count nor end a streak, so the ones after the first change
+  nothing but ``latest``, which the last one sets; at a moment inside the run the state is the
+  one its first check gave.
+
+So ``link_state`` of the records of a link's runs equals ``link_state`` of its checks (tested on
+random histories in ``tests/test_history_compaction.py``); at a past moment inside a run of
+alive checks only ``last_ok`` may be earlier (the report uses the state alone there).
+
+A state at or after a moment ``t`` needs no run before the link's last alive, moved or drifted
+run that began before ``t``: that check ended every earlier streak, and set ``last_ok`` anew. This
+is how the store reads only the history a report shows (``Store.histories(since=...)``).
 """
 
 from __future__ import annotations
@@ -59,6 +89,8 @@ class State(StrEnum):
 
 
 _ENDS_STREAK = frozenset({Verdict.ALIVE, Verdict.MOVED, Verdict.DRIFTED})
+#: The verdicts that end a streak, for the store's "history since" reads (module docstring).
+ENDS_STREAK = tuple(sorted(str(v) for v in _ENDS_STREAK))
 _ABOUT_THE_URL = frozenset({Verdict.INVALID, Verdict.SKIPPED})
 
 
@@ -68,6 +100,36 @@ class CheckRecord:
 
     checked_at: datetime
     verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckRun:
+    """Identical consecutive checks of a link, as the store keeps them (module docstring)."""
+
+    first: datetime
+    last: datetime
+    verdict: Verdict
+    count: int = 1
+    times: tuple[datetime, ...] = ()   # failures: every check's time, first and last included
+
+
+def keeps_every_time(verdict: Verdict) -> bool:
+    """Whether a run of `verdict` keeps the time of each of its checks (failures do)."""
+    return verdict.is_failure
+
+
+def run_records(run: CheckRun) -> list[CheckRecord]:
+    """The records that stand for a run in ``link_state`` (module docstring)."""
+    if run.times:
+        return [CheckRecord(at, run.verdict) for at in run.times]
+    if run.count == 1 or run.last == run.first:
+        return [CheckRecord(run.first, run.verdict)]
+    return [CheckRecord(run.first, run.verdict), CheckRecord(run.last, run.verdict)]
+
+
+def history_of(runs: Sequence[CheckRun]) -> list[CheckRecord]:
+    """The records of a link's runs, for ``link_state``."""
+    return [record for run in runs for record in run_records(run)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,41 +184,76 @@ def state_of_latest(verdict: Verdict) -> State | None:
 def link_state(history: Sequence[CheckRecord], rule: ConfirmRule | None = None) -> LinkState:
     """The state of a link from all its checks (any order)."""
     rule = rule or ConfirmRule()
-    if not history:
-        return LinkState(state=State.UNCHECKED, needed=rule.count)
-    records = sorted(history, key=lambda record: record.checked_at)
+    fold = _Fold(rule)
+    for record in sorted(history, key=lambda record: record.checked_at):
+        fold.add(record)
+    return fold.result()
 
-    counted: list[datetime] = []        # counted failures of the open streak
-    last_failure: Verdict | None = None
-    last_ok: datetime | None = None
-    periods: list[DownPeriod] = []
-    for record in records:
+
+def states_at(history: Sequence[CheckRecord], moments: Sequence[datetime],
+              rule: ConfirmRule | None = None) -> list[State]:
+    """The state at each of `moments` (ascending) from the checks made by then: one pass, the
+    same as ``link_state`` of each prefix (the report's chart of past runs)."""
+    fold = _Fold(rule or ConfirmRule())
+    records = sorted(history, key=lambda record: record.checked_at)
+    out = []
+    i = 0
+    for moment in moments:
+        while i < len(records) and records[i].checked_at <= moment:
+            fold.add(records[i])
+            i += 1
+        out.append(fold.state())
+    return out
+
+
+class _Fold:
+    """The rules of the module docstring, one check at a time (in time order)."""
+
+    __slots__ = ("counted", "last_failure", "last_ok", "latest", "periods", "rule")
+
+    def __init__(self, rule: ConfirmRule) -> None:
+        self.rule = rule
+        self.counted: list[datetime] = []        # counted failures of the open streak
+        self.last_failure: Verdict | None = None
+        self.last_ok: datetime | None = None
+        self.periods: list[DownPeriod] = []
+        self.latest: CheckRecord | None = None
+
+    def add(self, record: CheckRecord) -> None:
+        counted = self.counted
         if record.verdict.is_failure:
             if not counted:
-                periods.append((record.checked_at, None))
+                self.periods.append((record.checked_at, None))
                 counted.append(record.checked_at)
-            elif record.checked_at - counted[-1] >= rule.spacing:
+            elif record.checked_at - counted[-1] >= self.rule.spacing:
                 counted.append(record.checked_at)
-            last_failure = record.verdict
+            self.last_failure = record.verdict
         elif record.verdict in _ENDS_STREAK:
             if counted:
-                periods[-1] = (periods[-1][0], record.checked_at)
-            counted = []
-            last_ok = record.checked_at
+                self.periods[-1] = (self.periods[-1][0], record.checked_at)
+            self.counted = []
+            self.last_ok = record.checked_at
+        self.latest = record
 
-    latest = records[-1]
-    if latest.verdict in _ABOUT_THE_URL:
-        state = State(latest.verdict.value)
-    elif counted and last_failure is not None:
-        state = State(last_failure.value) if len(counted) >= rule.count else State.FAILING
-    else:
-        state = State(latest.verdict.value)
-    return LinkState(
-        state=state,
-        failing_count=len(counted),
-        needed=rule.count,
-        failing_since=counted[0] if counted else None,
-        last_ok=last_ok,
-        latest=latest,
-        down_periods=tuple(periods),
-    )
+    def state(self) -> State:
+        latest = self.latest
+        if latest is None:
+            return State.UNCHECKED
+        if latest.verdict in _ABOUT_THE_URL:
+            return State(latest.verdict.value)
+        if self.counted and self.last_failure is not None:
+            return (State(self.last_failure.value) if len(self.counted) >= self.rule.count
+                    else State.FAILING)
+        return State(latest.verdict.value)
+
+    def result(self) -> LinkState:
+        counted = self.counted
+        return LinkState(
+            state=self.state(),
+            failing_count=len(counted),
+            needed=self.rule.count,
+            failing_since=counted[0] if counted else None,
+            last_ok=self.last_ok,
+            latest=self.latest,
+            down_periods=tuple(self.periods),
+        )

@@ -62,7 +62,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     cli = get_cli()
     ctx = click.Context(cli)
     names = cli.list_commands(ctx)
-    assert set(names) == {"scan", "citations", "check", "archive", "report", "audit", "fix"}
+    assert set(names) == {"scan", "citations", "check", "archive", "report", "audit", "fix", "prune"}
     for name in names:
         command = cli.get_command(ctx, name)
         assert command is not None and command.help, name

@@ -16,6 +16,7 @@ COMMANDS = {
     "archive": "checker.commands.archive:archive_command",
     "report": "checker.commands.report:report_command",
     "fix": "checker.commands.report:fix_command",
+    "prune": "checker.commands.prune:prune_command",
 }
 
 
