@@ -22,6 +22,7 @@ from archive.links import replay_link, split_archive_link
 from archive.models import (
     ArchivedPage,
     Capture,
+    CaptureContent,
     Choice,
     LookupRequest,
     LookupResult,
@@ -63,7 +64,8 @@ __all__ = [
     "DEFAULT_REPLAY_PER_MIN",
     "DEFAULT_REPLAY_URL", "DEFAULT_SAVE_URL",
     "ArchiveError", "ArchiveSettings", "ArchiveThrottled", "ArchiveUnavailable", "ArchivedPage",
-    "Capture", "Choice", "LookupRequest", "LookupResult", "Outcome", "PageJudge", "ReplayCheck",
+    "Capture", "CaptureContent", "Choice", "LookupRequest", "LookupResult", "Outcome", "PageJudge",
+    "ReplayCheck",
     "SaveOutcome", "SaveRefused", "SaveResult", "Snapshot", "Target", "VirtualClock", "Wayback",
     "choose_capture", "end_of_day", "format_timestamp", "known_archives",
     "memento_aggregator", "parse_memento_archive", "parse_timestamp", "rank_captures",

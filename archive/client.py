@@ -25,6 +25,7 @@ from archive.errors import ArchiveThrottled, ArchiveUnavailable
 from archive.links import replay_link, split_archive_link
 from archive.models import (
     ARCHIVE_WAYBACK,
+    CaptureContent,
     LookupRequest,
     LookupResult,
     Outcome,
@@ -35,7 +36,7 @@ from archive.models import (
 )
 from archive.others import OtherArchives
 from archive.ratelimit import Clock, Sleep
-from archive.replay import Verifier
+from archive.replay import Verifier, capture_content
 from archive.resolver import resolve_requests
 from archive.settings import ArchiveSettings
 from archive.spn import save_urls
@@ -133,6 +134,18 @@ class Wayback:
             looked_up_at=checked_at, redirected_from=verified.redirected_from,
         )
         return check(Outcome.FOUND, "", snapshot)
+
+    async def capture_content(self, replay_url: str) -> CaptureContent | None:
+        """The archived body of a Wayback capture (``web.archive.org/web/<ts>/<url>``), fetched
+        in identity form (``id_``) under the replay pace; None when no 200 capture replays there.
+
+        Raises ValueError if ``replay_url`` is not a Wayback replay URL, ArchiveUnavailable (5xx,
+        timeout) and ArchiveThrottled after repeated 429s.
+        """
+        link = split_archive_link(replay_url, replay_base=self.settings.replay_url)
+        if link is None:
+            raise ValueError(f"not a Wayback Machine replay URL: {replay_url}")
+        return await capture_content(self._ctx, link.timestamp, link.url)
 
     def save(self, urls: Sequence[str]) -> AsyncIterator[SaveResult]:
         """Save Page Now 2 for each distinct URL, yielding results as they finish.

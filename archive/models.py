@@ -113,6 +113,18 @@ class ArchivedPage:
     truncated: bool = False      # only the start of a long body was read (no title is no evidence)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaptureContent:
+    """The archived body of one capture as text, from its ``id_`` replay (no banner, no
+    rewritten links): what the page said when it was captured."""
+
+    url: str                     # the URL the capture is of
+    timestamp: str               # 14 digits, the Memento-Datetime of the replay
+    content_type: str | None     # media type as archived, lower case, no parameters
+    text: str                    # the body, decoded, at most ``max_body_bytes`` of it
+    truncated: bool = False      # only the start of a long body was read
+
+
 #: Judges whether a capture is the cited page: ``(page, cited title)`` → None when it is, else
 #: why not (for humans; never parse it). Pure and synchronous: it runs once per replayed capture.
 PageJudge = Callable[[ArchivedPage, str | None], str | None]

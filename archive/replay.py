@@ -46,7 +46,7 @@ from urllib.parse import urljoin
 from archive.context import ArchiveContext
 from archive.errors import ArchiveUnavailable
 from archive.links import replay_link, split_archive_link
-from archive.models import ArchivedPage, Outcome, PageJudge
+from archive.models import ArchivedPage, CaptureContent, Outcome, PageJudge
 from archive.timestamps import format_timestamp, parse_timestamp
 
 SAMPLE_CHARS = 2000          # visible text handed to the judge: checker.fetch.SAMPLE_CHARS
@@ -182,6 +182,34 @@ async def _replay(ctx: ArchiveContext, timestamp: str, url: str) -> Replayed:
         page=read_page(fetched.text, content_type) if capture_of_page else PageText(),
         truncated=fetched.truncated,
     )
+
+
+async def capture_content(ctx: ArchiveContext, timestamp: str, url: str) -> CaptureContent | None:
+    """The body of the capture of ``url`` at ``timestamp`` (one ``id_`` replay, plus one hop for
+    "found capture at"), or None when no 200 capture with a ``Memento-Datetime`` replays there.
+
+    Raises ArchiveUnavailable (5xx, timeout) and ArchiveThrottled, as every replay does.
+    """
+    for _ in range(2):
+        link = replay_link(ctx.settings.replay_url, timestamp, url, "id_")
+        fetched = await ctx.fetch("replay", "GET", link)
+        if fetched.status_code >= 500:
+            raise ArchiveUnavailable(f"replay answered HTTP {fetched.status_code}",
+                                     status_code=fetched.status_code)
+        memento = memento_timestamp(fetched.headers.get("memento-datetime"))
+        if memento is not None:
+            if fetched.status_code != 200:
+                return None      # a capture of a redirect or an error page: no text to compare
+            return CaptureContent(url=url, timestamp=memento, text=fetched.text,
+                                  content_type=media_type(fetched.headers.get("content-type")),
+                                  truncated=fetched.truncated)
+        location = fetched.headers.get("location")
+        nearest = split_archive_link(urljoin(link, location), replay_base=ctx.settings.replay_url
+                                     ) if location and 300 <= fetched.status_code < 400 else None
+        if nearest is None:
+            return None
+        timestamp, url = nearest.timestamp, nearest.url
+    return None
 
 
 def judge_replay(

@@ -60,7 +60,10 @@ these rules change. The rules, applied in this order (the first that applies win
      (``checker.soft404.says_not_found``), unless the page title matches a cited title (a cited work
      may well be called "Not Found"); or the page looks like the host's answer to a random path
      (``checker.soft404.looks_like_probe``).
-   * **drifted** (see *Drift* below).
+   * **drifted** (see *Drift* below);
+   * **drifted**, with ``check --drift``: the ``similarity`` of the page's main text to the
+     archive capture chosen for the citation's date is below ``CONTENT_DRIFT_THRESHOLD`` (see
+     *Content drift* below).
 9. **moved**: a permanent hop (301/308) in the redirect chain changed the page (``same_page`` is
    false for that hop: scheme, ``www.``, trailing slash, ``index.html``, percent-encoding and host
    case don't count, nor a front page sent to another front page of the same host, ``/`` to
@@ -90,6 +93,15 @@ body was read, and when at least one cited title is informative: ``MIN_CITED_WOR
   script: citing a Russian or Chinese page under an English translation of its title is common,
   and the two share no characters. (A cited title in any other script is compared as is; titles
   are never transliterated.) When no pair is comparable, no drift is reported.
+
+Content drift
+-------------
+Most drift keeps the title: the page was rewritten, or a template replaced the article. With
+``check --drift``, ``checker.drift`` compares the main text of a live page (alive or moved) with
+that of its verified Wayback capture (``checker.maintext``: boilerplate removed, Jaccard of word
+3-shingles) and hands the similarity in; classify only judges it. Below
+``CONTENT_DRIFT_THRESHOLD`` the page is **drifted**. No similarity (no capture, a capture too
+short to compare, a non-HTML page) is no evidence.
 
 Archive captures
 ----------------
@@ -137,6 +149,11 @@ if TYPE_CHECKING:
     from archive.models import ArchivedPage
 
 DRIFT_THRESHOLD = 60.0          # best title similarity (0-100) below this is drift
+# Main-text similarity (Jaccard of 3-shingles, 0-1) with the archive capture below this is drift.
+# Calibrated on tests/drift_pages.py: a date, counter, sidebar or chrome change scores 1.0, a light
+# edit 0.90, the cited text kept with as much new text added 0.55; half the article replaced 0.29,
+# another article under the same title 0.05, a template page 0.02.
+CONTENT_DRIFT_THRESHOLD = 0.4
 SHORT_PAGE_TITLE_RATIO = 0.5    # CJK/Thai page text shorter than this share of the cited: ratio()
 MIN_CITED_WORDS = 3             # a cited title needs this many words to judge drift
 MIN_CITED_UNSPACED_CHARS = 4    # … or this many characters in CJK/Thai
@@ -195,8 +212,12 @@ def classify(
     cited_titles: Sequence[str] = (),
     probe: SoftProbe | None = None,
     settings: CheckSettings | None = None,
+    similarity: float | None = None,
 ) -> Judgement:
-    """Judge ``obs`` by the rules in the module docstring. Pure: no I/O, clock or database."""
+    """Judge ``obs`` by the rules in the module docstring. Pure: no I/O, clock or database.
+
+    ``similarity``: how alike the page's main text and its archive capture's are (0 to 1,
+    ``checker.maintext.similarity``), when ``check --drift`` measured it (``checker.drift``)."""
     settings = settings or CheckSettings()
     if is_excluded(obs.url, settings):
         return Judgement(Verdict.SKIPPED, "excluded by configuration")
@@ -249,6 +270,8 @@ def classify(
         drift = _drift(obs, cited_titles, deep=deep) if html else None
         if drift:
             return Judgement(Verdict.DRIFTED, drift)
+        if similarity is not None and similarity < CONTENT_DRIFT_THRESHOLD:
+            return Judgement(Verdict.DRIFTED, content_drift_reason(similarity))
 
     moved_hop = _permanent_page_change(obs)
     if moved_hop is not None:
@@ -257,6 +280,12 @@ def classify(
     if redirected:
         return Judgement(Verdict.ALIVE, f"HTTP {status} after a redirect to {final_url}")
     return Judgement(Verdict.ALIVE, f"HTTP {status}")
+
+
+def content_drift_reason(similarity: float) -> str:
+    """The reason given for a page whose main text drifted from its archive capture's."""
+    return (f"the page's main text is {similarity:.0%} like the archive capture's "
+            f"(drifted below {CONTENT_DRIFT_THRESHOLD:.0%})")
 
 
 def judge_capture(page: ArchivedPage, cited_title: str | None) -> str | None:

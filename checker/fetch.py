@@ -67,6 +67,7 @@ from checker.client import (
     make_client,
 )
 from checker.hosts import Clock, HostGate, Sleep, backoff_s, parse_retry_after
+from checker.maintext import main_text
 from checker.models import FailureKind, Hop, Observation
 
 if TYPE_CHECKING:
@@ -484,6 +485,17 @@ def read_page(body: bytes, content_type: str | None) -> PageText:
     )
 
 
+def main_text_of(body: bytes, content_type: str | None) -> str:
+    """The main text of an HTML body (``checker.maintext``), "" for other types: for drift
+    checks, from the body already read, so the site sees no second request."""
+    media_type = _media_type(content_type)
+    if media_type not in (None, "text/html", "application/xhtml+xml"):
+        return ""
+    if media_type is None and not body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return ""
+    return main_text(body.decode(_charset(body, content_type, True), "replace"))
+
+
 # --------------------------------------------------------------------------- redirects
 
 
@@ -859,6 +871,9 @@ class Fetcher:
         elapsed_ms = budget.elapsed_ms()
         content_type = answer.headers.get("content-type")
         page = read_page(answer.body, content_type) if answer.body else PageText()
+        main = ""
+        if self.settings.main_text and 200 <= answer.status < 300 and answer.body:
+            main = main_text_of(answer.body, content_type)
         return Observation(
             url=url,
             final_url=final_url,
@@ -869,6 +884,7 @@ class Fetcher:
             title=page.title,
             headings=page.headings,
             body_sample=page.sample,
+            main_text=main,
             body_bytes=answer.body_bytes,
             truncated=answer.truncated,
             failure=FailureKind.DECODING if answer.decode_error else None,

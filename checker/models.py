@@ -104,6 +104,7 @@ class Observation:
     title: str | None = None             # <title>, else og:title
     headings: tuple[str, ...] = ()       # og:title, first h1: extra evidence for drift/soft-404
     body_sample: str = ""                # start of the decoded text, for soft-404 comparison
+    main_text: str = ""                  # boilerplate removed (checker.maintext): --drift only
     body_bytes: int = 0
     truncated: bool = False              # body cap reached
     failure: FailureKind | None = None
@@ -131,3 +132,5 @@ class CheckResult:
     checked_at: datetime                  # UTC
     suggested_url: str | None = None      # the new URL of a moved link
     evidence: dict[str, str] = field(default_factory=dict)
+    similarity: float | None = None       # main text vs. the archive capture's (check --drift)
+    compared_with: str | None = None      # the replay URL of that capture
