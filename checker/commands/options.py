@@ -14,8 +14,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DB = "citewatch.db"
 
-__all__ = ["DEFAULT_DB", "DURATION", "F", "db_option", "document_option", "format_duration",
-           "is_quiet", "progress"]
+__all__ = ["DEFAULT_DB", "DURATION", "F", "db_option", "document_option", "exclude_path_option",
+           "format_duration", "is_quiet", "progress"]
 
 
 def db_option(f: F) -> F:
@@ -23,6 +23,15 @@ def db_option(f: F) -> F:
         "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
         envvar="CITEWATCH_DB", show_default=True, show_envvar=True,
         help="SQLite database that keeps citations and their history.",
+    )(f)
+
+
+def exclude_path_option(f: F) -> F:
+    """``--exclude-path``, shared by ``scan`` and ``audit`` (config key ``exclude_path``)."""
+    return click.option(
+        "--exclude-path", "exclude_path", multiple=True, metavar="PATTERN",
+        help="Leave out files and folders matching this .gitignore-style pattern, relative to "
+             "the folder scanned (e.g. 'drafts/'); repeatable.",
     )(f)
 
 

@@ -16,7 +16,7 @@ junit     JUnit XML: a testcase per citation link, failures for ``fail_on`` stat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -52,7 +52,7 @@ _SUFFIXES = {
 class _Options:
     width: int | None
     color: bool
-    fail_on: Collection[str] | None
+    fail_on: to_junit.FailOn | None
 
 
 _RENDERERS: dict[ReportFormat, Callable[[Report, _Options], str]] = {
@@ -71,13 +71,14 @@ def render(
     *,
     width: int | None = None,
     color: bool = False,
-    fail_on: Collection[str] | None = None,
+    fail_on: to_junit.FailOn | None = None,
 ) -> str:
     """``report`` as text in ``fmt``.
 
     ``width`` and ``color`` apply to the terminal format (pass ``color`` when writing to a TTY);
-    ``fail_on`` to JUnit, whose failures are the rows in those states (default: the lost states,
-    like ``--fail-on``).
+    ``fail_on`` to JUnit, whose failures are the rows it fails: a ``Policy.fails`` (what
+    ``report`` and ``audit`` pass, so JUnit agrees with the exit code) or a set of states
+    (default: the lost states).
     """
     return _RENDERERS[ReportFormat(fmt)](report, _Options(width, color, fail_on))
 

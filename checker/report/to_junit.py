@@ -7,8 +7,9 @@ Mapping:
   each citation link is one ``<testcase>`` with ``classname`` = the document path and ``name`` =
   ``footnote <label>: <cited URL>`` (``link at line <n>: <cited URL>`` for links outside
   footnotes).
-* **failure** when the state is in ``fail_on``: by default the lost states (dead, soft-404,
-  drifted), the same default as ``--fail-on``, so the red tests are exactly what fails the run.
+* **failure** when the row fails ``fail_on``: the ``--fail-on`` policy's own test
+  (``Policy.fails``, as ``report`` and ``audit`` pass it), so the red tests are exactly the
+  citations that make the command exit 1; or a set of states (default: the lost states).
   ``type`` is the state, ``message`` the state label and reason, and the body the evidence: status,
   final URL, failing since, number of checks, the archive capture and the suggested fix.
 * **passed** for ``alive`` and ``moved`` (the page still answers; a moved link's new URL is in
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from checker.report.common import (
     Row,
@@ -37,23 +38,33 @@ from checker.report.common import (
     iso_datetime,
     label_of,
     ordered_documents,
+    shown_capture,
 )
-from checker.report.model import LOST_STATES, Report
+from checker.report.model import LOST_STATES, LinkRow, Report
+
+#: What ``fail_on`` may be: a policy's test of one row, or the states that fail.
+FailOn = Callable[[LinkRow], bool] | Collection[str]
 
 PASSING_STATES = frozenset({"alive", "moved"})
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def render(report: Report, *, fail_on: Collection[str] | None = None) -> str:
-    fail_states = frozenset(LOST_STATES if fail_on is None else fail_on)
+def render(report: Report, *, fail_on: FailOn | None = None) -> str:
+    if callable(fail_on):
+        fails = fail_on
+    else:
+        states = frozenset(LOST_STATES if fail_on is None else fail_on)
+
+        def fails(row: LinkRow) -> bool:
+            return row.state in states
     root = ET.Element("testsuites", name="citewatch")
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for document in ordered_documents(report):
         suite = ET.SubElement(root, "testsuite", name=_x(document.path))
         counts = {"tests": 0, "failures": 0, "skipped": 0}
         for row in document_rows(document):
-            outcome = _testcase(suite, row, fail_states)
+            outcome = _testcase(suite, row, fails)
             counts["tests"] += 1
             if outcome:
                 counts[outcome] += 1
@@ -71,7 +82,7 @@ def render(report: Report, *, fail_on: Collection[str] | None = None) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _testcase(suite: ET.Element, row: Row, fail_states: frozenset[str]) -> str | None:
+def _testcase(suite: ET.Element, row: Row, fails: Callable[[LinkRow], bool]) -> str | None:
     """Add one testcase; return "failures", "skipped" or None (passed)."""
     link = row.link
     case = ET.SubElement(
@@ -82,7 +93,7 @@ def _testcase(suite: ET.Element, row: Row, fail_states: frozenset[str]) -> str |
         time="0",
     )
     headline = link.state_label + (f": {link.reason}" if link.reason else "")
-    if link.state in fail_states:
+    if fails(link):
         failure = ET.SubElement(case, "failure", type=_x(link.state), message=_x(headline))
         failure.text = _x(_details(row))
         return "failures"
@@ -104,10 +115,10 @@ def _details(row: Row) -> str:
         f"state: {link.state_label}",
     ]
     lines += [f"evidence: {part}" for part in evidence_parts(link)]
-    if link.capture is not None:
-        lines.append(f"archive: {capture_phrase(link.capture)}")
-        if link.capture.replay_url:
-            lines.append(f"capture: {link.capture.replay_url}")
+    if (capture := shown_capture(link)) is not None:
+        lines.append(f"archive: {capture_phrase(capture)}")
+        if capture.replay_url:
+            lines.append(f"capture: {capture.replay_url}")
     if link.suggested_url:
         lines.append(f"new URL: {link.suggested_url}")
     if link.fix:
