@@ -48,13 +48,15 @@ from checker import eventloop
 from checker.classify import judge_capture
 from checker.models import CheckResult, Observation, Verdict
 from checker.progress import progress
-from checker.state import CheckRecord, ConfirmRule, State, link_state
-from checker.store import CitedLink, SaveRow, SnapshotRow, Store
+from checker.state import ConfirmRule, State, history_of, link_state
+from checker.store import CURRENT, CitedLink, SaveRow, SnapshotRow, Store
 from citations.dates import CitedDate
 
 #: Link states that want an archive capture: lost (or being confirmed lost), and unreachable now.
 WANTS_CAPTURE = frozenset({State.DEAD, State.SOFT_404, State.DRIFTED, State.FAILING,
                            State.UNREACHABLE})
+#: With ``drift``, live links want one too: the state ``check --drift`` compares them with.
+LIVE_STATES = frozenset({State.ALIVE, State.MOVED})
 #: A URL is not sent to Save Page Now again within this time after a try.
 SAVE_RETRY_AFTER_S = 24 * 3600.0
 
@@ -106,13 +108,15 @@ class Plan:
     cached: int = 0                                                  # answered by the database
 
 
-def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max_age_s: float
-         ) -> Plan:
-    """Lookups for lost links and replay checks for cited Wayback links not answered recently."""
+def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max_age_s: float,
+         drift: bool = False) -> Plan:
+    """Lookups for lost links and replay checks for cited Wayback links not answered recently;
+    with ``drift``, lookups for live links too (``check --drift`` compares them with it)."""
+    wanted = WANTS_CAPTURE | LIVE_STATES if drift else WANTS_CAPTURE
     by_link: dict[int, list[CitedLink]] = defaultdict(list)
     for cited in store.cited_links(document_ids):
         by_link[cited.link_id].append(cited)
-    histories = {i: checks for i, checks in store.verdict_histories() if i in by_link}
+    histories = dict(store.histories(since=CURRENT, link_ids=sorted(by_link)))
     fresh = store.fresh_lookups(max_age_s)
     out = Plan()
     for link_id, citations in by_link.items():
@@ -123,9 +127,8 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
             if stale and first.archive == "wayback":   # others have no replay API to ask
                 out.replays.append((link_id, first.url, stale))
             continue
-        history = [CheckRecord(at, Verdict(v)) for at, v in histories.get(link_id, [])]
-        state = link_state(history, rule)
-        if state.state not in WANTS_CAPTURE or not stale:
+        state = link_state(history_of(histories.get(link_id, [])), rule)
+        if state.state not in wanted or not stale:
             continue
         targets = []
         for c in stale:
@@ -219,14 +222,14 @@ def run_archive(
     document_ids: list[int] | None, max_age_s: float, save: bool,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], object] = asyncio.sleep,
-    quiet: bool | None = None,
+    quiet: bool | None = None, drift: bool = False,
 ) -> ArchiveSummary:
     """Ask the archive what the database does not know yet; store every answer as it arrives.
 
     Stops cleanly when the archive keeps answering 429 (``summary.stopped`` says so): everything
     found before that is already stored.
     """
-    todo = plan(store, rule, document_ids=document_ids, max_age_s=max_age_s)
+    todo = plan(store, rule, document_ids=document_ids, max_age_s=max_age_s, drift=drift)
     summary = ArchiveSummary(cached=todo.cached)
 
     async def go() -> None:

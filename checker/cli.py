@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from checker.config import find_config, load_config
+from checker.config import find_config, load_config, with_ignore_file
 from checker.errors import CheckerError, ConfigError
 from citations.errors import CitationsError
 
@@ -153,7 +153,7 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
         citewatch audit report.txt
     """
     try:
-        config = load_config(config_path or find_config(Path.cwd()))
+        config = with_ignore_file(load_config(config_path or find_config(Path.cwd())), Path.cwd())
     except ConfigError as exc:
         raise OperationalError(str(exc)) from None
     ctx.obj = config

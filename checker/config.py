@@ -18,6 +18,7 @@ Keys (all optional)::
     user_agent = "citewatch/0.1 (...)"
     http2 = false                         # HTTP/2 where a server offers it
     dns_canary = "web.archive.org"        # witness that the resolver works ("" for none)
+    drift = false                         # check/archive --drift: measure content drift
     max_age = "24h"                       # re-check links older than this
     confirm = 3                           # failing checks needed to call a link dead …
     confirm_spacing = "3d"                # … at least this far apart
@@ -34,16 +35,23 @@ Keys (all optional)::
     memento_timeout = 20                  # seconds per request to an archive other than Wayback
     memento_max_failures = 3              # failures in a row that stop asking that archive
 
+    ignore_file = ".citewatchignore"      # URL regexes, one a line (default: ./.citewatchignore)
+    exclude_path = ["drafts/", "*.tmp.md"]   # files and folders never scanned (.gitignore rules)
+
     [hosts."example.com"]                 # per-host settings
     headers = { Cookie = "session=…" }
     per_host = 1
+
+    [links."https://example.com/members"] # the state of one URL, whatever its checks say
+    state = "alive"                       # or "dead" (InternetArchiveBot's permalive/permadead)
+    reason = "behind a login; checked by hand"
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +76,7 @@ SCHEMA: dict[str, tuple[type, ...] | str] = {
     "user_agent": _STR,
     "http2": _BOOL,
     "dns_canary": _STR,
+    "drift": _BOOL,
     "max_age": "duration",
     "confirm": _INT,
     "confirm_spacing": "duration",
@@ -83,8 +92,23 @@ SCHEMA: dict[str, tuple[type, ...] | str] = {
     "memento_aggregator": _STR,
     "memento_timeout": _NUM,
     "memento_max_failures": _INT,
+    "ignore_file": _STR,
+    "exclude_path": "list[str]",
 }
 _HOST_KEYS = {"headers", "per_host"}
+_LINK_KEYS = {"state", "reason"}
+#: The states a configuration may give a link.
+OVERRIDE_STATES = ("alive", "dead")
+#: Read from the current folder when the configuration names no other (like .lycheeignore).
+IGNORE_FILE = ".citewatchignore"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOverride:
+    """A state set by hand for one URL (``[links."URL"]``), shown with its reason in reports."""
+
+    state: str       # one of OVERRIDE_STATES
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +117,8 @@ class Config:
     values: dict[str, Any] = field(default_factory=dict)
     host_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     host_per_host: dict[str, int] = field(default_factory=dict)
+    links: dict[str, LinkOverride] = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()     # URL regexes of the ignore file
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -138,7 +164,13 @@ def load_config(path: Path | None) -> Config:
     values: dict[str, Any] = {}
     host_headers: dict[str, dict[str, str]] = {}
     host_per_host: dict[str, int] = {}
+    links: dict[str, LinkOverride] = {}
     for key, value in data.items():
+        if key == "links":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: 'links' must be a table of URLs")
+            links.update((url, _link(where, url, table)) for url, table in value.items())
+            continue
         if key == "hosts":
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: 'hosts' must be a table of host names")
@@ -146,9 +178,55 @@ def load_config(path: Path | None) -> Config:
                 _host(where, host, table, host_headers, host_per_host)
             continue
         if key not in SCHEMA:
-            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(SCHEMA))}, hosts)")
+            known = ", ".join([*sorted(SCHEMA), "hosts", "links"])
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {known})")
         values[key] = _check(where, key, value, SCHEMA[key])
-    return Config(path=path, values=values, host_headers=host_headers, host_per_host=host_per_host)
+    return Config(path=path, values=values, host_headers=host_headers, host_per_host=host_per_host,
+                  links=links)
+
+
+def with_ignore_file(config: Config, folder: Path) -> Config:
+    """``config`` with the URL regexes of its ``ignore_file``, or of ``folder/.citewatchignore``
+    when it names none and that file exists.
+
+    One regular expression a line, searched in each URL (as ``--exclude``); blank lines and lines
+    starting with ``#`` are skipped. A named file that is missing, or a line that is not a
+    regular expression, is a ConfigError naming it."""
+    named = config.values.get("ignore_file")
+    path = Path(named) if named else folder / IGNORE_FILE
+    if not named and not path.is_file():
+        return config
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the ignore file ({exc})") from None
+    patterns = []
+    for number, line in enumerate(lines, 1):
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{path}:{number}: not a regular expression: {pattern!r} ({exc})"
+                              ) from None
+        patterns.append(pattern)
+    return replace(config, ignore=tuple(patterns))
+
+
+def _link(where: str, url: str, table: Any) -> LinkOverride:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: links.{url!r} must be a table")
+    unknown = set(table) - _LINK_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key 'links.\"{url}\".{min(unknown)}' (known: reason, state)")
+    state = table.get("state")
+    if state not in OVERRIDE_STATES:
+        raise ConfigError(f"{where}: links.{url!r}: state must be \"alive\" or \"dead\", got {state!r}")
+    reason = table.get("reason", "")
+    if not isinstance(reason, str):
+        raise ConfigError(f"{where}: links.{url!r}: reason must be a string, got {reason!r}")
+    return LinkOverride(state=state, reason=reason)
 
 
 def _host(where: str, host: str, table: Any, headers: dict[str, dict[str, str]],

@@ -19,6 +19,9 @@ DEFAULT_USER_AGENT = "citewatch/0.1 (+https://github.com/citewatch/citewatch; ci
 DEFAULT_MAX_AGE_S = 24 * 3600.0
 DEFAULT_CONFIRM_COUNT = 3         # InternetArchiveBot: three failing checks …
 DEFAULT_CONFIRM_SPACING_S = 3 * 24 * 3600.0  # … at least three days apart
+# A check that repeats its link's latest (same verdict, status and final URL) extends that row;
+# ``citewatch prune`` folds rows written one per check (before m007) once they are this old.
+DEFAULT_HISTORY_KEEP_S = 30 * 24 * 3600.0
 # A name that exists, asked when a run's NXDOMAIN answers need a witness (checker.checking): the
 # archive's host, which a run that archives must reach anyway.
 DEFAULT_DNS_CANARY = "web.archive.org"
@@ -49,6 +52,9 @@ class CheckSettings:
     # per-host limits its multiplexing saves one TLS handshake per host at most.
     http2: bool = False
     dns_canary: str = DEFAULT_DNS_CANARY  # "" asks no canary: only the run's own names witness
+    # Keep the main text of live HTML pages (checker.maintext, while the body is read) for
+    # comparison with their archive captures: ``check --drift``.
+    main_text: bool = False
 
     def per_host_for(self, host: str) -> int:
         """The in-flight limit of one host: its own from configuration, else ``per_host``."""

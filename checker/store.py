@@ -8,7 +8,9 @@ One table per concept, plain columns (TEXT dates in ISO 8601, UTC), so ``sqlite-
                       edited document get ``removed_at`` instead of being deleted, so their history stays
 * ``links``           one row per distinct normalised URL, shared by every citation that cites it
 * ``citation_links``  which citation cites which link, in which position, and as written
-* ``checks``          append-only history of every check of a link (added by the checker)
+* ``checks``          the history of a link's checks, one row per *run* of identical checks (same
+                      verdict, status and final URL): first and last time, how many, the time of
+                      each failure, and the latest check's evidence (see ``record_check``)
 * ``runs``            one row per command run
 
 The schema is versioned with ``sqlite_utils.Migrations``; every document is written in one
@@ -39,7 +41,9 @@ except ImportError:  # Windows: no run lock (see Store.run_lock)
     fcntl = None  # type: ignore[assignment]
 
 from checker.errors import StoreError
-from checker.models import CheckResult
+from checker.models import CheckResult, Verdict
+from checker.settings import DEFAULT_HISTORY_KEEP_S
+from checker.state import ENDS_STREAK, CheckRun, keeps_every_time
 from citations.dates import CitedDate
 from citations.models import (
     EXTRACTION_VERSION,
@@ -173,6 +177,52 @@ def m005_cited_periods(db: Database) -> None:
 def m006_citation_pages(db: Database) -> None:
     # The 1-based page where a citation starts, for formats with pages (PDF); null otherwise.
     db.table("citations").add_column("page", int)
+
+
+@migrations()
+def m007_check_runs(db: Database) -> None:
+    # A row stands for a run of identical consecutive checks (checker.state, "Compacted
+    # history"): `checked_at` and `run_id` are its first check's, the evidence columns its latest
+    # check's. `times` (failures only): microseconds from each check to the next. `checks_total`:
+    # the link's checks up to this run's last, so the latest row alone gives the count.
+    table = db.table("checks")
+    table.add_column("last_checked_at", str)
+    table.add_column("last_run_id", int)
+    table.add_column("repeats", int, not_null_default=1)
+    table.add_column("times", str)
+    table.add_column("checks_total", int)
+    db.execute("update checks set last_checked_at = checked_at, last_run_id = run_id")
+    # "The latest ending check before t" is one index seek per link and verdict (Store.histories)
+    table.create_index(["link_id", "verdict", "checked_at"])
+    table.create_index(["last_run_id"])
+    db.execute("drop index if exists idx_checks_run_id")   # queries by run ask last_run_id now
+    # Rows written one per check before this version: older ones fold now, the last
+    # DEFAULT_HISTORY_KEEP_S keep their own rows (with their evidence) until `citewatch prune`.
+    cutoff = iso(utcnow() - timedelta(seconds=DEFAULT_HISTORY_KEEP_S))
+    assert cutoff is not None
+    _fold_runs(db, before=cutoff, dry_run=False, count_totals=True)
+
+
+@migrations()
+def m008_content_drift(db: Database) -> None:
+    # check --drift: how alike the live page's main text and its archive capture's were, and which
+    # capture (replay URL) it was compared with. capture_texts caches each capture's main text
+    # (captures do not change), so a rerun does not replay it again; "extractor" is
+    # checker.maintext.EXTRACTOR_VERSION, and a text made by older rules is fetched again.
+    db.table("checks").add_column("similarity", float)
+    db.table("checks").add_column("compared_with", str)
+    db.table("capture_texts").create(
+        {"replay_url": str, "fetched_at": str, "outcome": str, "extractor": int,
+         "main_text": str},
+        pk="replay_url", not_null={"fetched_at", "outcome"},
+    )
+
+
+@migrations()
+def m009_settings(db: Database) -> None:
+    # Settings that every command must share to agree, such as the state policy (confirm,
+    # confirm_spacing): a `report` after `check --confirm 1` sees the states that check saw.
+    db.table("settings").create({"key": str, "value": str}, pk="key", not_null={"value"})
 
 
 def utcnow() -> datetime:
@@ -320,6 +370,8 @@ class ReportSource:
     suggested_url: str | None
     checked_at: datetime | None
     snapshot: SnapshotRow | None
+    similarity: float | None = None    # check --drift: main text vs. the capture's
+    compared_with: str | None = None   # that capture's replay URL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -569,10 +621,19 @@ class Store:
         with self._write():
             self.db.execute(
                 "update runs set outcome = 'interrupted', finished_at = coalesce("
-                "(select max(checked_at) from checks where run_id = runs.id), started_at) "
+                "(select max(last_checked_at) from checks where last_run_id = runs.id), started_at) "
                 "where command = ? and outcome is null", [command])
             return int(self.db.table("runs").insert(
                 {"command": command, "started_at": iso(self.clock())}).last_pk or 0)
+
+    def setting(self, key: str) -> str | None:
+        """A stored setting (``settings`` table), or None when none was stored."""
+        row = self._one("select value from settings where key = ?", [key])
+        return None if row is None else str(row["value"])
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._write():
+            self.db.table("settings").upsert({"key": key, "value": value}, pk="key")
 
     def last_run(self, command: str) -> tuple[str | None, datetime] | None:
         """(outcome, started_at) of the latest run of ``command`` (outcome None while it runs, or
@@ -657,14 +718,15 @@ class Store:
             latest as (
                 select link_id, max(id) as check_id from checks {latest_filter} group by link_id
             )
-            select l.id, l.url, l.kind, l.original_url, cited.titles, k.checked_at, k.verdict
+            select l.id, l.url, l.kind, l.original_url, cited.titles, k.last_checked_at,
+                   k.verdict
             from links l join cited on cited.link_id = l.id
             left join latest on latest.link_id = l.id
             left join checks k on k.id = latest.check_id
-            where l.kind != 'archive' and (k.checked_at is null or k.checked_at <= ?)
-            order by (k.checked_at is not null),
+            where l.kind != 'archive' and (k.last_checked_at is null or k.last_checked_at <= ?)
+            order by (k.last_checked_at is not null),
                      (k.verdict not in ({",".join("?" * len(failing)) or "''"})),
-                     k.checked_at, l.id
+                     k.last_checked_at, l.id
         """
         # Rows as tuples, not sqlite-utils' dicts: this runs before any link of a run is checked.
         rows = itertools.islice(self.db.execute(sql, [*params, cutoff, *failing]), limit)
@@ -676,49 +738,124 @@ class Store:
             )
 
     def record_check(self, link_id: int, result: CheckResult, *, run_id: int | None) -> None:
-        """Append one check now, so an interrupted run keeps everything it finished (inside a
-        `commit_window()`, committed with the window)."""
-        values = {**_check_values(result), "link_id": link_id, "run_id": run_id}
+        """Record one check now, so an interrupted run keeps everything it finished (inside a
+        `commit_window()`, committed with the window).
+
+        A check with the outcome of the link's latest row (same verdict, status and final URL)
+        extends that row instead of adding one: last time, run and evidence become this check's,
+        and a failure's time joins the row's `times` (checker.state, "Compacted history"). So
+        the history grows with changes, not with nights."""
+        values = _check_values(result)
         conn = self.db.conn
         try:
-            if conn.in_transaction:  # a window is open: one statement is atomic by itself
+            with self._write() if not conn.in_transaction else _nothing():
+                latest = conn.execute(
+                    "select id, verdict, status, final_url, last_checked_at, repeats, times, "
+                    "checks_total from checks where link_id = ? "
+                    "order by checked_at desc, id desc limit 1", [link_id]).fetchone()
+                total = (latest[7] or 0) + 1 if latest else 1
+                if (latest is not None and tuple(latest[1:4]) == tuple(
+                        values[k] for k in _SAME_OUTCOME) and values["checked_at"] >= latest[4]):
+                    self._extend_run(latest, values, run_id, total)
+                    return
+                values.update(link_id=link_id, run_id=run_id, last_checked_at=values["checked_at"],
+                              last_run_id=run_id, repeats=1, checks_total=total)
                 conn.execute(_insert_sql("checks", values), list(values.values()))
-                return
         except sqlite3.DatabaseError as exc:
             raise _translated(exc) from None
-        with self._write():
-            conn.execute(_insert_sql("checks", values), list(values.values()))
+
+    def _extend_run(self, latest: Sequence[Any], values: dict[str, Any], run_id: int | None,
+                    total: int) -> None:
+        row_id, verdict, _, _, last_at, repeats, times, _ = latest
+        if keeps_every_time(Verdict(verdict)):
+            step = str(_micros(_parsed(values["checked_at"]) - _parsed(last_at)))
+            times = f"{times},{step}" if times else step
+        evidence = {k: v for k, v in values.items() if k != "checked_at"}
+        evidence.update(last_checked_at=values["checked_at"], last_run_id=run_id,
+                        repeats=repeats + 1, times=times, checks_total=total)
+        sql = _UPDATES.get(tuple(evidence))
+        if sql is None:
+            sql = _UPDATES.setdefault(tuple(evidence), "update checks set " + ", ".join(
+                f"[{name}] = ?" for name in evidence) + " where id = ?")
+        self.db.conn.execute(sql, [*evidence.values(), row_id])
 
     def commit_window(self, *, max_rows: int = 200, max_s: float = 0.2) -> CommitWindow:
         """Checks recorded through the window are committed together (see `CommitWindow`)."""
         return CommitWindow(self.db.conn, max_rows=max_rows, max_s=max_s)
 
-    def verdict_histories(
-        self, *, run_id: int | None = None, run_verdicts: Iterable[str] | None = None
-    ) -> Iterator[tuple[int, list[tuple[datetime, str]]]]:
-        """Each checked link's id and the (checked_at, verdict) of its checks, oldest first; with
-        `run_id`, only the links that run checked (their whole history), and with `run_verdicts`
-        only those whose check in that run had one of these verdicts.
+    def histories(
+        self, *, since: datetime | None = None, link_ids: Sequence[int] | None = None,
+        run_id: int | None = None, run_verdicts: Iterable[str] | None = None,
+    ) -> Iterator[tuple[int, list[CheckRun]]]:
+        """Each checked link's id and its runs of checks, oldest first, enough for its state at
+        any moment from `since` on (checker.state: from the last alive, moved or drifted run
+        that began before `since`); None reads the whole history, `CURRENT` only what the
+        current state needs. Only `link_ids` if given; with `run_id`, only the links that run
+        checked, and with `run_verdicts` only those whose check in that run had one of these
+        verdicts.
 
-        Streamed link by link (in id order, along the (link_id, checked_at) index), so that a
-        database with years of nightly checks is never held in memory at once."""
-        where = ""
+        Streamed link by link in id order: a database with years of nightly checks is never held
+        in memory at once, and a link costs an index seek per ending verdict plus its rows."""
         params: list[Any] = []
-        if run_id is not None:
-            where = "where link_id in (select link_id from checks where run_id = ?"
-            params = [run_id]
+        if link_ids is not None:
+            wanted = "select value as link_id from json_each(?)"
+            params.append(json.dumps(list(link_ids)))
+        elif run_id is not None:
+            wanted = "select distinct link_id from checks where last_run_id = ?"
+            params.append(run_id)
             if run_verdicts is not None:
-                wanted = list(run_verdicts)
-                where += f" and verdict in ({', '.join('?' * len(wanted))})"
-                params += wanted
-            where += ")"
+                verdicts = list(run_verdicts)
+                wanted += f" and verdict in ({', '.join('?' * len(verdicts))})"
+                params += verdicts
+        else:
+            wanted = "select id as link_id from links"
+        if since is None:
+            cut = "''"
+        else:
+            # max() of scalars; a missing one is '' (before every time)
+            cut = "max('', " + ", ".join(
+                "coalesce((select e.checked_at from checks e where e.link_id = w.link_id "
+                "and e.verdict = ? and e.checked_at < ? order by e.checked_at desc limit 1), '')"
+                for _ in ENDS_STREAK) + ")"
+            for verdict in ENDS_STREAK:
+                params += [verdict, iso(since)]
         rows = self.db.execute(
-            f"select link_id, checked_at, verdict from checks {where} "
-            "order by link_id, checked_at, id",
+            f"with wanted as ({wanted}), cut as (select w.link_id, {cut} as at from wanted w) "
+            "select k.link_id, k.checked_at, k.last_checked_at, k.verdict, k.repeats, k.times "
+            "from cut join checks k on k.link_id = cut.link_id and k.checked_at >= cut.at "
+            "order by k.link_id, k.checked_at, k.id",
             params,
         )
         for link_id, group in itertools.groupby(rows, key=operator.itemgetter(0)):
-            yield link_id, [(_parsed(at), verdict) for _, at, verdict in group]
+            yield link_id, [_check_run(row[1:]) for row in group]
+
+    def prune(self, *, keep_s: float = DEFAULT_HISTORY_KEEP_S, dry_run: bool = False
+              ) -> PruneOutcome:
+        """Fold rows of identical consecutive checks older than `keep_s` into one row per run,
+        then VACUUM (the file shrinks by what folding and the migration freed). Every verdict and
+        every time a state needs is kept (checker.state, "Compacted history")."""
+        cutoff = iso(self.clock() - timedelta(seconds=keep_s))
+        assert cutoff is not None
+        rows = self._scalar("select count(*) from checks")
+        checks = self._scalar("select coalesce(sum(repeats), 0) from checks")
+        size = self._file_bytes()
+        if dry_run:
+            folded = _fold_runs(self.db, before=cutoff, dry_run=True)
+            return PruneOutcome(rows=rows, folded=folded, checks=checks, bytes_before=size,
+                                bytes_after=size)
+        with self._write():
+            folded = _fold_runs(self.db, before=cutoff, dry_run=False)
+        try:
+            self.db.execute("vacuum")
+            self.db.execute("pragma wal_checkpoint(truncate)")
+        except sqlite3.DatabaseError as exc:
+            raise _translated(exc) from None
+        return PruneOutcome(rows=rows, folded=folded, checks=checks, bytes_before=size,
+                            bytes_after=self._file_bytes())
+
+    def _file_bytes(self) -> int:
+        """The database's size: its pages, whatever of them still sit in the WAL."""
+        return self._scalar("pragma page_count") * self._scalar("pragma page_size")
 
     # --- archive ----------------------------------------------------------------------------------
 
@@ -824,6 +961,34 @@ class Store:
         """, [*params, cutoff])
         return [(r["id"], r["url"]) for r in rows]
 
+    # --- content drift (check --drift) -------------------------------------------------------------
+
+    def drift_captures(self, link_ids: Sequence[int]) -> dict[int, str]:
+        """The replay URL of the verified Wayback capture each link's drift is measured against:
+        of its current citations' captures, the earliest (the oldest state that was cited)."""
+        rows = self.db.execute("""
+            select s.link_id, s.replay_url from snapshots s
+            join citations c on c.id = s.citation_id and c.removed_at is null
+            where s.outcome = 'found' and s.archive = 'wayback' and s.replay_url is not null
+              and s.link_id in (select value from json_each(?))
+            order by s.link_id, s.captured_at desc, s.id desc
+        """, [json.dumps(list(link_ids))])
+        return dict(rows.fetchall())   # the last row of each link (its earliest capture) wins
+
+    def capture_text(self, replay_url: str, extractor: int) -> tuple[str, str | None] | None:
+        """(outcome, main text) of a capture fetched before by these extraction rules, else None."""
+        row = self._one("select outcome, main_text from capture_texts "
+                        "where replay_url = ? and extractor = ?", [replay_url, extractor])
+        return None if row is None else (row["outcome"], row["main_text"])
+
+    def record_capture_text(self, replay_url: str, outcome: str, main_text: str | None,
+                            extractor: int) -> None:
+        """Keep a capture's main text ("found"), or that it did not replay ("no-capture")."""
+        with self._write():
+            self.db.table("capture_texts").upsert(
+                {"replay_url": replay_url, "fetched_at": iso(self.clock()), "outcome": outcome,
+                 "extractor": extractor, "main_text": main_text}, pk="replay_url")
+
     # --- reports ----------------------------------------------------------------------------------
 
     def report_rows(self, document_ids: list[int] | None = None) -> list[ReportSource]:
@@ -834,13 +999,14 @@ class Store:
             doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
             params.extend(document_ids)
         rows = self.db.query(f"""
-            with latest as (select link_id, max(id) as check_id, count(*) as checks
-                            from checks group by link_id)
+            with latest as (select link_id, max(id) as check_id from checks group by link_id)
             select d.path, d.format, d.title as doc_title, c.id as citation_id, c.key, c.label,
                    c.line, c.page, c.text, c.title, c.published, c.accessed, cl.cited_url, cl.role,
                    l.id as link_id, l.url, l.host, l.kind, l.archive, l.original_url,
-                   l.captured_at as link_captured_at, latest.checks,
-                   k.verdict, k.reason, k.status, k.final_url, k.suggested_url, k.checked_at,
+                   l.captured_at as link_captured_at, k.checks_total as checks,
+                   k.verdict, k.reason, k.status, k.final_url, k.suggested_url,
+                   k.last_checked_at as checked_at,
+                   k.similarity, k.compared_with,
                    s.outcome as s_outcome, s.archive as s_archive, s.captured_at as s_captured_at,
                    s.replay_url as s_replay_url, s.capture_status as s_status,
                    s.capture_title as s_title, s.target as s_target,
@@ -869,6 +1035,7 @@ class Store:
                 verdict=r["verdict"], reason=r["reason"] or "",
                 status=r["status"], final_url=r["final_url"], suggested_url=r["suggested_url"],
                 checked_at=parse_iso(r["checked_at"]),
+                similarity=r["similarity"], compared_with=r["compared_with"],
                 snapshot=None if r["s_outcome"] is None else SnapshotRow(
                     citation_id=r["citation_id"], outcome=r["s_outcome"],
                     target=parse_iso(r["s_target"]), target_kind=r["s_target_kind"],
@@ -975,6 +1142,8 @@ def _check_values(result: CheckResult) -> dict[str, Any]:
         "retry_after_s": obs.retry_after_s,
         "body_bytes": obs.body_bytes,
         "evidence": json.dumps(dict(obs.headers), ensure_ascii=False) if obs.headers else None,
+        "similarity": result.similarity,
+        "compared_with": result.compared_with,
     }
 
 
@@ -989,6 +1158,13 @@ def _insert_sql(table: str, values: dict[str, Any]) -> str:
 
 
 _INSERTS: dict[tuple[str, tuple[str, ...]], str] = {}
+_UPDATES: dict[tuple[str, ...], str] = {}
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    """Inside a commit window: one check's statements join the window's transaction."""
+    yield
 
 
 class CommitWindow:
@@ -1146,3 +1322,121 @@ def open_store(
         raise _translated(exc, path) from None
     finally:
         store.close()
+
+
+# --- compacted history (checker.state, "Compacted history") ---------------------------------------
+
+#: A `since` for Store.histories that reads only what the current state needs.
+CURRENT = datetime.max.replace(tzinfo=UTC)
+
+_SAME_OUTCOME = ("verdict", "status", "final_url")
+
+
+def _micros(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _run_times(first: str, repeats: int, times: str | None) -> list[datetime]:
+    """Every check time of a run that keeps them (a single check: its own)."""
+    at = _parsed(first)
+    out = [at]
+    if times and repeats > 1:
+        for step in times.split(","):
+            at += timedelta(microseconds=int(step))
+            out.append(at)
+    return out
+
+
+def _encoded_times(times: list[datetime]) -> str | None:
+    steps = [str(_micros(b - a)) for a, b in itertools.pairwise(times)]
+    return ",".join(steps) or None
+
+
+def _check_run(row: Sequence[Any]) -> CheckRun:
+    """A CheckRun from (checked_at, last_checked_at, verdict, repeats, times)."""
+    first, last, verdict, repeats, times = row
+    v = Verdict(verdict)
+    return CheckRun(
+        first=_parsed(first), last=_parsed(last or first), verdict=v, count=repeats or 1,
+        times=tuple(_run_times(first, repeats or 1, times)) if times else (),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PruneOutcome:
+    """What folding the history did (or would do, on a dry run)."""
+
+    rows: int            # check rows before
+    folded: int          # rows merged into the row of their run (their evidence dropped)
+    checks: int          # checks the rows stand for (unchanged by folding)
+    bytes_before: int
+    bytes_after: int     # after VACUUM; equal to bytes_before on a dry run
+
+
+def _fold_runs(db: Database, *, before: str, dry_run: bool, count_totals: bool = False) -> int:
+    """Merge consecutive rows of a link with the same outcome whose checks all came before
+    `before` into one row per run; return how many rows are (or would be) merged away.
+
+    The kept row is the run's last (its evidence is the latest check's) and takes the first
+    row's `checked_at` and `run_id`; failure runs concatenate their check times. With
+    `count_totals`, every row's `checks_total` is computed afresh (the migration)."""
+    link_ids = [r[0] for r in db.execute("select distinct link_id from checks order by link_id")]
+    folded = 0
+    for chunk in _chunks(link_ids):
+        rows = db.execute(
+            "select id, link_id, checked_at, last_checked_at, run_id, repeats, times, "
+            "checks_total, verdict, status, final_url from checks "
+            f"where link_id in ({','.join('?' * len(chunk))}) order by link_id, checked_at, id",
+            chunk).fetchall()
+        updates: list[tuple[Any, ...]] = []
+        deletes: list[int] = []
+        for _, group in itertools.groupby(rows, key=operator.itemgetter(1)):
+            _fold_link(list(group), before, count_totals, updates, deletes)
+        folded += len(deletes)
+        if dry_run:
+            continue
+        # Several updates of one kept row: the last written (the whole run) wins.
+        db.conn.executemany(
+            "update checks set checked_at = ?, run_id = ?, repeats = ?, times = ?, "
+            "checks_total = ? where id = ?", updates)
+        for piece in _chunks(deletes):
+            db.execute(f"delete from checks where id in ({','.join('?' * len(piece))})", piece)
+    return folded
+
+
+def _fold_link(rows: list[tuple[Any, ...]], before: str, count_totals: bool,
+               updates: list[tuple[Any, ...]], deletes: list[int]) -> None:
+    """The updates and deletions that fold one link's rows (see `_fold_runs`)."""
+    total = 0
+    run: list[tuple[Any, ...]] = []
+    run_total = 0
+
+    def flush() -> None:
+        if len(run) > 1:
+            deletes.extend(r[0] for r in run[:-1])
+        if len(run) > 1 or (run and count_totals):
+            updates.append(_merged(run, run_total))
+
+    for row in rows:
+        total += row[5] or 1
+        foldable = (row[3] or row[2]) < before
+        if run and foldable and row[8:11] == run[-1][8:11]:
+            run.append(row)
+        else:
+            flush()
+            run = [row] if foldable else []
+            if not foldable and count_totals:
+                updates.append(_merged([row], total))
+        run_total = total
+    flush()
+
+
+def _merged(run: list[tuple[Any, ...]], total: int) -> tuple[Any, ...]:
+    """The update that makes a run's last row stand for the whole run."""
+    first, last = run[0], run[-1]
+    repeats = sum(r[5] or 1 for r in run)
+    times = None
+    if keeps_every_time(Verdict(first[8])):
+        every = [at for r in run for at in _run_times(r[2], r[5] or 1, r[6])]
+        times = _encoded_times(every)
+    return (first[2], first[4], repeats, times, total, last[0])

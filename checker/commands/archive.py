@@ -37,6 +37,7 @@ from checker.commands.options import (
     document_option,
     format_duration,
 )
+from checker.commands.state_policy import shared_rule
 from checker.errors import CheckerError, StoreError
 from checker.state import ConfirmRule
 from checker.store import open_store
@@ -50,6 +51,9 @@ class ArchiveRefused(CheckerError):
 
 def archive_options(f: F) -> F:
     for option in reversed([
+        click.option("--drift", is_flag=True,
+                     help="Also find the capture of each live link's cited date, for check "
+                          "--drift to compare the live page with."),
         click.option("--save", is_flag=True,
                      help="Also ask Save Page Now to capture live links that have no capture "
                           "(keys from IA_ACCESS_KEY / IA_SECRET_KEY; anonymous without them)."),
@@ -167,8 +171,10 @@ def archive_command(db_path: Path, documents: tuple[str, ...], confirm: int,
     settings = archive_settings_from(options)
     rule = ConfirmRule(count=confirm, spacing=timedelta(seconds=confirm_spacing))
     with open_store(db_path) as store:
+        rule = shared_rule(store, rule)
         summary = run_archive(store, settings, rule, document_ids=resolve_documents(store, documents),
-                              max_age_s=options["archive_max_age"], save=options["save"])
+                              max_age_s=options["archive_max_age"], save=options["save"],
+                              drift=options["drift"])
     click.echo(summary_line(summary), err=True)
     if summary.stopped:
         raise ArchiveRefused(f"stopped early, everything found so far is saved: {summary.stopped}")

@@ -7,18 +7,20 @@ import itertools
 import time
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from archive import ArchiveSettings, Wayback, settings_from_env
 from checker import eventloop, parallel
 from checker import settings as defaults
 from checker.checking import DnsWitness, Target, check_targets
+from checker.classify import CONTENT_DRIFT_THRESHOLD
 from checker.client import ca_environment_problem
 from checker.commands.options import (
     DURATION,
@@ -29,16 +31,21 @@ from checker.commands.options import (
     is_quiet,
     progress,
 )
+from checker.commands.state_policy import shared_rule
 from checker.config import Config
+from checker.drift import DriftMeter, DriftTally
 from checker.errors import ConfigError, StoreError
 from checker.fetch import Fetcher
 from checker.models import CheckResult, FailureKind, Verdict
 from checker.parallel import Workers
 from checker.settings import CheckSettings
 from checker.soft404 import ProbeCache
-from checker.state import CheckRecord, ConfirmRule, State, link_state, state_of_latest
-from checker.store import DueLink, Store, open_store
+from checker.state import ConfirmRule, State, history_of, link_state, state_of_latest
+from checker.store import CURRENT, DueLink, Store, open_store
 from citations.urls import host_of
+
+ArchiveClock = Callable[[], float]
+ArchiveSleep = Callable[[float], Awaitable[None]]
 
 #: Checked before the oldest, after the never-checked: a failing link is the news a run is for.
 FAILING_VERDICTS = [str(Verdict.DEAD), str(Verdict.SOFT_404), str(Verdict.UNREACHABLE)]
@@ -112,10 +119,19 @@ def settings_from(options: dict[str, Any], config: Config | None) -> CheckSettin
         host_limits=config.host_per_host,
         allow_private=not options["refuse_private"],
         accepted_status=frozenset(options["accepted_status"]),
-        exclude=tuple(options["exclude"]),
+        exclude=tuple(options["exclude"]) + config.ignore,   # .citewatchignore adds to both
         http2=options["http2"],
         dns_canary=options["dns_canary"],
     )
+
+
+def drift_option(f: F) -> F:
+    return click.option(
+        "--drift", is_flag=True,
+        help="Compare the main text of live pages with their archive capture (from citewatch "
+             "archive --drift): drifted below a similarity of "
+             f"{CONTENT_DRIFT_THRESHOLD:.0%}. One paced replay per capture, kept in the database.",
+    )(f)
 
 
 def rule_from(options: dict[str, Any]) -> ConfirmRule:
@@ -132,6 +148,7 @@ class CheckSummary:
     hosts_unresolved: int = 0    # hosts whose every request failed in DNS (or timed out)
     dns_distrusted: int = 0      # NXDOMAIN checks recorded unreachable (checker.checking.DnsWitness)
     dns_canary: str = ""
+    drift: DriftTally | None = None  # check --drift
 
     @property
     def looks_offline(self) -> bool:
@@ -151,18 +168,26 @@ _DNS_FAILURES = frozenset({FailureKind.NXDOMAIN, FailureKind.DNS, FailureKind.TI
 def run_check(
     store: Store, settings: CheckSettings, rule: ConfirmRule, *, max_age_s: float,
     document_ids: list[int] | None, limit: int | None, quiet: bool,
+    drift: ArchiveSettings | None = None, archive_clock: ArchiveClock = time.monotonic,
+    archive_sleep: ArchiveSleep = asyncio.sleep,
 ) -> CheckSummary:
     """Check the due links, writing each check as it ends (committed within 0.2 s, and on every
     exit path: an interruption keeps them all).
 
+    ``drift``: measure content drift against archive captures (``checker.drift``) through a
+    Wayback client with these settings, paced on ``archive_clock``/``archive_sleep``.
+
     Holds the database's run lock from before the due links are chosen to the end: two runs
     started together would otherwise both choose, and check, every link."""
+    if drift is not None:
+        settings = replace(settings, main_text=True)
     with store.run_lock():
         workers = _early_workers(store, limit)
         try:
             return _run_check(store, settings, rule, max_age_s=max_age_s,
                               document_ids=document_ids, limit=limit, quiet=quiet,
-                              workers=workers)
+                              workers=workers, drift=drift, archive_clock=archive_clock,
+                              archive_sleep=archive_sleep)
         finally:
             if workers is not None:
                 workers.stop()
@@ -202,6 +227,7 @@ def _due_in_batches(
 def _run_check(
     store: Store, settings: CheckSettings, rule: ConfirmRule, *, max_age_s: float,
     document_ids: list[int] | None, limit: int | None, quiet: bool, workers: Workers | None,
+    drift: ArchiveSettings | None, archive_clock: ArchiveClock, archive_sleep: ArchiveSleep,
 ) -> CheckSummary:
     due_ids, batches = _due_in_batches(store, max_age_s=max_age_s, document_ids=document_ids,
                                        limit=limit)
@@ -214,6 +240,8 @@ def _run_check(
     outcome = "crashed"   # an exception: recorded as such, unlike a kill (see Store.start_run)
 
     window = store.commit_window()
+    wayback = None if drift is None else Wayback(drift, clock=archive_clock, sleep=archive_sleep)
+    meter = None if wayback is None else DriftMeter(store, wayback, settings)
 
     async def go() -> None:
         ticker = asyncio.create_task(window.tick())  # commits a quiet window too
@@ -221,26 +249,39 @@ def _run_check(
         # that a host's connections, politeness and probe carry over (workers keep their own).
         fetcher = Fetcher(settings)
         probes = ProbeCache()
+        measuring = _Measuring(meter, record)
         try:
             with progress(len(due_ids), "Checking", quiet=quiet) as advance:
                 for batch in batches:
                     id_of: dict[str, int] = {}
+                    titles: dict[int, tuple[str, ...]] = {}
                     targets: list[Target] = []
                     for link in batch:
                         id_of[link.url] = link.id
+                        titles[link.id] = link.cited_titles
                         targets.append(Target(url=link.url, cited_titles=link.cited_titles))
+                    captures = store.drift_captures(list(titles)) if meter is not None else {}
                     checking = check_targets(targets, settings, now=store.clock, workers=workers,
                                              fetcher=fetcher, probes=probes)
                     async with aclosing(checking) as results:
                         async for result in results:
                             for link_id, vetted in await dns.vet(id_of[result.url], result):
-                                record(link_id, vetted)
+                                capture = captures.get(link_id)
+                                if capture is None:
+                                    record(link_id, vetted)
+                                else:
+                                    await measuring.start(link_id, vetted, capture,
+                                                          titles[link_id])
                             advance()
+                await measuring.finish()
         finally:
+            await measuring.cancel()     # an interruption records them as checked, unmeasured
             for link_id, vetted in dns.finish():  # held NXDOMAIN results, never witnessed
                 record(link_id, vetted)
             ticker.cancel()
             await fetcher.aclose()
+            if wayback is not None:
+                await wayback.aclose()
 
     def record(link_id: int, result: CheckResult) -> None:
         window.open()
@@ -274,16 +315,73 @@ def _run_check(
             open_verdicts.append(verdict)
         else:
             states[str(settled)] += count
-    for _, checks in store.verdict_histories(run_id=run_id, run_verdicts=open_verdicts):
-        history = [CheckRecord(at, Verdict(v)) for at, v in checks]
-        states[str(link_state(history, rule).state)] += 1
+    for _, runs in store.histories(since=CURRENT, run_id=run_id, run_verdicts=open_verdicts):
+        states[str(link_state(history_of(runs), rule).state)] += 1
     unchecked = len(due_ids) - sum(states.values())
     if unchecked:  # due but not reached (an interrupted run)
         states[str(link_state([], rule).state)] += unchecked
     return CheckSummary(checked=sum(verdicts.values()), verdicts=verdicts, states=states,
                         seconds=time.perf_counter() - started, hosts_answering=len(answering),
                         hosts_unresolved=len(unresolved - answering),
-                        dns_distrusted=dns.distrusted, dns_canary=dns.canary)
+                        dns_distrusted=dns.distrusted, dns_canary=dns.canary,
+                        drift=None if meter is None else meter.tally)
+
+
+#: Drift measurements waiting for their capture at once: each holds a page's main text (at most
+#: checker.maintext.MAX_MAIN_TEXT_CHARS), and the archive's pace decides how fast they go anyway.
+MAX_PENDING_DRIFT = 32
+
+
+class _Measuring:
+    """Drift measurements running beside the check (``checker.drift``): each waits for its
+    capture at the archive's pace and then records its check, so the live checks go on meanwhile
+    and memory stays bounded (``MAX_PENDING_DRIFT``)."""
+
+    def __init__(self, meter: DriftMeter | None,
+                 record: Callable[[int, CheckResult], None]) -> None:
+        self._meter = meter
+        self._record = record
+        self._slots = asyncio.Semaphore(MAX_PENDING_DRIFT)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, link_id: int, result: CheckResult, capture: str,
+                    titles: tuple[str, ...]) -> None:
+        if self._meter is None or not self._meter.wants(result):
+            self._record(link_id, result)
+            return
+        await self._slots.acquire()
+        task = asyncio.create_task(self._measure(self._meter, link_id, result, capture, titles))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _measure(self, meter: DriftMeter, link_id: int, result: CheckResult,
+                       capture: str, titles: tuple[str, ...]) -> None:
+        judged = result
+        try:
+            judged = await meter.judge(result, capture, titles)
+        finally:   # also when cancelled: the check itself is kept, without its similarity
+            self._slots.release()
+            self._record(link_id, judged)
+
+    async def finish(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks)
+
+    async def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def drift_line(tally: DriftTally) -> str:
+    line = (f"Drift: {tally.compared} live link(s) compared with their archive capture, "
+            f"{tally.drifted} drifted; {tally.replays} capture(s) fetched from the archive.")
+    if tally.failed:
+        line += f" {tally.failed} capture(s) could not be fetched (asked again next run)."
+    if tally.stopped:
+        line += f" Stopped comparing: {tally.stopped}"
+    return line
 
 
 def summary_line(summary: CheckSummary) -> str:
@@ -294,6 +392,8 @@ def summary_line(summary: CheckSummary) -> str:
     failing = summary.states.get(str(State.FAILING), 0)
     line = (f"Checked {summary.checked} link(s) in {summary.seconds:.1f} s: {verdicts}. "
             f"States: {confirmed} confirmed lost, {failing} failing (not yet confirmed).")
+    if summary.drift is not None:
+        line += "\n" + drift_line(summary.drift)
     if summary.dns_distrusted:
         canary = f", not even {summary.dns_canary}" if summary.dns_canary else ""
         line += (f"\nWarning: {summary.dns_distrusted} link(s) got \"no such name\" (NXDOMAIN) "
@@ -314,9 +414,10 @@ def summary_line(summary: CheckSummary) -> str:
               show_default=True, help="Re-check links whose last check is older than this.")
 @click.option("--limit", type=click.IntRange(1), help="Check at most this many links.")
 @network_options
+@drift_option
 @click.pass_obj
 def check(config: Config | None, /, db_path: Path, documents: tuple[str, ...], max_age: float,
-          limit: int | None, **options: Any) -> None:
+          limit: int | None, drift: bool, **options: Any) -> None:
     """Check the stored links that are due and record what was seen.
 
     Never-checked links go first, then failing ones, then the oldest. Every check is saved as it
@@ -332,9 +433,11 @@ def check(config: Config | None, /, db_path: Path, documents: tuple[str, ...], m
     if not db_path.exists():
         raise StoreError(f"{db_path}: no such database (run citewatch scan first)")
     with open_store(db_path) as store:
+        rule = shared_rule(store, rule)   # stored for the commands after this one
         document_ids = resolve_documents(store, documents)
         summary = run_check(store, settings, rule, max_age_s=max_age, document_ids=document_ids,
-                            limit=limit, quiet=is_quiet())
+                            limit=limit, quiet=is_quiet(),
+                            drift=settings_from_env() if drift else None)
     click.echo(summary_line(summary), err=True)
 
 
@@ -350,4 +453,4 @@ def resolve_documents(store: Store, documents: tuple[str, ...]) -> list[int] | N
     return ids
 
 
-__all__ = ["check", "network_options", "run_check", "settings_from", "rule_from"]
+__all__ = ["check", "drift_option", "network_options", "run_check", "settings_from", "rule_from"]

@@ -36,13 +36,16 @@ from checker.commands.options import (
     F,
     db_option,
     document_option,
+    exclude_path_option,
     format_duration,
     is_quiet,
 )
 from checker.commands.scan import scan_paths
+from checker.commands.state_policy import shared_rule
 from checker.config import Config
 from checker.errors import StoreError
 from checker.fix import Outcome, Repair, apply_repairs, unified_diff
+from checker.overrides import apply_overrides
 from checker.policy import DEFAULT_FAIL_ON, Policy
 from checker.progress import display
 from checker.report import ReportFormat, render
@@ -96,15 +99,17 @@ def _confirm_options(f: F) -> F:
 
 
 def emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, fmt: str,
-                output: Path | None, only: tuple[str, ...], policy: Policy) -> int:
+                output: Path | None, only: tuple[str, ...], policy: Policy,
+                config: Config | None = None) -> int:
     """Render the report where asked and return the exit code the policy gives."""
-    full = build_report(store, rule, document_ids=document_ids)
+    full = apply_overrides(build_report(store, rule, document_ids=document_ids),
+                           (config or Config()).links)
     report = only_states(full, only) if only else full
     to_terminal = output is None and sys.stdout.isatty()
     width = shutil.get_terminal_size((100, 24)).columns if to_terminal else None
     text = render(report, ReportFormat(fmt), width=width,
                   color=to_terminal and fmt == "terminal" and not os.environ.get("NO_COLOR"),
-                  fail_on=policy.states)
+                  fail_on=policy.fails)   # JUnit's failures: what makes the exit code 1
     if output is not None:
         output.write_text(text, encoding="utf-8")
     else:
@@ -121,8 +126,9 @@ def emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | No
 @document_option
 @report_options
 @_confirm_options
-def report_command(db_path: Path, documents: tuple[str, ...], fmt: str, output: Path | None,
-                   only: tuple[str, ...], fail_on: Policy, confirm: int,
+@click.pass_obj
+def report_command(config: Config | None, /, db_path: Path, documents: tuple[str, ...], fmt: str,
+                   output: Path | None, only: tuple[str, ...], fail_on: Policy, confirm: int,
                    confirm_spacing: float) -> None:
     """Report the state of every cited link, with captures and suggested fixes.
 
@@ -136,8 +142,9 @@ def report_command(db_path: Path, documents: tuple[str, ...], fmt: str, output: 
         raise StoreError(f"{db_path}: no such database (run citewatch scan first)")
     rule = ConfirmRule(count=confirm, spacing=timedelta(seconds=confirm_spacing))
     with open_store(db_path) as store:
+        rule = shared_rule(store, rule)
         code = emit_report(store, rule, document_ids=resolve_documents(store, documents), fmt=fmt,
-                           output=output, only=only, policy=fail_on)
+                           output=output, only=only, policy=fail_on, config=config)
     raise SystemExit(code)
 
 
@@ -148,6 +155,7 @@ def report_command(db_path: Path, documents: tuple[str, ...], fmt: str, output: 
               help="Pattern for files inside folders; repeatable.")
 @click.option("--input-format", type=click.Choice([f.value for f in DocumentFormat]),
               help="Parse every document as this format instead of detecting it.")
+@exclude_path_option
 @click.option("--max-age", type=DURATION, default=format_duration(defaults.DEFAULT_MAX_AGE_S),
               show_default=True, help="Re-check links whose last check is older than this.")
 @network_options
@@ -157,7 +165,8 @@ def report_command(db_path: Path, documents: tuple[str, ...], fmt: str, output: 
 @report_options
 @click.pass_obj
 def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, globs: tuple[str, ...],
-          input_format: str | None, max_age: float, no_archive: bool, fmt: str,
+          input_format: str | None, exclude_path: tuple[str, ...], max_age: float,
+          no_archive: bool, fmt: str,
           output: Path | None, only: tuple[str, ...], fail_on: Policy, **options: Any) -> None:
     """Scan, check, find captures and report, in one command.
 
@@ -172,24 +181,28 @@ def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, glob
     rule = rule_from(options)
     quiet = is_quiet()
     with open_store(db_path) as store:
+        rule = shared_rule(store, rule)
         with display(quiet=quiet):   # one progress display for every stage
             scanned = scan_paths(store, list(paths), globs,
-                                 DocumentFormat(input_format) if input_format else None)
+                                 DocumentFormat(input_format) if input_format else None,
+                                 exclude_path=exclude_path)
             # nothing readable: an empty report, not every document in the database
             document_ids = list(scanned.document_ids) or [-1]
+            # --drift compares with the captures an earlier audit (or archive --drift) found
             summary = run_check(store, settings, rule, max_age_s=max_age,
-                                document_ids=document_ids, limit=None, quiet=quiet)
+                                document_ids=document_ids, limit=None, quiet=quiet,
+                                drift=archive_settings_from(options) if options["drift"] else None)
             click.echo(check_summary(summary), err=True)
             stopped = None
             if not no_archive:
                 archived = run_archive(store, archive_settings_from(options), rule,
                                        document_ids=document_ids,
                                        max_age_s=options["archive_max_age"],
-                                       save=options["save"])
+                                       save=options["save"], drift=options["drift"])
                 click.echo(archive_summary(archived), err=True)
                 stopped = archived.stopped
         code = emit_report(store, rule, document_ids=document_ids, fmt=fmt, output=output,
-                           only=only, policy=fail_on)
+                           only=only, policy=fail_on, config=config)
     if stopped:
         raise ArchiveRefused(
             f"archive lookups stopped early, everything found so far is saved: {stopped}")
@@ -210,8 +223,9 @@ def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, glob
               help="Keep links pointing at the original and add the capture beside them: "
                    "Robust Links attributes in HTML, an \"[archived DATE: URL]\" note in Markdown.")
 @_confirm_options
-def fix_command(path: Path, db_path: Path, output: Path | None, in_place: bool, dry_run: bool,
-                update_moved: bool, robust_links: bool, confirm: int,
+@click.pass_obj
+def fix_command(config: Config | None, /, path: Path, db_path: Path, output: Path | None,
+                in_place: bool, dry_run: bool, update_moved: bool, robust_links: bool, confirm: int,
                 confirm_spacing: float) -> None:
     """Write a copy of PATH whose lost citations carry their archive capture.
 
@@ -234,11 +248,13 @@ def fix_command(path: Path, db_path: Path, output: Path | None, in_place: bool, 
     data = path.read_bytes()
     rule = ConfirmRule(count=confirm, spacing=timedelta(seconds=confirm_spacing))
     with open_store(db_path) as store:
+        rule = shared_rule(store, rule)
         doc_id = store.document_id(str(path.resolve()))
         if doc_id is None:
             raise click.UsageError(f"{path} is not in {db_path} (run citewatch audit {path} first)")
         stored = store.document(doc_id)
-        report = build_report(store, rule, document_ids=[doc_id])
+        report = apply_overrides(build_report(store, rule, document_ids=[doc_id]),
+                                 (config or Config()).links)
     if hashlib.sha256(data).hexdigest() != stored.content_hash:
         raise click.UsageError(f"{path} changed since it was scanned (run citewatch scan {path})")
     repairs = repairs_for(report, update_moved=update_moved)

@@ -19,7 +19,12 @@ from pathlib import Path
 import click
 
 from checker.collect import collect_documents
-from checker.commands.options import db_option, document_option, progress
+from checker.commands.options import (
+    db_option,
+    document_option,
+    exclude_path_option,
+    progress,
+)
 from checker.errors import StoreError
 from checker.store import Store, StoredCitation, open_store
 from citations import CitationsError, DocumentFormat, ParsedDocument, parse_document
@@ -34,17 +39,22 @@ from citations.detect import detect_format
                    "Default: every known document type.")
 @click.option("--format", "fmt", type=click.Choice([f.value for f in DocumentFormat]),
               help="Parse every file as this format instead of detecting it.")
-def scan(paths: tuple[Path, ...], db_path: Path, globs: tuple[str, ...], fmt: str | None) -> None:
+@exclude_path_option
+def scan(paths: tuple[Path, ...], db_path: Path, globs: tuple[str, ...], fmt: str | None,
+         exclude_path: tuple[str, ...]) -> None:
     """Read documents and store their citations and links.
 
-    PATHS may be files or folders (searched recursively). A file that cannot be read is reported
-    and skipped; the others are still scanned, and the exit status is 3.
+    PATHS may be files or folders (searched recursively). Inside folders, hidden files, files
+    that a .gitignore lists and files that match --exclude-path are left out. A file that cannot
+    be read is reported and skipped; the others are still scanned, and the exit status is 3.
 
     \b
         citewatch scan report.txt notes/ --db citations.db
+        citewatch scan docs/ --exclude-path 'drafts/'
     """
     with open_store(db_path) as store:
-        scanned = scan_paths(store, list(paths), globs, DocumentFormat(fmt) if fmt else None)
+        scanned = scan_paths(store, list(paths), globs, DocumentFormat(fmt) if fmt else None,
+                             exclude_path=exclude_path)
     if scanned.failures:
         raise SystemExit(3)
 
@@ -56,11 +66,12 @@ class Scanned:
 
 
 def scan_paths(
-    store: Store, paths: list[Path], globs: tuple[str, ...], fmt: DocumentFormat | None
+    store: Store, paths: list[Path], globs: tuple[str, ...], fmt: DocumentFormat | None, *,
+    exclude_path: tuple[str, ...] = (),
 ) -> Scanned:
     """Scan every document under ``paths`` into ``store``; print one line per failure and a
     summary."""
-    collected = collect_documents(paths, globs)
+    collected = collect_documents(paths, globs, exclude_path=tuple(exclude_path))
     failures = 0
     document_ids: list[int] = []
     for missing, reason in collected.errors:
@@ -107,6 +118,7 @@ def scan_paths(
         f"({totals['added']} new, {totals['updated']} changed, {totals['removed']} removed), "
         f"{totals['new_links']} new links"
         + (f", {totals['unchanged']} unchanged document(s)" if totals["unchanged"] else "")
+        + (f", {collected.ignored} path(s) ignored (.gitignore, --exclude-path)" if collected.ignored else "")
         + (f"; {failures} file(s) failed" if failures else ""),
         err=True,
     )

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from checker.models import Verdict
 from checker.report.model import (
     LOST_STATES,
     STATES,
@@ -21,8 +20,15 @@ from checker.report.model import (
     RunPoint,
     Summary,
 )
-from checker.state import CheckRecord, ConfirmRule, LinkState, link_state
-from checker.store import ReportSource, SnapshotRow, Store
+from checker.state import (
+    CheckRecord,
+    ConfirmRule,
+    LinkState,
+    history_of,
+    link_state,
+    states_at,
+)
+from checker.store import CURRENT, ReportSource, SnapshotRow, Store
 from citations.dates import CitedDate
 
 #: How many past check runs the chart of states over time shows.
@@ -35,11 +41,15 @@ def build_report(
 ) -> Report:
     """Everything a reader needs; ``only`` keeps the rows in those states (the summary counts all)."""
     sources = store.report_rows(document_ids)
-    histories = {
-        link_id: [CheckRecord(at, Verdict(v)) for at, v in checks]
-        for link_id, checks in store.verdict_histories()
-    }
     link_ids = {s.link_id for s in sources}
+    # Only the history the report shows: states now and at the end of the charted runs (the
+    # previous run among them), so a compacted history is read from the earliest of those on.
+    runs = store.finished_runs("check", limit=HISTORY_RUNS)
+    histories = {
+        link_id: history_of(link_runs)
+        for link_id, link_runs in store.histories(
+            since=runs[0][1] if runs else CURRENT, link_ids=sorted(link_ids))
+    }
     states = {i: link_state(histories.get(i, []), rule) for i in link_ids}
     cited = _cited_captures(sources, states)
     rows = [
@@ -57,7 +67,7 @@ def build_report(
         generated_at=store.clock(),
         documents=tuple(_document(pairs) for _, pairs in sorted(documents.items())),
         summary=summary,
-        history=_history(store, histories, link_ids, rule),
+        history=_history(runs, histories, link_ids, rule),
     )
     return only_states(report, only) if only else report
 
@@ -114,6 +124,7 @@ def _link_row(source: ReportSource, state: LinkState, cited: Capture | None = No
         reason=source.reason, status=source.status, final_url=source.final_url,
         suggested_url=source.suggested_url, failing_since=state.failing_since,
         checks=source.checks, last_checked_at=source.checked_at, capture=capture, fix=fix,
+        similarity=source.similarity, compared_with=source.compared_with,
     )
 
 
@@ -177,6 +188,7 @@ def _summary(rows: list[LinkRow], store: Store, histories: dict[int, list[CheckR
         hosts=tuple(HostCount(host=h, counts=dict(c)) for h, c in hosts),
         lost=sum(1 for row in rows if row.lost),
         lost_unrecoverable=sum(1 for row in rows if row.unrecoverable),
+        lost_not_looked_up=sum(1 for row in rows if row.unrecoverable and row.not_looked_up),
         newly_dead=tuple(sorted(newly_dead)),
         recovered=tuple(sorted(recovered)),
         unfinished_run=_unfinished(store.last_run("check")),
@@ -197,13 +209,16 @@ def _state_at(history: list[CheckRecord], moment: datetime, rule: ConfirmRule) -
     return link_state([c for c in history if c.checked_at <= moment], rule)
 
 
-def _history(store: Store, histories: dict[int, list[CheckRecord]], link_ids: Iterable[int],
-             rule: ConfirmRule) -> tuple[RunPoint, ...]:
+def _history(runs: list[tuple[int, datetime]], histories: dict[int, list[CheckRecord]],
+             link_ids: Iterable[int], rule: ConfirmRule) -> tuple[RunPoint, ...]:
     """States of the report's links at the end of each of the last check runs."""
-    points = []
-    for run_id, finished_at in store.finished_runs("check", limit=HISTORY_RUNS):
-        counts = Counter(
-            str(_state_at(histories.get(i, []), finished_at, rule).state) for i in link_ids)
-        points.append(RunPoint(run_id=run_id, finished_at=finished_at,
-                               counts={s: counts[s] for s in STATES if counts[s]}))
-    return tuple(points)
+    moments = [finished_at for _, finished_at in runs]
+    counts: list[Counter[str]] = [Counter() for _ in runs]
+    for i in link_ids:   # one pass over each link's history for all the runs
+        for count, state in zip(counts, states_at(histories.get(i, []), moments, rule),
+                                strict=True):
+            count[str(state)] += 1
+    return tuple(
+        RunPoint(run_id=run_id, finished_at=finished_at,
+                 counts={s: count[s] for s in STATES if count[s]})
+        for (run_id, finished_at), count in zip(runs, counts, strict=True))

@@ -25,6 +25,7 @@ from checker.report.model import (
     HostCount,
     LinkRow,
     Report,
+    Summary,
 )
 from citations.dates import CitedDate
 
@@ -181,6 +182,8 @@ def evidence_parts(link: LinkRow) -> list[str]:
         parts.append(link.reason)
     if link.final_url and link.final_url not in (link.url, link.cited_url):
         parts.append(f"final URL {link.final_url}")
+    if link.similarity is not None:
+        parts.append(drift_phrase(link))
     if link.failing_since is not None:
         parts.append(f"failing since {human_date(link.failing_since)}")
     if link.checks:
@@ -188,6 +191,15 @@ def evidence_parts(link: LinkRow) -> list[str]:
     if link.last_checked_at is not None:
         parts.append(f"last checked {human_datetime(link.last_checked_at)}")
     return parts
+
+
+def drift_phrase(link: LinkRow) -> str:
+    """The similarity measured by check --drift; a drifted link names both versions, so a
+    reader can compare them."""
+    phrase = f"main text {link.similarity:.0%} like the archive capture"
+    if link.state == "drifted" and link.compared_with:
+        phrase += f" (live: {link.final_url or link.url}; capture: {link.compared_with})"
+    return phrase
 
 
 def evidence(link: LinkRow) -> str:
@@ -198,6 +210,18 @@ def other_archive(capture: Capture) -> str:
     """The archive a capture comes from when it is not the Wayback Machine (readers should know
     where a link leads), else ""."""
     return capture.archive if capture.archive and capture.archive != "wayback" else ""
+
+
+def unrecoverable_phrase(summary: Summary) -> str:
+    """Why the unrecoverable citations have no capture, as far as is known: "no archive capture
+    was found" only of those an archive answered for."""
+    unasked = summary.lost_not_looked_up
+    if not unasked:
+        return "no archive capture was found"
+    later = "not looked up in an archive yet (run citewatch archive)"
+    if unasked == summary.lost_unrecoverable:
+        return later
+    return f"{summary.lost_unrecoverable - unasked} with no archive capture, {unasked} {later}"
 
 
 def capture_phrase(capture: Capture | None) -> str:
@@ -218,7 +242,17 @@ def capture_phrase(capture: Capture | None) -> str:
         return " ".join(parts)
     if capture.outcome == "no-capture":
         return "no capture" + (f": {capture.reason}" if capture.reason else "")
-    return "not looked up" + (f": {capture.reason}" if capture.reason else "")
+    return "not looked up" + (f": {capture.reason}" if capture.reason else " yet")
+
+
+#: The capture of a lost link no archive was asked about: reports say "not looked up yet" rather
+#: than leave a blank a reader takes for "no capture exists".
+UNASKED = Capture(outcome="unknown")
+
+
+def shown_capture(link: LinkRow) -> Capture | None:
+    """The capture to show for ``link``: its own, or ``UNASKED`` for a lost link without one."""
+    return UNASKED if link.capture is None and link.lost else link.capture
 
 
 def fix_phrase(link: LinkRow) -> str:

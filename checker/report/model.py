@@ -61,6 +61,8 @@ class LinkRow:
     last_checked_at: datetime | None = None
     capture: Capture | None = None
     fix: str | None = None             # the URL to use instead: capture for lost pages, new URL for moved
+    similarity: float | None = None    # check --drift: main text vs. the archive capture's (0-1)
+    compared_with: str | None = None   # that capture's replay URL
 
     @property
     def lost(self) -> bool:
@@ -69,6 +71,11 @@ class LinkRow:
     @property
     def unrecoverable(self) -> bool:
         return self.lost and (self.capture is None or self.capture.outcome != "found")
+
+    @property
+    def not_looked_up(self) -> bool:
+        """No archive has answered for this citation yet (never asked, or the lookup failed)."""
+        return self.capture is None or self.capture.outcome == "unknown"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +122,9 @@ class Summary:
     hosts: tuple[HostCount, ...]       # hosts with problems first
     lost: int                          # rows whose page is lost (LOST_STATES)
     lost_unrecoverable: int            # lost, and no archive capture found
+    # Of those, the ones no archive has answered for yet (never looked up, or the lookup failed):
+    # reports must not say "no capture was found" of a question never asked.
+    lost_not_looked_up: int = 0
     newly_dead: tuple[str, ...] = ()   # URLs that became lost since the previous run
     recovered: tuple[str, ...] = ()    # URLs that came back since the previous run
     # Outcome of the latest check run when it did not finish: "interrupted" (Ctrl-C, SIGTERM,

@@ -43,8 +43,10 @@ from checker.report.common import (
     problems,
     rows,
     share,
+    shown_capture,
     state_rank,
     state_text,
+    unrecoverable_phrase,
 )
 from checker.report.model import STATES, Capture, LinkRow, Report, RunPoint
 from citations.dates import CitedDate
@@ -242,8 +244,8 @@ def _summary(report: Report) -> str:
     out.append(
         f'<p class="lost"><strong>{s.lost} lost</strong> ({share(s.lost, s.citations)}), of which '
         f"<strong>{s.lost_unrecoverable} not recoverable</strong> "
-        f"({share(s.lost_unrecoverable, s.citations)} of all citation links): no archive capture "
-        "was found.</p>\n"
+        f"({share(s.lost_unrecoverable, s.citations)} of all citation links): "
+        f"{_e(unrecoverable_phrase(s))}.</p>\n"
     )
     if report.history or s.newly_dead or s.recovered:
         out.append(
@@ -383,7 +385,7 @@ def _row(index: int, row: Row) -> str:
         f'<span class="badge {_cls(link.state)}">'
         f"{_e(state_text(link))}</span></td>",
         f'<td class="ev">{_evidence(link)}</td>',
-        _capture_cell(link.capture),
+        _capture_cell(shown_capture(link)),
         f'<td class="fix">{_fix(link)}</td>',
         f'<td class="text">{_citation_text(c.title, c.text, c.accessed)}</td>',
     ]

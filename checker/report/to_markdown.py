@@ -40,7 +40,9 @@ from checker.report.common import (
     problems,
     share,
     shorten,
+    shown_capture,
     state_text,
+    unrecoverable_phrase,
 )
 from checker.report.model import LOST_STATES, Capture, DocumentReport, Report
 
@@ -113,7 +115,7 @@ def _summary(report: Report) -> str:
     out.append(
         f"**{s.lost} lost** ({share(s.lost, s.citations)}), of which "
         f"**{s.lost_unrecoverable} not recoverable** ({share(s.lost_unrecoverable, s.citations)} "
-        "of all citation links): no archive capture was found.\n\n"
+        f"of all citation links): {unrecoverable_phrase(s)}.\n\n"
     )
     counts = [(state, n) for state, n in ordered_counts(s.counts) if n]
     if counts:
@@ -223,7 +225,7 @@ def _row(row: Row) -> str:
     c, link = row.citation, row.link
     label = _esc(c.label) if c.label is not None else "—"
     state = f"{_STATE_MARK.get(link.state, '')} {_esc(state_text(link))}".strip()
-    capture = _capture(link.capture)
+    capture = _capture(shown_capture(link))
     fix = ""
     if link.fix:
         fix = f"{_esc(fix_phrase(link))}: {_url(link.fix)}"

@@ -33,7 +33,9 @@ from checker.report.common import (
     ordered_hosts,
     problems,
     share,
+    shown_capture,
     state_text,
+    unrecoverable_phrase,
 )
 from checker.report.model import LinkRow, Report
 
@@ -100,6 +102,8 @@ def _summary(report: Report) -> Group:
         f"{s.lost_unrecoverable} not recoverable ({share(s.lost_unrecoverable, s.citations)})",
         style="bold red" if s.lost_unrecoverable else "",
     )
+    if s.lost_not_looked_up:
+        lost.append(f": {unrecoverable_phrase(s)}")
     parts: list[Text | Table] = [head, lost]
     if s.unfinished_note:
         parts.append(Text(s.unfinished_note, style="yellow"))
@@ -183,10 +187,10 @@ def _document_table_narrow(path: str, title: str | None, rows: list[Row]) -> Tab
 def _capture_and_fix(link: LinkRow) -> Text:
     """The capture in words, then the URL to cite instead (the replay URL is printed once)."""
     lines = []
-    if link.capture is not None:
-        lines.append(capture_phrase(link.capture))
-        if link.capture.replay_url and link.capture.replay_url != link.fix:
-            lines.append(link.capture.replay_url)
+    if (capture := shown_capture(link)) is not None:
+        lines.append(capture_phrase(capture))
+        if capture.replay_url and capture.replay_url != link.fix:
+            lines.append(capture.replay_url)
     if link.fix:
         lines.append(f"{fix_phrase(link)}: {link.fix}")
     return Text("\n".join(lines))
