@@ -67,7 +67,6 @@ from checker.client import (
     make_client,
 )
 from checker.hosts import Clock, HostGate, Sleep, backoff_s, parse_retry_after
-from checker.maintext import main_text
 from checker.models import FailureKind, Hop, Observation
 
 if TYPE_CHECKING:
@@ -493,6 +492,10 @@ def main_text_of(body: bytes, content_type: str | None) -> str:
         return ""
     if media_type is None and not body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         return ""
+    # Imported here: only drift checks need it, and it brings beautifulsoup4 into every
+    # check's start-up otherwise.
+    from checker.maintext import main_text
+
     return main_text(body.decode(_charset(body, content_type, True), "replace"))
 
 

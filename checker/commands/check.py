@@ -12,11 +12,10 @@ from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from archive import ArchiveSettings, Wayback, settings_from_env
 from checker import eventloop, parallel
 from checker import settings as defaults
 from checker.checking import DnsWitness, Target, check_targets
@@ -33,7 +32,6 @@ from checker.commands.options import (
 )
 from checker.commands.state_policy import shared_rule
 from checker.config import Config
-from checker.drift import DriftMeter, DriftTally
 from checker.errors import ConfigError, StoreError
 from checker.fetch import Fetcher
 from checker.models import CheckResult, FailureKind, Verdict
@@ -43,6 +41,12 @@ from checker.soft404 import ProbeCache
 from checker.state import ConfirmRule, State, history_of, link_state, state_of_latest
 from checker.store import CURRENT, DueLink, Store, open_store
 from citations.urls import host_of
+
+if TYPE_CHECKING:
+    # Only `check --drift` needs the archive and the drift meter (bs4, httpx for the archive):
+    # imported where they are used, so a plain check starts without them.
+    from archive import ArchiveSettings, Wayback
+    from checker.drift import DriftMeter, DriftTally
 
 ArchiveClock = Callable[[], float]
 ArchiveSleep = Callable[[float], Awaitable[None]]
@@ -240,8 +244,14 @@ def _run_check(
     outcome = "crashed"   # an exception: recorded as such, unlike a kill (see Store.start_run)
 
     window = store.commit_window()
-    wayback = None if drift is None else Wayback(drift, clock=archive_clock, sleep=archive_sleep)
-    meter = None if wayback is None else DriftMeter(store, wayback, settings)
+    wayback: Wayback | None = None
+    meter: DriftMeter | None = None
+    if drift is not None:
+        from archive import Wayback
+        from checker.drift import DriftMeter
+
+        wayback = Wayback(drift, clock=archive_clock, sleep=archive_sleep)
+        meter = DriftMeter(store, wayback, settings)
 
     async def go() -> None:
         ticker = asyncio.create_task(window.tick())  # commits a quiet window too
@@ -437,7 +447,7 @@ def check(config: Config | None, /, db_path: Path, documents: tuple[str, ...], m
         document_ids = resolve_documents(store, documents)
         summary = run_check(store, settings, rule, max_age_s=max_age, document_ids=document_ids,
                             limit=limit, quiet=is_quiet(),
-                            drift=settings_from_env() if drift else None)
+                            drift=_archive_settings() if drift else None)
     click.echo(summary_line(summary), err=True)
 
 
@@ -454,3 +464,9 @@ def resolve_documents(store: Store, documents: tuple[str, ...]) -> list[int] | N
 
 
 __all__ = ["check", "drift_option", "network_options", "run_check", "settings_from", "rule_from"]
+
+
+def _archive_settings() -> ArchiveSettings:
+    from archive import settings_from_env
+
+    return settings_from_env()
