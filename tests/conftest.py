@@ -4,14 +4,16 @@ a fake clock, and the asyncio backend for `@pytest.mark.anyio` tests."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import trustme
+from click.testing import CliRunner, Result
 
 from archive import VirtualClock
 from checker import eventloop
+from checker.cli import get_cli
 from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, serve, standard_routes, tls_server_context
 
@@ -111,3 +113,13 @@ def fake(clock: VirtualClock) -> Iterator[FakeWayback]:
     a second), on the archive's clock so that it sees the gaps the client made."""
     with serve_wayback(clock=clock) as wayback:
         yield wayback
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """``run("check", "--confirm", "1")``: the citewatch command line in a fresh folder (its
+    database ``citewatch.db`` there), exceptions not caught, so a traceback fails the test."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CITEWATCH_DB", raising=False)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)

@@ -37,6 +37,7 @@ from typing import Any
 
 from archive import MementoArchive
 from tests.fake_wayback import TOO_MANY, _html_page, repaired, urlkey
+from tests.front_end import FrontEnd
 
 ENDPOINTS = ("timemap", "timegate", "memento", "short")
 _MEMENTO = re.compile(r"^/(?P<ts>\d{14})/(?P<url>https?://.+)$", re.DOTALL)
@@ -60,8 +61,7 @@ class FakeMemento:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: dict[str, deque[int]] = {e: deque() for e in ENDPOINTS}
-        self._in_progress: Counter[str] = Counter()
-        self._arrivals: dict[str, deque[float]] = {}
+        self._front = FrontEnd(self.max_connections, self.burst_per_s, refused=self.refused)
         self._short: dict[str, tuple[str, str]] = {}
         self._server: ThreadingHTTPServer | None = None
 
@@ -119,25 +119,13 @@ class FakeMemento:
 
     def _admit(self, address: str, now: float) -> str | None:
         with self._lock:
-            self._in_progress[address] += 1
-            self.most_in_progress = max(self.most_in_progress, self._in_progress[address])
-            arrivals = self._arrivals.setdefault(address, deque())
-            while arrivals and arrivals[0] <= now - 1.0:
-                arrivals.popleft()
-            arrivals.append(now)
-            if self.max_connections is not None and \
-                    self._in_progress[address] > self.max_connections:
-                reason = "connections"
-            elif self.burst_per_s is not None and len(arrivals) > self.burst_per_s:
-                reason = "burst"
-            else:
-                return None
-            self.refused[reason] += 1
+            reason = self._front.admit(address, now)
+            self.most_in_progress = max(self._front.most_in_progress.values())
             return reason
 
     def _done(self, address: str) -> None:
         with self._lock:
-            self._in_progress[address] -= 1
+            self._front.done(address)
 
     def _history(self, url: str) -> list[tuple[str, str, str]]:
         with self._lock:

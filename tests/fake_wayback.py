@@ -75,6 +75,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
+from tests.front_end import FrontEnd
+
 ENDPOINTS = ("availability", "availability-batch", "cdx", "replay", "timegate", "save",
              "save-status")
 FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
@@ -201,8 +203,8 @@ class FakeWayback:
 
     def __post_init__(self) -> None:
         self._open: Counter[str] = Counter()
-        self._in_progress: Counter[str] = Counter()
-        self._arrivals: dict[str, deque[float]] = {}
+        self._front = FrontEnd(self.max_connections, self.burst_per_s, refused=self.refused,
+                               most_in_progress=self.most_in_progress)
         self._faults: dict[str, deque[Fault]] = {name: deque() for name in ENDPOINTS}
         self._jobs: dict[str, _Job] = {}
         self._daily: Counter[tuple[str, str]] = Counter()
@@ -345,21 +347,7 @@ class FakeWayback:
         with self._changed:
             self.arrivals += 1
             self._changed.notify_all()
-            self._in_progress[address] += 1
-            active = self._in_progress[address]
-            self.most_in_progress[address] = max(self.most_in_progress.get(address, 0), active)
-            arrivals = self._arrivals.setdefault(address, deque())
-            while arrivals and arrivals[0] <= now - 1.0:
-                arrivals.popleft()
-            arrivals.append(now)
-            if self.max_connections is not None and active > self.max_connections:
-                reason = "connections"
-            elif self.burst_per_s is not None and len(arrivals) > self.burst_per_s:
-                reason = "burst"
-            else:
-                return None
-            self.refused[reason] += 1
-            return reason
+            return self._front.admit(address, now)
 
     def _wait_while_held(self) -> None:
         with self._changed:
@@ -368,7 +356,7 @@ class FakeWayback:
 
     def _done(self, address: str) -> None:
         with self._lock:
-            self._in_progress[address] -= 1
+            self._front.done(address)
 
     # behaviour -------------------------------------------------------------------------------
 

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import checker.client
 from checker.checking import DnsWitness
-from checker.cli import get_cli
 from checker.models import CheckResult, FailureKind, Hop, Observation, Verdict
 from checker.settings import CheckSettings
 from tests.servers import LocalServer, page, serve
@@ -36,14 +35,6 @@ CANARY = "web.archive.org"
 def site() -> Iterator[LocalServer]:
     with serve({"/report/2022/annual": page(200, title="Annual Report 2022")}) as server:
         yield server
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CITEWATCH_DB", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
 
 
 def _dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> list[str]:

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from click.testing import CliRunner
 
-from checker.cli import get_cli
 from tests.servers import LocalServer, page, redirect, serve
 
 # excluded.example is never fetched: no test may send even a DNS query off this machine
@@ -29,14 +27,6 @@ def site() -> Iterator[LocalServer]:
     }
     with serve(routes) as server:
         yield server
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CITEWATCH_DB", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
 
 
 def _document(tmp_path: Path, site: LocalServer) -> Path:

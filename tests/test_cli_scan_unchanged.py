@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from click.testing import CliRunner
 
 import checker.commands.scan as scan_command
-from checker.cli import get_cli
 from citations.models import EXTRACTION_VERSION
 
 NOTES = "Text.[^1] More.[^2]\n\n[^1]: “A title,” https://example.com/a\n" \
@@ -33,14 +31,6 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(scan_command, "parse_document", counting)
     return names
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CITEWATCH_DB", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
 
 
 def test_an_unchanged_document_is_not_parsed_again(  # type: ignore[no-untyped-def]

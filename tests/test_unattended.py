@@ -20,10 +20,8 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from click.testing import CliRunner
 
 from checker import parallel
-from checker.cli import get_cli
 from checker.store import open_store
 from citations import parse_document
 from tests.servers import Behaviour, Exchange, LocalServer, hang, page, serve
@@ -31,14 +29,6 @@ from tests.servers import Behaviour, Exchange, LocalServer, hang, page, serve
 ROOT = Path(__file__).resolve().parent.parent
 FAST = ["--host-interval", "0", "--timeout", "30", "--retries", "0", "--concurrency", "1"]
 WAIT_S = 60.0  # upper bound for an event that comes at once; reached only by a hang
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CITEWATCH_DB", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
 
 
 def _one_line_error(stderr: str, *needles: str) -> None:
