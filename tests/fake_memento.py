@@ -32,12 +32,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from archive import MementoArchive
 from tests.fake_wayback import TOO_MANY, _html_page, repaired, urlkey
-from tests.front_end import FrontEnd
+from tests.front_end import FrontEnd, FrontEndHandler
 
 ENDPOINTS = ("timemap", "timegate", "memento", "short")
 _MEMENTO = re.compile(r"^/(?P<ts>\d{14})/(?P<url>https?://.+)$", re.DOTALL)
@@ -136,20 +136,16 @@ def _http_date(timestamp: str) -> str:
     return format_datetime(repaired(timestamp), usegmt=True)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FrontEndHandler):
     archive_fake: FakeMemento
-    protocol_version = "HTTP/1.1"
     server_version = "FakeMemento/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:   # quiet
-        pass
 
     def do_GET(self) -> None:
         fake = self.archive_fake
         address = self.client_address[0]
         at = fake.clock()
         refused = fake._admit(address, at)
-        self._pending = True
+        self._admitted(lambda: fake._done(address))
         try:
             endpoint = self._endpoint()
             with fake._lock:
@@ -165,8 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             with fake._lock:
                 fake.log.append((endpoint, self.path, at, status))
         finally:
-            if self._pending:
-                fake._done(address)
+            self._release()
 
     def _endpoint(self) -> str:
         if self.path.startswith("/timemap/link/"):
@@ -176,21 +171,6 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/s/"):
             return "short"
         return "memento"
-
-    def _send(self, status: int, body: str, content_type: str,
-              headers: dict[str, str] | None = None) -> int:
-        data = body.encode()
-        if self._pending:                  # no longer in progress once the answer starts
-            self._pending = False
-            self.archive_fake._done(self.client_address[0])
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-        return status
 
     def _links(self, url: str) -> str:
         base = self.archive_fake.base_url

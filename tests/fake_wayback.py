@@ -71,11 +71,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
-from tests.front_end import FrontEnd
+from tests.front_end import FrontEnd, FrontEndHandler
 
 ENDPOINTS = ("availability", "availability-batch", "cdx", "replay", "timegate", "save",
              "save-status")
@@ -430,16 +430,11 @@ class _Server(ThreadingHTTPServer):
             self.wayback._closed(client_address[0])
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FrontEndHandler):
     wayback: FakeWayback
-    _answering = False
-    protocol_version = "HTTP/1.1"
     server_version = "FakeWayback/1.0"
     wbufsize = 1 << 16               # headers and body leave in one write (flushed per request)
     disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:   # quiet
-        pass
 
     # plumbing --------------------------------------------------------------------------------
 
@@ -454,15 +449,13 @@ class _Handler(BaseHTTPRequestHandler):
         address = self.client_address[0]
         at = self.wayback.clock()
         refused = self.wayback._admit(address, at)
-        self._answering = True
+        self._admitted(lambda: self.wayback._done(address))
         try:
             if refused is None:
                 self.wayback._wait_while_held()
             self._answer(method, at, refused)
         finally:
-            if self._answering:            # nothing was sent (a handler failed)
-                self._answering = False
-                self.wayback._done(address)
+            self._release()                # nothing was sent (a handler failed)
 
     def _answer(self, method: str, at: float, refused: str | None) -> None:
         fake = self.wayback
@@ -509,21 +502,6 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/web/"):
             return "replay" if _REPLAY.match(self.path) else "timegate"
         return "other"
-
-    def _send(self, status: int, body: str | bytes, content_type: str,
-              headers: dict[str, str] | None = None) -> int:
-        data = body.encode() if isinstance(body, str) else body
-        if self._answering:                # the request stops counting before its answer leaves
-            self._answering = False
-            self.wayback._done(self.client_address[0])
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-        return status
 
     def _json(self, status: int, payload: Any) -> int:
         return self._send(status, json.dumps(payload), "application/json")

@@ -10,7 +10,10 @@ switches a rule off. Not thread-safe by itself: the fake calls it under its own 
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 
 @dataclass
@@ -44,3 +47,36 @@ class FrontEnd:
     def done(self, address: str) -> None:
         """The request's answer is about to be written: it no longer counts as in progress."""
         self._in_progress[address] -= 1
+
+
+class FrontEndHandler(BaseHTTPRequestHandler):
+    """A fake's request handler: its request counts as in progress from ``_admitted`` until its
+    answer starts (``_send``), or until the handler ends without one (``_release`` in a
+    ``finally``), so a client that waits for each answer is never counted twice."""
+
+    protocol_version = "HTTP/1.1"
+    _done: Callable[[], None] | None = None
+
+    def log_message(self, format: str, *args: Any) -> None:   # quiet
+        pass
+
+    def _admitted(self, done: Callable[[], None]) -> None:
+        self._done = done
+
+    def _release(self) -> None:
+        if self._done is not None:
+            done, self._done = self._done, None
+            done()
+
+    def _send(self, status: int, body: str | bytes, content_type: str,
+              headers: dict[str, str] | None = None) -> int:
+        data = body.encode() if isinstance(body, str) else body
+        self._release()                    # the request stops counting before its answer leaves
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        return status

@@ -10,12 +10,17 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from archive import VirtualClock
-from checker.archiving import ArchiveSummary
 from checker.cli import get_cli
-from checker.commands import archive as archive_command
 from tests.fake_memento import FakeMemento, serve_memento
 from tests.fake_wayback import FakeWayback
-from tests.test_cli_archive import FAST, clock, run, site, wayback  # noqa: F401  (fixtures)
+from tests.test_cli_archive import (  # noqa: F401  (fixtures)
+    FAST,
+    archive_settings_of,
+    clock,
+    run,
+    site,
+    wayback,
+)
 
 
 @pytest.fixture
@@ -67,20 +72,8 @@ def test_a_citation_wayback_cannot_resolve_gets_the_capture_of_another_archive( 
 def test_archives_from_the_command_line_and_the_config_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str, args: list[str],
         expected: list[str]) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CITEWATCH_DB", raising=False)
-    (tmp_path / "citewatch.toml").write_text(config)
-    (tmp_path / "citewatch.db").touch()
-    seen = []
-
-    def capture(store, settings, rule, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(settings)
-        return ArchiveSummary()
-
-    monkeypatch.setattr(archive_command, "run_archive", capture)
-    result = CliRunner().invoke(get_cli(), ["archive", *args], catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    assert [a.name for a in seen[0].memento_archives] == expected
+    settings = archive_settings_of(tmp_path, monkeypatch, config, args)
+    assert [a.name for a in settings.memento_archives] == expected
 
 
 def test_an_unknown_archive_is_a_usage_error(tmp_path: Path,
