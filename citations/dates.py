@@ -75,6 +75,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from typing import Any
 
 # --- names ----------------------------------------------------------------------------------------
 
@@ -120,8 +121,38 @@ _RU_SEASONS = {
 }
 
 
+def _flat_alternation(names: Iterable[str]) -> str:
+    """The names longest first ("марта" before "мар"): what ``_alternation`` must equal (tests)."""
+    return "|".join(sorted(names, key=len, reverse=True))
+
+
 def _alternation(names: Iterable[str]) -> str:
-    return "|".join(sorted(names, key=len, reverse=True))  # longest first: "марта" before "мар"
+    """The names as a trie, longest first at every branch: ``ma(?:r(?:ch)?|y)`` for "march",
+    "mar", "may". It matches exactly what ``_flat_alternation`` does, in the same order of
+    preference (the names that match at one place are prefixes of each other, and both try the
+    longest first), but the engine reads each letter once instead of once per name: the anchors
+    are found some 2x faster."""
+    tree: dict[str, dict[str, Any]] = {}
+    for name in names:
+        node = tree
+        for ch in name:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a name ends here
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and "" not in node else f"(?:{'|'.join(branches)})"
+        return body + "?" if "" in node else body  # greedy: the longer name first
+
+    return emit(tree)
+
+
+def _first_letters(*groups: Iterable[str]) -> str:
+    """A character class of the names' first letters, for a lookahead that lets the engine skip
+    the places where none can start before it evaluates the word-start lookbehinds."""
+    return "[" + "".join(sorted({name[0] for names in groups for name in names})) + "]"
 
 
 _EN = _alternation(_EN_MONTHS)
@@ -150,6 +181,9 @@ _WORD_START = r"(?:(?<![^\W\d_])|(?<=[a-z])(?=[A-Z]))"
 _NOT_IN_WORD = r"(?<![^\W\d_])"
 _DASH = r"\s*[-–—]\s*"
 _RANGE = r"\s*[-–—/]\s*"  # months and seasons also pair with a slash: "July/August", "Spring/Summer"
+# Before a form that starts with a digit: the engine skips the places where none is before it
+# evaluates the lookbehinds (the forms run over the whole text 1.5-2x faster).
+_DIGIT_NEXT = r"(?=\d)"
 _RU_YEAR_WORD = r"(?:\s*(?:г\.|года?(?![^\W\d_])))?"  # "2019 г.", "2021 год", "2023 года"
 
 
@@ -162,6 +196,11 @@ class _Form:
     anchor: str | None = None
     russian: bool = False    # tried only in a text with Cyrillic letters
     bare_year: bool = False  # a year alone: read only as a field of its own (module docstring)
+    # "en"/"ru": a form without an anchor that still needs a month name of that language where
+    # an anchor starts (after a space): skipped in a text without one
+    needs: str | None = None
+    # a character the form cannot match without ("-" of an ISO date): skipped in a text without it
+    needs_char: str | None = None
 
 
 def _month(name: str) -> int | None:
@@ -218,7 +257,9 @@ def _read_season(m: re.Match[str]) -> CitedDate | None:
     if not (_named_by_capital(first_name) and _named_by_capital(last_name)):
         return None
     seasons = _EN_SEASONS | _RU_SEASONS
-    first, last = seasons[first_name.lower()], seasons[last_name.lower()]
+    first, last = seasons.get(first_name.lower()), seasons.get(last_name.lower())
+    if first is None or last is None:
+        return None  # matched case-insensitively but no name once lowered ("ſummer"), as months
     year = int(m.group("y"))
     second_year = _group(m, "yy")
     if second_year is not None and first == _WINTER:
@@ -259,18 +300,21 @@ def _forms() -> tuple[_Form, ...]:
         ), _read_day, anchor="en"),
         # 16 November 2022 · 16 Nov. 2022 · 25–30 July 2009 · 30 July – 2 August 2009
         _Form(re.compile(
-            r"(?<![\d.])" + _day("d") + rf"(?:(?:\s+{_name_group('m1', _EN)}\b\.?)?{_DASH}{_day('d2')})?"
+            _DIGIT_NEXT + r"(?<![\d.])" + _day("d")
+            + rf"(?:(?:\s+{_name_group('m1', _EN)}\b\.?)?{_DASH}{_day('d2')})?"
             + r"\s+" + _name_group("m", _EN) + r"\b\.?,?\s+" + _year("y")
-        ), _read_day),
+        ), _read_day, needs="en"),
         # 16 ноября 2022 (г.) · 14–18 ноября 2022
         _Form(re.compile(
-            r"(?<![\d.])" + _day("d") + rf"(?:(?:\s+{_name_group('m1', _RU)}\b\.?)?{_DASH}{_day('d2')})?"
+            _DIGIT_NEXT + r"(?<![\d.])" + _day("d")
+            + rf"(?:(?:\s+{_name_group('m1', _RU)}\b\.?)?{_DASH}{_day('d2')})?"
             + r"\s+" + _name_group("m", _RU) + r"\b\.?\s+" + _year("y") + _RU_YEAR_WORD
-        ), _read_day, russian=True),
+        ), _read_day, russian=True, needs="ru"),
         # 2022-11-16
-        _Form(re.compile(r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?![\d-])"), _read_numeric),
+        _Form(re.compile(_DIGIT_NEXT + r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?![\d-])"),
+              _read_numeric, needs_char="-"),
         # 16.11.2022
-        _Form(re.compile(r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?!\d|\.\d)"),
+        _Form(re.compile(_DIGIT_NEXT + r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?!\d|\.\d)"),
               _read_numeric),
         # December 2012 – February 2013
         _Form(re.compile(
@@ -310,7 +354,7 @@ def _forms() -> tuple[_Form, ...]:
               _read_months, anchor="ru", russian=True),
         # 2021 as a field: ", 2021," · "(2021)" · "2021 г." (the left side is checked by _field_start)
         _Form(re.compile(
-            r"(?<![\w.\-–—/])" + _year("y")
+            r"(?=[12])(?<![\w.\-–—/])" + _year("y")
             + r"(?:\s*(?:г\.|года?(?![^\W\d_]))|(?=\s*(?:[,;)\]]|\.(?!\S)|$)))"
         ), _read_year, bare_year=True),
     )
@@ -319,9 +363,13 @@ def _forms() -> tuple[_Form, ...]:
 @cache
 def _anchors() -> dict[str, re.Pattern[str]]:
     """Where an English or a Russian month or season name starts (see ``_Form.anchor``)."""
+    en = _alternation([*_EN_MONTHS, *_EN_SEASONS])
+    ru = _alternation([*_RU_MONTHS, *_RU_SEASONS])
     return {
-        "en": re.compile(_WORD_START + rf"(?i:{_EN}|{_EN_SEASON})"),
-        "ru": re.compile(_NOT_IN_WORD + rf"(?i:{_RU}|{_RU_SEASON})"),
+        "en": re.compile(rf"(?i:(?={_first_letters(_EN_MONTHS, _EN_SEASONS)}))" + _WORD_START
+                         + rf"(?i:{en})"),
+        "ru": re.compile(rf"(?i:(?={_first_letters(_RU_MONTHS, _RU_SEASONS)}))" + _NOT_IN_WORD
+                         + rf"(?i:{ru})"),
     }
 
 
@@ -332,7 +380,9 @@ def _month_and_day_before() -> re.Pattern[str]:
 
 
 _CYRILLIC = re.compile("[а-яёА-ЯЁ]")
+_FOUR_DIGITS = re.compile(r"\d{4}")
 _ACCESSED = re.compile(
+    r"(?=[larvcд])"  # the phrases' first letters: the engine skips other places at once
     r"(?:(?:last\s+)?(?:accessed|retrieved|visited|viewed|consulted)(?:\s+on)?|дата\s+обращения)"
     r"\s*:?\s*",
     re.IGNORECASE,
@@ -378,9 +428,17 @@ class DateMatch:
     accessed: bool = False  # preceded by "accessed", "retrieved", …
 
 
+def _inside(starts: list[int], ends: list[int], pos: int) -> bool:
+    """Whether ``pos`` is inside one of the sorted, disjoint spans."""
+    k = bisect.bisect_right(starts, pos)
+    return k > 0 and ends[k - 1] > pos
+
+
 def find_dates(text: str) -> list[DateMatch]:
     """Every date in ``text`` in order, each marked as an "accessed" date or not. Years alone are
     among them where they stand as a field; ``best_date`` decides whether they count."""
+    if _FOUR_DIGITS.search(text) is None:
+        return []  # every form has a four-digit year
     accessed_ends = _accessed_ends(text)
     russian = _CYRILLIC.search(text) is not None
     anchors = _anchors()
@@ -396,22 +454,28 @@ def find_dates(text: str) -> list[DateMatch]:
     for form in _forms():
         if form.russian and not russian:
             continue
+        if form.needs is not None and not starts[form.needs]:
+            continue  # its month name, after a space, would have been found as an anchor
+        if form.needs_char is not None and form.needs_char not in text:
+            continue
         if form.anchor is None:
             matches: Iterable[re.Match[str] | None] = form.pattern.finditer(text)
         else:
-            matches = (form.pattern.match(text, pos) for pos in starts[form.anchor])
+            # not where an earlier form's date already is: whatever matched there would overlap it
+            matches = (form.pattern.match(text, pos) for pos in starts[form.anchor]
+                       if not _inside(taken_starts, taken_ends, pos))
         for m in matches:
             if m is None:
-                continue
-            if form.bare_year and not _field_start(text, m.start(), accessed_ends):
-                continue
-            value = form.read(m)
-            if value is None:
                 continue
             start, end = m.span()
             k = bisect.bisect_left(taken_starts, end)  # spans before k start before this ends
             if k and taken_ends[k - 1] > start:
                 continue  # the same words already read by an earlier form
+            if form.bare_year and not _field_start(text, start, accessed_ends):
+                continue
+            value = form.read(m)
+            if value is None:
+                continue
             taken_starts.insert(k, start)
             taken_ends.insert(k, end)
             found.append(DateMatch(start, end, value, accessed=start in accessed_ends))

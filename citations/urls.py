@@ -46,9 +46,12 @@ class UrlMatch:
     url: str  # as cited
 
 
-_URL_START = re.compile(r"(?:https?://|(?<![\w@/.-])www\.)", re.IGNORECASE)
+# (?=[hw]): the engine skips the places where neither can start before it tries the lookbehind.
+_URL_START = re.compile(r"(?=[hw])(?:https?://|(?<![\w@/.-])www\.)", re.IGNORECASE)
 # Characters that can never be inside a URL as cited in prose (whitespace is tested separately).
 _STOP_CHARS = frozenset("<>\"“”«»‘’„\u200b")
+# The rest of a URL: up to whitespace (\s is str.isspace) or a stop character.
+_URL_BODY = re.compile(r"[^\s" + re.escape("".join(sorted(_STOP_CHARS))) + "]*")
 _TRAILING = ".,;:!?…'\u2019\u201d\"*"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 _OPENING_QUOTES = frozenset("“«„")  # not '"': after a URL it may be the closing quote
@@ -82,9 +85,8 @@ def find_urls(text: str) -> list[UrlMatch]:
         if m is None:
             return found
         start = m.start()
-        end = m.end()
-        while end < n and not text[end].isspace() and text[end] not in _STOP_CHARS:
-            end += 1
+        body = _URL_BODY.match(text, m.end())
+        end = body.end() if body else m.end()
         following = text[end] if end < n else ""
         url = _trim(text[start:end], following)
         if len(url) > len(m.group(0)):
