@@ -644,7 +644,8 @@ class Store:
 
     @contextmanager
     def run_lock(self, timeout_s: float = 0.0) -> Iterator[None]:
-        """Hold the database's run lock: one ``check`` at a time chooses and checks due links.
+        """Hold the database's run lock: one ``check`` at a time chooses and checks due links,
+        and one ``archive`` (or ``audit``'s archive step) looks lost links up.
 
         An OS lock (``flock``) on ``<database>.lock``, so that it ends with its process, however
         that ends (kill -9 included): a stale lock cannot exist. Raises ``StoreError`` when

@@ -9,12 +9,13 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from checker.report import ReportFormat, render
-from checker.report.model import SCHEMA_VERSION, STATES
+from checker.report.model import SCHEMA_VERSION, STATES, LastRun
 from tests.report_sample import XSS, big_report, sample_report
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "report.schema.json").read_text())
@@ -60,6 +61,28 @@ def test_the_schema_rejects_an_undocumented_field() -> None:
     data["documents"][0]["citations"][0]["links"][0]["surprise"] = 1
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, SCHEMA, cls=jsonschema.Draft202012Validator)
+
+
+@pytest.mark.parametrize("outcome", ["finished", "interrupted", "crashed", None])
+def test_json_and_html_say_how_the_last_check_run_ended(outcome: str | None) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    started = datetime(2024, 5, 1, 3, 0, tzinfo=UTC)
+    report = sample_report()
+    summary = replace(report.summary, last_run=LastRun(started, outcome),
+                      unfinished_run=None if outcome == "finished" else outcome or "")
+    report = replace(report, summary=summary)
+    data = json.loads(render(report, ReportFormat.JSON))
+    jsonschema.validate(data, SCHEMA, cls=jsonschema.Draft202012Validator)
+    last_run = data["summary"]["last_run"]
+    assert last_run["started_at"] == "2024-05-01T03:00:00Z"
+    assert (last_run["outcome"], last_run["finished"]) == (outcome, outcome == "finished")
+    html = render(report, ReportFormat.HTML)
+    header = html[html.index("<header>"):html.index("</header>")]
+    if outcome == "finished":
+        assert last_run["note"] is None and "last check run" not in html
+    else:
+        assert last_run["note"] == summary.unfinished_note
+        assert summary.unfinished_note is not None and summary.unfinished_note in header
 
 
 def test_json_schema_version_matches_the_model() -> None:

@@ -8,6 +8,7 @@ process ending), each with a generous upper bound that only a hang would reach.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -201,6 +202,26 @@ def test_a_second_check_is_refused_while_one_holds_the_run_lock_and_a_killed_one
     assert "Checked 1 link(s)" in result.stderr
 
 
+def test_archive_is_refused_while_another_run_holds_the_run_lock(
+    run, scanned: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Two archive runs at once (or an archive during a check) would repeat the same lookups:
+    archive takes the run lock too, and a second one is one line, exit 4, nothing asked."""
+    with serve() as wayback:
+        holder = _helper(_HOLD_RUN_LOCK, str(scanned))
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+            refused = run("archive", "--wayback-url", wayback.base_url)
+            assert refused.exit_code == 4
+            _one_line_error(refused.stderr, "another citewatch run", f"pid {holder.pid}")
+        finally:
+            holder.kill()  # kill -9: the OS lock goes with the process
+            holder.wait()
+        assert wayback.requests == []
+        result = run("archive", "--wayback-url", wayback.base_url)
+        assert result.exit_code == 0, result.stderr
+
+
 _HOLD_WRITE = """
 import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
@@ -361,12 +382,19 @@ def test_a_killed_check_is_closed_as_interrupted_by_the_next_run_and_reports_say
     assert [(r["outcome"], r["finished_at"]) for r in db["runs"].rows] == [(None, None)]
     terminal = run("report", "--format", "terminal").stdout
     assert "The last check run has not finished (still running, or killed)" in terminal
+    assert "The last check run has not finished" in run("report", "--format", "html").stdout
+    last_run = json.loads(run("report", "--format", "json").stdout)["summary"]["last_run"]
+    assert last_run["outcome"] is None and last_run["finished"] is False
+    assert last_run["note"].startswith("The last check run has not finished")
     site.routes["/stall"] = page(200, title="Fine now")
     assert run("check", *FAST, "--max-age", "0").exit_code == 0
     runs = list(db["runs"].rows)
     assert [r["outcome"] for r in runs] == ["interrupted", "finished"]
     assert runs[0]["finished_at"] is not None
     assert "The last check run" not in run("report", "--format", "markdown").stdout
+    assert "The last check run" not in run("report", "--format", "html").stdout
+    last_run = json.loads(run("report", "--format", "json").stdout)["summary"]["last_run"]
+    assert (last_run["outcome"], last_run["finished"], last_run["note"]) == ("finished", True, None)
 
 
 _PARSER_POOL = """

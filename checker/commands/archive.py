@@ -170,7 +170,8 @@ def archive_command(db_path: Path, documents: tuple[str, ...], confirm: int,
         raise StoreError(f"{db_path}: no such database (run citewatch scan first)")
     settings = archive_settings_from(options)
     rule = ConfirmRule(count=confirm, spacing=timedelta(seconds=confirm_spacing))
-    with open_store(db_path) as store:
+    # the run lock: two archive runs (or an archive and a check) at once would repeat lookups
+    with open_store(db_path) as store, store.run_lock():
         rule = shared_rule(store, rule)
         summary = run_archive(store, settings, rule, document_ids=resolve_documents(store, documents),
                               max_age_s=options["archive_max_age"], save=options["save"],

@@ -195,10 +195,11 @@ def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, glob
             click.echo(check_summary(summary), err=True)
             stopped = None
             if not no_archive:
-                archived = run_archive(store, archive_settings_from(options), rule,
-                                       document_ids=document_ids,
-                                       max_age_s=options["archive_max_age"],
-                                       save=options["save"], drift=options["drift"])
+                with store.run_lock():  # as archive takes it: no other run repeats the lookups
+                    archived = run_archive(store, archive_settings_from(options), rule,
+                                           document_ids=document_ids,
+                                           max_age_s=options["archive_max_age"],
+                                           save=options["save"], drift=options["drift"])
                 click.echo(archive_summary(archived), err=True)
                 stopped = archived.stopped
         code = emit_report(store, rule, document_ids=document_ids, fmt=fmt, output=output,

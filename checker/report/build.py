@@ -15,6 +15,7 @@ from checker.report.model import (
     CitationRow,
     DocumentReport,
     HostCount,
+    LastRun,
     LinkRow,
     Report,
     RunPoint,
@@ -182,6 +183,7 @@ def _summary(rows: list[LinkRow], store: Store, histories: dict[int, list[CheckR
                 newly_dead.append(url)
             elif before in LOST_STATES and now not in LOST_STATES:
                 recovered.append(url)
+    last_check = store.last_run("check")
     return Summary(
         citations=len(rows),
         counts={state: counts[state] for state in STATES if counts[state]},
@@ -191,7 +193,8 @@ def _summary(rows: list[LinkRow], store: Store, histories: dict[int, list[CheckR
         lost_not_looked_up=sum(1 for row in rows if row.unrecoverable and row.not_looked_up),
         newly_dead=tuple(sorted(newly_dead)),
         recovered=tuple(sorted(recovered)),
-        unfinished_run=_unfinished(store.last_run("check")),
+        unfinished_run=_unfinished(last_check),
+        last_run=None if last_check is None else LastRun(last_check[1], last_check[0]),
     )
 
 

@@ -115,6 +115,15 @@ class RunPoint:
     counts: dict[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    """The latest check run: when it started and how it ended."""
+    started_at: datetime
+    # "finished", "interrupted" (Ctrl-C, SIGTERM, or killed and closed by the next run),
+    # "crashed", or None while open (running, or killed and no run came since)
+    outcome: str | None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
     citations: int                     # citation × URL rows
@@ -130,6 +139,7 @@ class Summary:
     # Outcome of the latest check run when it did not finish: "interrupted" (Ctrl-C, SIGTERM,
     # or killed and closed by the next run), "crashed", or "" while open (running, or killed).
     unfinished_run: str | None = None
+    last_run: LastRun | None = None    # None when no check has run
 
     @property
     def unfinished_note(self) -> str | None:

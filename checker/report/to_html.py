@@ -236,7 +236,10 @@ def _summary(report: Report) -> str:
     ]
     if report.only:
         out.append(f" · rows limited to {_e(', '.join(report.only))}")
-    out.append('</p>\n</header>\n<section id="summary">\n<div class="cards">\n')
+    out.append("</p>\n")
+    if s.unfinished_note:
+        out.append(f'<p class="note"><strong>Note:</strong> {_e(s.unfinished_note)}</p>\n')
+    out.append('</header>\n<section id="summary">\n<div class="cards">\n')
     for state, n in ordered_counts(s.counts):
         if n:
             out.append(f'<div class="card {_cls(state)}"><b>{n}</b>{_e(state)}</div>\n')

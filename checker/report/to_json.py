@@ -50,6 +50,12 @@ def as_dict(report: Report) -> dict[str, Any]:
                 {"host": h.host, "counts": dict(ordered_counts(h.counts))}
                 for h in ordered_hosts(s.hosts)
             ],
+            "last_run": None if s.last_run is None else {
+                "started_at": iso_datetime(s.last_run.started_at),
+                "outcome": s.last_run.outcome,
+                "finished": s.last_run.outcome == "finished",
+                "note": s.unfinished_note,
+            },
         },
         "history": [
             {
