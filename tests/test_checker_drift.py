@@ -22,7 +22,7 @@ from checker.fetch import main_text_of
 from checker.maintext import main_text, similarity
 from checker.models import Hop, Observation, Verdict
 from tests.drift_pages import ARTICLE, OTHER_ARTICLE, PAIRS, SIDEBAR, article_page, updated
-from tests.fake_wayback import FakeWayback, serve_wayback
+from tests.fake_wayback import FakeWayback
 from tests.servers import LocalServer, page, serve
 
 URL = "https://example.org/news/broadband-review"
@@ -119,17 +119,11 @@ def site() -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def wayback(clock: VirtualClock) -> Iterator[FakeWayback]:
-    with serve_wayback(clock=clock) as fake:      # strict: 3 at once, 5 a second, on our clock
-        yield fake
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wayback: FakeWayback,  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeWayback,  # type: ignore[no-untyped-def]
         clock: VirtualClock):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CITEWATCH_DB", raising=False)
-    monkeypatch.setenv("CITEWATCH_WAYBACK_URL", wayback.base_url)
+    monkeypatch.setenv("CITEWATCH_WAYBACK_URL", fake.base_url)
     # Every archive wait (the replay pace, a 429 pause) moves the fake's clock, not real time.
     monkeypatch.setattr(archive_command, "run_archive",
                         functools.partial(run_archive, clock=clock, sleep=clock.sleep))
@@ -141,9 +135,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wayback: FakeWayback,  
 
 
 def test_check_drift_finds_the_rewritten_page_and_keeps_the_updated_one(  # type: ignore[no-untyped-def]
-        run, tmp_path, site, wayback) -> None:
+        run, tmp_path, site, fake) -> None:
     for path in (REWRITTEN, UPDATED):
-        wayback.add(site.url(path), "20190310000000", body=article_page(ARTICLE))
+        fake.add(site.url(path), "20190310000000", body=article_page(ARTICLE))
     paper = tmp_path / "paper.md"
     paper.write_text(
         "Body.\n\n"
@@ -154,15 +148,15 @@ def test_check_drift_finds_the_rewritten_page_and_keeps_the_updated_one(  # type
     assert run("scan", str(paper)).exit_code == 0
     assert run("check", *FAST).exit_code == 0            # both alive by their titles
     assert run("archive", "--drift").exit_code == 0      # captures for live links too
-    replays = wayback.counts["replay"]
+    replays = fake.counts["replay"]
 
     result = run("check", *FAST, "--drift", "--max-age", "0")
     assert result.exit_code == 0, result.stderr
     assert "Drift: 2 live link(s) compared with their archive capture, 1 drifted; " \
            "2 capture(s) fetched from the archive." in result.stderr
-    assert wayback.counts["replay"] == replays + 2       # one identity replay per capture
-    assert all("id_/" in r.path for r in wayback.requests("replay")[-2:])
-    assert sum(wayback.refused.values()) == 0            # no burst or concurrency 429
+    assert fake.counts["replay"] == replays + 2       # one identity replay per capture
+    assert all("id_/" in r.path for r in fake.requests("replay")[-2:])
+    assert sum(fake.refused.values()) == 0            # no burst or concurrency 429
     db = sqlite_utils.Database(tmp_path / "citewatch.db")
     latest = {r["url"]: r for r in db.query(
         "select l.url, k.verdict, k.similarity, k.compared_with, k.reason from checks k "
@@ -180,17 +174,17 @@ def test_check_drift_finds_the_rewritten_page_and_keeps_the_updated_one(  # type
 
     again = run("check", *FAST, "--drift", "--max-age", "0")
     assert "0 capture(s) fetched from the archive" in again.stderr
-    assert wayback.counts["replay"] == replays + 2       # cached: no replay on a rerun
+    assert fake.counts["replay"] == replays + 2       # cached: no replay on a rerun
 
 
-def test_check_without_drift_asks_the_archive_nothing(run, tmp_path, site, wayback) -> None:  # type: ignore[no-untyped-def]
-    wayback.add(site.url(REWRITTEN), "20190310000000", body=article_page(ARTICLE))
+def test_check_without_drift_asks_the_archive_nothing(run, tmp_path, site, fake) -> None:  # type: ignore[no-untyped-def]
+    fake.add(site.url(REWRITTEN), "20190310000000", body=article_page(ARTICLE))
     paper = tmp_path / "paper.md"
     paper.write_text(f"[^1]: “Annual review of broadband coverage,” {site.url(REWRITTEN)}\n")
     run("scan", str(paper))
     run("check", *FAST)
     run("archive", "--drift")
-    before = sum(wayback.counts.values())
+    before = sum(fake.counts.values())
     result = run("check", *FAST, "--max-age", "0")
     assert "Drift:" not in result.stderr
-    assert sum(wayback.counts.values()) == before
+    assert sum(fake.counts.values()) == before
