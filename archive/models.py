@@ -9,7 +9,7 @@ is worth asking again soon.
 
 Whether a replayed capture shows the cited page at all (not a "not found" page, a bot wall, or a
 different page) is not decided here: a caller may hand in a ``PageJudge``, which sees an
-``ArchivedPage`` and the cited title (citewatch's checker hands in ``checker.classify.judge_capture``,
+``ArchivedPage`` and the cited title (citewatch's checker hands in ``checker.judge.classify.judge_capture``,
 the rules it applies to live pages).
 """
 

@@ -17,7 +17,7 @@ status and the page text are the page's own (reference §3):
 These are the archive's own answers, and all that archive/ decides by itself. Whether a 200
 capture shows the *cited page*, and not a "not found" page, a login or bot wall, or another page
 now at that URL, is the caller's judgement, handed in as a ``PageJudge`` (archive.models) through
-``Wayback(judge=...)``. citewatch's checker hands in ``checker.classify.judge_capture``: the rules
+``Wayback(judge=...)``. citewatch's checker hands in ``checker.judge.classify.judge_capture``: the rules
 it applies to a live page (``classify()``), so a capture is judged as the live page would be,
 less what needs the live site (a probe of the host, its headers). The judge sees the capture
 after an archived redirect was followed (``ArchivedPage.url`` is the URL asked for, ``original``
@@ -27,7 +27,7 @@ judge (the library used alone), every 200 capture with a ``Memento-Datetime`` is
 The judge gets the evidence a live check gets: ``<title>`` (else og:title), og:title and the first
 ``<h1>`` as headings, and the start of the visible text (``read_page``). That extraction repeats,
 more simply (regular expressions over the capped body, no chunked scan), what
-``checker.fetch.read_page`` does, because archive/ may not import checker/; keep the two in step
+``checker.net.fetch.read_page`` does, because archive/ may not import checker/; keep the two in step
 (tests/test_archive_judge.py compares them).
 
 Replays are cached per (timestamp, URL) within one ``Verifier``, so citations sharing a capture
@@ -49,8 +49,8 @@ from archive.links import replay_link, split_archive_link
 from archive.models import ArchivedPage, CaptureContent, Outcome, PageJudge
 from archive.timestamps import format_timestamp, parse_timestamp
 
-SAMPLE_CHARS = 2000          # visible text handed to the judge: checker.fetch.SAMPLE_CHARS
-_TITLE_CHARS = 500           # checker.fetch._TITLE_CHARS
+SAMPLE_CHARS = 2000          # visible text handed to the judge: checker.net.fetch.SAMPLE_CHARS
+_TITLE_CHARS = 500           # checker.net.fetch._TITLE_CHARS
 _SCAN_CHARS = 262_144        # markup searched for the first <h1> and the text sample
 _EXCLUDED = "excluded from the wayback machine"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -60,7 +60,7 @@ _META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _BODY_OPEN = re.compile(r"<body\b", re.IGNORECASE)
 _HEAD_CLOSE = re.compile(r"</head\s*>", re.IGNORECASE)
-# Markup whose content no reader sees, and comments (as checker.fetch._HIDDEN_TAGS).
+# Markup whose content no reader sees, and comments (as checker.net.fetch._HIDDEN_TAGS).
 _HIDDEN = re.compile(r"<(script|style|noscript|template|svg|title)\b.*?</\1\s*>|<!--.*?-->",
                      re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
@@ -68,7 +68,7 @@ _TAG = re.compile(r"<[^>]*>")
 
 @dataclass(frozen=True, slots=True)
 class PageText:
-    """What a replayed body says about itself (the fields of checker.fetch.PageText)."""
+    """What a replayed body says about itself (the fields of checker.net.fetch.PageText)."""
 
     title: str | None = None
     headings: tuple[str, ...] = ()   # og:title, first <h1> (those present)
@@ -256,7 +256,7 @@ def media_type(content_type: str | None) -> str | None:
 
 
 def read_page(text: str, content_type: str | None) -> PageText:
-    """Title, headings and a visible-text sample, as ``checker.fetch.read_page`` reads them.
+    """Title, headings and a visible-text sample, as ``checker.net.fetch.read_page`` reads them.
 
     ``<title>`` is looked for in the head only (an SVG ``<title>`` further down is not the
     page's); the title falls back to og:title. Untyped text counts as HTML when it starts with

@@ -52,7 +52,7 @@ from archive import (  # noqa: E402
     choose_capture,
     settings_from_env,
 )
-from checker.classify import judge_capture  # noqa: E402
+from checker.judge.classify import judge_capture  # noqa: E402
 from tests.fake_memento import FakeMemento, serve_memento  # noqa: E402
 from tests.fake_wayback import FakeWayback, serve_wayback, stamp  # noqa: E402
 

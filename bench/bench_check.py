@@ -42,7 +42,7 @@ the children run with proxy variables removed and `NO_PROXY=*`.
 
 Peak memory is given for the largest single process (wait4's max RSS) and for the process with
 its worker processes together (sampled from /proc ten times a second), since `citewatch check`
-splits large runs over worker processes (checker.parallel): as PSS (shared pages, such as the
+splits large runs over worker processes (checker.run.parallel): as PSS (shared pages, such as the
 code the forked workers inherit, split between the processes that share them: what the tree
 holds) and as the sum of each process's RSS (shared pages counted once per process). CPU time
 includes the workers, also when they outlive the command (this process adopts orphans as a

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from checker.models import CheckResult, Hop, Observation, Verdict  # noqa: E402
-from checker.store import open_store  # noqa: E402
+from checker.store.database import open_store  # noqa: E402
 from citations.models import DocumentFormat, ParsedDocument  # noqa: E402
 from citations.records import make_citation  # noqa: E402
 

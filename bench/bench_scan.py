@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checker.commands.scan import scan_paths  # noqa: E402
-from checker.store import open_store  # noqa: E402
+from checker.cli.scan import scan_paths  # noqa: E402
+from checker.store.database import open_store  # noqa: E402
 
 WORDS = ("digital sovereignty network policy report ministry data internet security market "
          "sanctions software hardware companies government regulation platform").split()

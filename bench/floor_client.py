@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import httptools
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-from checker import eventloop  # noqa: E402 - the loop citewatch runs on
+from checker.run import eventloop  # noqa: E402 - the loop citewatch runs on
 
 MAX_REDIRECTS = 10
 REDIRECTS = (301, 302, 303, 307, 308)

@@ -25,7 +25,7 @@ class Verdict(StrEnum):
 
     @property
     def is_failure(self) -> bool:
-        """Counts towards confirming a link dead (see checker.state)."""
+        """Counts towards confirming a link dead (see checker.judge.state)."""
         return self in _FAILURES
 
     @property
@@ -104,7 +104,7 @@ class Observation:
     title: str | None = None             # <title>, else og:title
     headings: tuple[str, ...] = ()       # og:title, first h1: extra evidence for drift/soft-404
     body_sample: str = ""                # start of the decoded text, for soft-404 comparison
-    main_text: str = ""                  # boilerplate removed (checker.maintext): --drift only
+    main_text: str = ""                  # boilerplate removed (checker.judge.maintext): --drift only
     body_bytes: int = 0
     truncated: bool = False              # body cap reached
     failure: FailureKind | None = None

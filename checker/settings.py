@@ -22,7 +22,7 @@ DEFAULT_CONFIRM_SPACING_S = 3 * 24 * 3600.0  # … at least three days apart
 # A check that repeats its link's latest (same verdict, status and final URL) extends that row;
 # ``citewatch prune`` folds rows written one per check (before m007) once they are this old.
 DEFAULT_HISTORY_KEEP_S = 30 * 24 * 3600.0
-# A name that exists, asked when a run's NXDOMAIN answers need a witness (checker.checking): the
+# A name that exists, asked when a run's NXDOMAIN answers need a witness (checker.run.checking): the
 # archive's host, which a run that archives must reach anyway.
 DEFAULT_DNS_CANARY = "web.archive.org"
 
@@ -48,11 +48,11 @@ class CheckSettings:
     exclude: tuple[str, ...] = ()     # regexes; matching URLs get the verdict "skipped"
     # HTTP/2 where a server offers it (through httpcore). Off by default, measured: against
     # loopback TLS servers offering both, httpx's pure-Python h2 cost 1.4–1.7 ms of client CPU
-    # per URL against 1.1 ms for HTTP/1.1 over httpcore (far less over checker.transport), and with small
+    # per URL against 1.1 ms for HTTP/1.1 over httpcore (far less over checker.net.transport), and with small
     # per-host limits its multiplexing saves one TLS handshake per host at most.
     http2: bool = False
     dns_canary: str = DEFAULT_DNS_CANARY  # "" asks no canary: only the run's own names witness
-    # Keep the main text of live HTML pages (checker.maintext, while the body is read) for
+    # Keep the main text of live HTML pages (checker.judge.maintext, while the body is read) for
     # comparison with their archive captures: ``check --drift``.
     main_text: bool = False
 

@@ -12,8 +12,8 @@ import trustme
 from click.testing import CliRunner, Result
 
 from archive import VirtualClock
-from checker import eventloop
-from checker.cli import get_cli
+from checker.cli.main import get_cli
+from checker.run import eventloop
 from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, serve, standard_routes, tls_server_context
 
@@ -44,7 +44,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def anyio_backend() -> tuple[str, dict[str, object]]:
     """Our code is asyncio-only (anyio's default fixture would also run every test on trio), on
-    the event loop the commands run on (checker.eventloop: uvloop where it is installed)."""
+    the event loop the commands run on (checker.run.eventloop: uvloop where it is installed)."""
     factory = eventloop.loop_factory()
     return ("asyncio", {} if factory is None else {"loop_factory": factory})
 

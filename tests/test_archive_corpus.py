@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from archive import ArchiveSettings, VirtualClock, settings_from_env
-from checker.archiving import run_archive, target_of
+from checker.judge.state import ConfirmRule
 from checker.models import CheckResult, Observation, Verdict
-from checker.state import ConfirmRule
-from checker.store import CitedLink, Store, open_store
+from checker.run.archiving import run_archive, target_of
+from checker.store.database import CitedLink, Store, open_store
 from citations.parse import parse_document
 from tests.fake_wayback import FakeWayback, stamp
 

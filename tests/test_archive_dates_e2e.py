@@ -24,9 +24,9 @@ import sqlite_utils
 from click.testing import CliRunner, Result
 
 from archive import VirtualClock
-from checker.archiving import run_archive
-from checker.cli import get_cli
-from checker.commands import archive as archive_command
+from checker.cli import archive as archive_command
+from checker.cli.main import get_cli
+from checker.run.archiving import run_archive
 from tests.fake_wayback import FakeWayback
 from tests.servers import LocalServer, reset, serve
 

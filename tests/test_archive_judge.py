@@ -29,11 +29,11 @@ from archive import (
     settings_from_env,
 )
 from archive.replay import read_page as read_archived_page
-from checker.archiving import run_archive
-from checker.classify import judge_capture
-from checker.cli import get_cli
-from checker.commands import archive as archive_command
-from checker.fetch import read_page as read_live_page
+from checker.cli import archive as archive_command
+from checker.cli.main import get_cli
+from checker.judge.classify import judge_capture
+from checker.net.fetch import read_page as read_live_page
+from checker.run.archiving import run_archive
 from tests.fake_wayback import FakeWayback
 from tests.servers import serve
 

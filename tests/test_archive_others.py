@@ -25,7 +25,7 @@ from archive import (
     settings_from_env,
 )
 from archive.memento import parse_timemap
-from checker.classify import judge_capture
+from checker.judge.classify import judge_capture
 from tests.fake_memento import FakeMemento, serve_memento
 from tests.fake_wayback import FakeWayback
 

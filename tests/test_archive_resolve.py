@@ -23,7 +23,7 @@ from archive import (
     settings_from_env,
 )
 from archive.context import stream_bounded
-from checker.classify import judge_capture
+from checker.judge.classify import judge_capture
 from tests.fake_wayback import FakeWayback
 
 pytestmark = pytest.mark.anyio

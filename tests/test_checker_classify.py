@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from checker.classify import Judgement, classify, is_excluded
+from checker.judge.classify import Judgement, classify, is_excluded
+from checker.judge.soft404 import SoftProbe
 from checker.models import FailureKind, Hop, Observation, Verdict
 from checker.settings import CheckSettings
-from checker.soft404 import SoftProbe
 
 URL = "https://example.org/news/2020/plan-to-reduce-emissions"
 TITLE = "Ministry publishes plan to reduce emissions by 2030"
@@ -549,7 +549,7 @@ def test_classify_is_pure() -> None:
 def test_what_counts_as_an_http_url_is_what_urlsplit_reads(url: str) -> None:
     from urllib.parse import urlsplit
 
-    from checker.classify import _is_http_url
+    from checker.judge.classify import _is_http_url
 
     try:
         parts = urlsplit(url)

@@ -1,7 +1,7 @@
 """NXDOMAIN is evidence only when the resolver is seen resolving names that exist.
 
 `citewatch check` against a real loopback server, with the DNS answers the transports ask for
-(`checker.client.resolve_host`) replaced: a resolver that answers "no such name" for every name
+(`checker.net.client.resolve_host`) replaced: a resolver that answers "no such name" for every name
 (a sandboxed CI runner, a captive portal), one that answers it only for the dead names, and
 one that never answers. No query leaves the machine: every name, the canary included, is
 answered here.
@@ -20,9 +20,9 @@ import pytest
 import sqlite_utils
 from click.testing import Result
 
-import checker.client
-from checker.checking import DnsWitness
+import checker.net.client
 from checker.models import CheckResult, FailureKind, Hop, Observation, Verdict
+from checker.run.checking import DnsWitness
 from checker.settings import CheckSettings
 from tests.servers import LocalServer, page, serve
 
@@ -50,7 +50,7 @@ def _dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> list
             return [host]
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    monkeypatch.setattr(checker.net.client, "resolve_host", resolve)
     return asked
 
 
@@ -154,7 +154,7 @@ def test_a_resolver_that_never_answers_is_warned_about_as_offline(  # type: igno
         await asyncio.sleep(3600)  # the connect timeout ends it
         return []
 
-    monkeypatch.setattr(checker.client, "resolve_host", silent)
+    monkeypatch.setattr(checker.net.client, "resolve_host", silent)
     _scan(run, tmp_path, *_dead_urls())
     result = run("check", "--host-interval", "0", "--timeout", "0.2", "--retries", "0")
     assert result.exit_code == 0, result.stderr

@@ -13,14 +13,14 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from archive import VirtualClock
-from checker.archiving import run_archive
-from checker.classify import CONTENT_DRIFT_THRESHOLD, classify
-from checker.cli import get_cli
-from checker.commands import archive as archive_command
-from checker.commands import check as check_command
-from checker.fetch import main_text_of
-from checker.maintext import main_text, similarity
+from checker.cli import archive as archive_command
+from checker.cli import check as check_command
+from checker.cli.main import get_cli
+from checker.judge.classify import CONTENT_DRIFT_THRESHOLD, classify
+from checker.judge.maintext import main_text, similarity
 from checker.models import Hop, Observation, Verdict
+from checker.net.fetch import main_text_of
+from checker.run.archiving import run_archive
 from tests.drift_pages import ARTICLE, OTHER_ARTICLE, PAIRS, SIDEBAR, article_page, updated
 from tests.fake_wayback import FakeWayback
 from tests.servers import LocalServer, page, serve

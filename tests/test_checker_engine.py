@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import pytest
 import trustme
 
-from checker import engine
-from checker.client import build_ssl_context, make_client
-from checker.engine import fetch_all, fetch_one, plan_lanes
-from checker.fetch import Fetcher
 from checker.models import FailureKind, Observation
+from checker.net.client import build_ssl_context, make_client
+from checker.net.fetch import Fetcher
+from checker.run import engine
+from checker.run.engine import fetch_all, fetch_one, plan_lanes
 from checker.settings import CheckSettings
 from tests.servers import Meter, hang, page, serve, serve_hosts, slow, tls_server_context
 

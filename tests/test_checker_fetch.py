@@ -19,18 +19,18 @@ import httpx
 import pytest
 import trustme
 
-import checker.client
-import checker.fetch
-from checker.classify import classify
-from checker.client import (
+import checker.net.client
+import checker.net.fetch
+from checker.judge.classify import classify
+from checker.models import FailureKind, Hop, Observation, Verdict
+from checker.net.client import (
     build_ssl_context,
     ca_environment_problem,
     forbidden_reason,
     make_client,
     request_headers,
 )
-from checker.fetch import Fetcher, failure_of, read_page, refresh_target
-from checker.models import FailureKind, Hop, Observation, Verdict
+from checker.net.fetch import Fetcher, failure_of, read_page, refresh_target
 from checker.settings import CheckSettings
 from tests.servers import (
     Behaviour,
@@ -93,7 +93,7 @@ async def fetch(
 def resolver(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str] | BaseException]:
     """Fake DNS answers: name -> addresses (or an exception); other names resolve for real."""
     answers: dict[str, list[str] | BaseException] = {}
-    real = checker.client.resolve_host
+    real = checker.net.client.resolve_host
 
     async def resolve(host: str, port: int) -> list[str]:
         answer = answers.get(host)
@@ -103,7 +103,7 @@ def resolver(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str] | BaseExcep
             raise answer
         return answer
 
-    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    monkeypatch.setattr(checker.net.client, "resolve_host", resolve)
     return answers
 
 
@@ -789,7 +789,7 @@ def _raised_from(outer: BaseException, cause: BaseException) -> BaseException:
         (httpx.TooManyRedirects("too many"), FailureKind.TOO_MANY_REDIRECTS),
         (httpx.UnsupportedProtocol("ftp"), FailureKind.INVALID_URL),
         (
-            _raised_from(httpx.ConnectError("x"), checker.client.ForbiddenAddress("metadata")),
+            _raised_from(httpx.ConnectError("x"), checker.net.client.ForbiddenAddress("metadata")),
             FailureKind.FORBIDDEN_ADDRESS,
         ),
         (
@@ -841,7 +841,7 @@ async def test_an_internal_error_is_still_an_observation(
     def broken(body: bytes, content_type: str | None) -> None:
         raise ValueError("a bug in page reading")
 
-    monkeypatch.setattr(checker.fetch, "read_page", broken)
+    monkeypatch.setattr(checker.net.fetch, "read_page", broken)
     observation = await fetch(web.url("/ok"))
     assert observation.failure is FailureKind.PROTOCOL
     assert observation.error == "internal error: ValueError: a bug in page reading"

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from checker.hosts import HostGate, backoff_s, parse_retry_after
+from checker.net.hosts import HostGate, backoff_s, parse_retry_after
 from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio

@@ -1,4 +1,4 @@
-"""checker.parallel: hosts split over worker processes, results streamed back, failures loud."""
+"""checker.run.parallel: hosts split over worker processes, results streamed back, failures loud."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from checker import eventloop, parallel
-from checker.checking import Target, check_targets
 from checker.models import CheckResult, Verdict
+from checker.run import eventloop, parallel
+from checker.run.checking import Target, check_targets
 from checker.settings import CheckSettings
 from tests.servers import LocalServer
 

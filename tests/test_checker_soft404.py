@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from checker.models import Observation
-from checker.soft404 import (
+from checker.judge.soft404 import (
     PROBE_TOKEN_CHARS,
     ProbeCache,
     SoftProbe,
@@ -22,6 +21,7 @@ from checker.soft404 import (
     says_not_found,
     split_title,
 )
+from checker.models import Observation
 
 # --- titles that say "not found" ----------------------------------------------------------------
 
@@ -349,7 +349,7 @@ def test_the_probe_key_is_the_scheme_and_netloc_urlsplit_finds(url: str) -> None
 
 def test_phrases_written_without_spaces_are_never_ascii() -> None:
     # _part_says_not_found skips them for an ASCII title: none of them could be in it.
-    from checker.soft404 import _UNSPACED_ONLY
+    from checker.judge.soft404 import _UNSPACED_ONLY
 
     assert _UNSPACED_ONLY
     assert all(not phrase.isascii() for phrase, _ in _UNSPACED_ONLY)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from checker.judge.state import CheckRecord, ConfirmRule, LinkState, State, link_state, state_of_latest
 from checker.models import Verdict
 from checker.settings import DEFAULT_CONFIRM_COUNT, DEFAULT_CONFIRM_SPACING_S
-from checker.state import CheckRecord, ConfirmRule, LinkState, State, link_state, state_of_latest
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
-"""The checker's HTTP/1.1 transport under httpx (checker.transport): which transport a URL takes,
+"""The checker's HTTP/1.1 transport under httpx (checker.net.transport): which transport a URL takes,
 what it does with connections and with the answers real servers give, and how its errors reach
-checker.fetch. Every test runs on both event loops a command may run on (uvloop and asyncio's)."""
+checker.net.fetch. Every test runs on both event loops a command may run on (uvloop and asyncio's)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ import httpx
 import pytest
 import trustme
 
-import checker.client
-from checker import eventloop
-from checker.client import build_ssl_context, make_client
-from checker.fetch import Fetcher, failure_of
-from checker.httpcore_transport import GuardedTransport
+import checker.net.client
 from checker.models import FailureKind
+from checker.net.client import build_ssl_context, make_client
+from checker.net.fetch import Fetcher, failure_of
+from checker.net.httpcore_transport import GuardedTransport
+from checker.net.transport import MAX_HEAD_BYTES, GuardedResolver, Http11Transport, _Connection
+from checker.run import eventloop
 from checker.settings import CheckSettings
-from checker.transport import MAX_HEAD_BYTES, GuardedResolver, Http11Transport, _Connection
 from tests.servers import (
     Behaviour,
     Exchange,
@@ -70,7 +70,7 @@ def _dns_answers(monkeypatch: pytest.MonkeyPatch, *addresses: str) -> None:
     async def resolve(host: str, port: int) -> list[str]:
         return list(addresses)
 
-    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    monkeypatch.setattr(checker.net.client, "resolve_host", resolve)
 
 
 def test_plain_requests_go_through_ours_and_http2_through_httpcore() -> None:
@@ -189,7 +189,7 @@ async def test_an_international_name_is_asked_for_in_its_ascii_form(
         asked.append(host)
         return ["127.0.0.1"]
 
-    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    monkeypatch.setattr(checker.net.client, "resolve_host", resolve)
     with serve({"/": page(200, title="Bücher")}) as web:
         (observation,) = await _fetch_all([f"http://bücher.example:{web.port}/"])
         (request,) = web.requests
@@ -464,7 +464,7 @@ async def test_a_resolver_that_never_answers_is_a_connect_timeout(
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    monkeypatch.setattr(checker.net.client, "resolve_host", resolve)
     transport = Http11Transport(ssl_context=_CONTEXT, max_connections=1, allow_private=True)
     request = httpx.Request("GET", "http://stuck.example/", extensions={"timeout": {"connect": 0.05}})
     with pytest.raises(httpx.ConnectTimeout):
@@ -526,7 +526,7 @@ async def test_an_address_that_never_answers_does_not_hold_up_the_next(
 
 async def test_a_forbidden_address_passes_through_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
     _dns_answers(monkeypatch, "169.254.169.254")
-    with pytest.raises(checker.client.ForbiddenAddress):
+    with pytest.raises(checker.net.client.ForbiddenAddress):
         await _request("http://metadata.example/")
 
 
@@ -591,7 +591,7 @@ async def test_lookups_run_side_by_side_in_the_loops_executor(monkeypatch: pytes
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     answers = await asyncio.gather(
-        *(checker.client.resolve_host(f"host{i}.example", 80) for i in range(5))
+        *(checker.net.client.resolve_host(f"host{i}.example", 80) for i in range(5))
     )
     assert answers == [["127.0.0.1"]] * 5
     assert sorted(asked) == [f"host{i}.example" for i in range(5)]
@@ -604,7 +604,7 @@ def _counting_resolver(monkeypatch: pytest.MonkeyPatch, error: socket.gaierror) 
         asked.append(host)
         raise error
 
-    monkeypatch.setattr(checker.client, "resolve_host", resolve)
+    monkeypatch.setattr(checker.net.client, "resolve_host", resolve)
     return asked
 
 

@@ -6,12 +6,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from checker.judge.state import ConfirmRule
 from checker.report import to_json
 from checker.report.build import build_report
 from checker.report.common import label_of
 from checker.report.model import CitationRow
-from checker.state import ConfirmRule
-from checker.store import open_store
+from checker.store.database import open_store
 from citations.models import DocumentFormat, ParsedDocument
 from citations.records import make_citation
 

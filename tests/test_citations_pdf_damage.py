@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader, PdfWriter
 
-from checker.cli import get_cli
+from checker.cli.main import get_cli
 from citations import UnreadableDocument, parse_bytes
 from tests.data.pdf_build import build_pdf
 

@@ -13,9 +13,9 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from archive import ArchiveSettings, VirtualClock
-from checker.archiving import ArchiveSummary, run_archive
-from checker.cli import get_cli
-from checker.commands import archive as archive_command
+from checker.cli import archive as archive_command
+from checker.cli.main import get_cli
+from checker.run.archiving import ArchiveSummary, run_archive
 from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, page, serve
 

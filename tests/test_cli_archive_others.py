@@ -10,7 +10,7 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from archive import VirtualClock
-from checker.cli import get_cli
+from checker.cli.main import get_cli
 from tests.fake_memento import FakeMemento, serve_memento
 from tests.fake_wayback import FakeWayback
 from tests.test_cli_archive import (  # noqa: F401  (fixtures)

@@ -88,7 +88,7 @@ def test_recent_links_are_not_checked_again(run, tmp_path: Path, site: LocalServ
 def test_limit_and_interrupted_run_resume(run, tmp_path: Path, site: LocalServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     run("scan", str(_document(tmp_path, site)))
     assert "Checked 2 link(s)" in run("check", *FAST, "--limit", "2").stderr
-    from checker.store import Store
+    from checker.store.database import Store
 
     original = Store.record_check
     calls = {"n": 0}
@@ -145,7 +145,7 @@ def test_invalid_url_is_judged_without_a_request(run, tmp_path: Path) -> None:  
 def test_a_machine_with_no_dns_is_warned_about() -> None:
     from collections import Counter
 
-    from checker.commands.check import CheckSummary, summary_line
+    from checker.cli.check import CheckSummary, summary_line
 
     offline = CheckSummary(checked=5, verdicts=Counter(dead=5), states=Counter(failing=5),
                            seconds=1.0, hosts_answering=0, hosts_unresolved=5)
@@ -158,7 +158,7 @@ def test_a_machine_with_no_dns_is_warned_about() -> None:
 def test_a_run_in_batches_checks_every_link_once_and_probes_each_host_once(  # type: ignore[no-untyped-def]
     run, tmp_path: Path, site: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from checker.commands import check as check_command
+    from checker.cli import check as check_command
 
     monkeypatch.setattr(check_command, "CHECK_BATCH", 2)  # 6 links: three batches
     doc = _document(tmp_path, site)
@@ -181,19 +181,19 @@ def test_a_run_in_batches_checks_every_link_once_and_probes_each_host_once(  # t
 def test_http2_can_be_asked_for_from_the_command_line_and_the_configuration(  # type: ignore[no-untyped-def]
     run, tmp_path: Path, site: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import checker.client
-    import checker.fetch
-    from checker.httpcore_transport import GuardedTransport
+    import checker.net.client
+    import checker.net.fetch
+    from checker.net.httpcore_transport import GuardedTransport
 
     built: list[bool] = []
-    make_client = checker.client.make_client
+    make_client = checker.net.client.make_client
 
     def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
         client = make_client(*args, **kwargs)
         built.append(isinstance(client._transport, GuardedTransport))
         return client
 
-    monkeypatch.setattr(checker.fetch, "make_client", recording)
+    monkeypatch.setattr(checker.net.fetch, "make_client", recording)
     doc = _document(tmp_path, site)
     assert run("scan", str(doc)).exit_code == 0
     result = run("check", *FAST, "--http2")
@@ -214,7 +214,7 @@ def test_the_command_starts_without_httpxs_own_cli_and_exits_without_a_last_coll
     import sys
 
     probe = (
-        "import sys, checker.cli as cli\n"
+        "import sys, checker.cli.main as cli\n"
         f"sys.argv = ['citewatch', 'check', '--db', {str(tmp_path / 'none.db')!r}]\n"
         "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
         "import gc\n"

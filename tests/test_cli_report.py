@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from archive import VirtualClock
-from checker.archiving import run_archive
-from checker.cli import get_cli
-from checker.commands import report as report_commands
+from checker.cli import report as report_commands
+from checker.cli.main import get_cli
+from checker.run.archiving import run_archive
 from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, page, redirect, serve
 
@@ -225,7 +225,7 @@ def test_fix_needs_one_destination_and_an_unchanged_document(run, tmp_path, site
 def test_report_on_locked_database(run, tmp_path, site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     _, server = site
     run("audit", str(_paper(tmp_path, server)), *FAST, "--no-archive", "--fail-on", "none")
-    monkeypatch.setattr("checker.store.DEFAULT_BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr("checker.store.database.DEFAULT_BUSY_TIMEOUT_S", 0.05)
     other = sqlite3.connect(tmp_path / "citewatch.db", isolation_level=None)
     other.execute("begin exclusive")
     try:

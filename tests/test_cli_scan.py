@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from checker.cli import get_cli
+from checker.cli.main import get_cli
 
 GOOD = "Intro text.1“A title,” Example News, May 1, 2020, https://example.com/a.\n"
 
@@ -116,7 +116,7 @@ def test_a_locked_database(run, tmp_path: Path, monkeypatch) -> None:  # type: i
     (tmp_path / "r.md").write_text(GOOD)
     assert run("scan", "r.md").exit_code == 0
     (tmp_path / "r.md").write_text(GOOD + "\n[^2]: https://example.com/b\n")
-    monkeypatch.setattr("checker.store.DEFAULT_BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr("checker.store.database.DEFAULT_BUSY_TIMEOUT_S", 0.05)
     other = sqlite3.connect(tmp_path / "citewatch.db", isolation_level=None)
     other.execute("begin exclusive")
     try:
@@ -143,7 +143,7 @@ def test_unknown_document_is_a_usage_error(run, tmp_path: Path) -> None:  # type
 
 
 def test_a_large_folder_is_parsed_in_parallel_with_errors_reported(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from checker.commands.scan import PARALLEL_FROM
+    from checker.cli.scan import PARALLEL_FROM
 
     folder = tmp_path / "many"
     folder.mkdir()

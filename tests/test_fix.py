@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from checker.fix import Outcome, Repair, apply_repairs, fix_document, unified_diff
 from citations.models import DocumentFormat
+from citations.rewrite import Outcome, Repair, apply_repairs, fix_document, unified_diff
 
 PLAIN, MD, HTML = DocumentFormat.PLAINTEXT, DocumentFormat.MARKDOWN, DocumentFormat.HTML
 DEAD = "https://dead.example/page"

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import date
 
 from archive import MEMENTO_ARCHIVES
-from checker.fix import Outcome, Repair, apply_repairs, fix_document
 from checker.report.common import capture_phrase
 from checker.report.model import Capture
 from citations.formats import html as html_format
 from citations.models import DocumentFormat, LinkKind
+from citations.rewrite import Outcome, Repair, apply_repairs, fix_document
 from citations.urls import make_link
 
 MD, HTML, PLAIN = DocumentFormat.MARKDOWN, DocumentFormat.HTML, DocumentFormat.PLAINTEXT

@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from checker.models import CheckResult, Observation, Verdict
-from checker.report.build import build_report
-from checker.state import (
+from checker.judge.state import (
     CheckRecord,
     CheckRun,
     ConfirmRule,
@@ -29,7 +27,9 @@ from checker.state import (
     run_records,
     states_at,
 )
-from checker.store import CURRENT, iso, migrations, open_store
+from checker.models import CheckResult, Observation, Verdict
+from checker.report.build import build_report
+from checker.store.database import CURRENT, iso, migrations, open_store
 from citations.models import DocumentFormat, ParsedDocument
 from citations.records import make_citation
 
@@ -124,7 +124,7 @@ def _raw_rows(link_id: int, checks: list[Check], run_id: int | None = None) -> l
 
 
 def _link(store: object, url: str) -> int:
-    from checker.store import Store
+    from checker.store.database import Store
 
     assert isinstance(store, Store)
     ids, _ = store._link_ids([make_citation(label="1", line=1, text=url, urls=[url]).urls[0].link],
@@ -282,7 +282,7 @@ def test_citewatch_prune_dry_run_then_prune(tmp_path: Path, monkeypatch: pytest.
                                            ) -> None:
     from click.testing import CliRunner
 
-    from checker.cli import get_cli
+    from checker.cli.main import get_cli
 
     monkeypatch.delenv("CITEWATCH_DB", raising=False)
     path = tmp_path / "c.db"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from checker.cli import get_cli
-from checker.collect import collect_documents
+from checker.cli.main import get_cli
+from checker.run.collect import collect_documents
 from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, page, serve
 

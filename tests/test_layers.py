@@ -46,7 +46,7 @@ def test_packages_only_import_downwards(package: str) -> None:
 
 
 def test_only_the_store_touches_sql() -> None:
-    assert _importing({"sqlite3", "sqlite_utils"}) == {"checker/store.py"}
+    assert _importing({"sqlite3", "sqlite_utils"}) == {"checker/store/database.py"}
 
 
 def test_only_archive_wayback_imports_waybackpy() -> None:
@@ -54,7 +54,7 @@ def test_only_archive_wayback_imports_waybackpy() -> None:
 
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:
-    from checker.cli import get_cli
+    from checker.cli.main import get_cli
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     import click

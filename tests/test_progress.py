@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checker.progress import _DISPLAY, display, progress
+from checker.run.progress import _DISPLAY, display, progress
 
 
 def test_stages_share_one_display_and_it_ends_with_the_command() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from checker.cli import get_cli
+from checker.cli.main import get_cli
 from tests.servers import LocalServer, page, serve
 
 QUICK = ["--host-interval", "0", "--retries", "0", "--timeout", "5", "--dns-canary", ""]

@@ -10,7 +10,7 @@ import pytest
 import sqlite_utils
 
 from checker.errors import StoreError
-from checker.store import open_store
+from checker.store.database import open_store
 from citations.dates import CitedDate
 from citations.models import DocumentFormat, ParsedDocument
 from citations.records import make_citation

@@ -1,5 +1,5 @@
 """Nothing ends in a traceback: damaged and newer databases, odd input, concurrent runs, a worker
-crash, Ctrl-C, SIGTERM and kill -9, each with its one line and exit code (checker.cli.ExitCode).
+crash, Ctrl-C, SIGTERM and kill -9, each with its one line and exit code (checker.cli.main.ExitCode).
 
 Real things where they exist: broken database files, second processes, signals. Nothing sleeps:
 a test waits for an event (a request reaching the server, a line from a helper process, a
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from checker import parallel
-from checker.store import open_store
+from checker.run import parallel
+from checker.store.database import open_store
 from citations import parse_document
 from tests.servers import Behaviour, Exchange, LocalServer, hang, page, serve
 
@@ -41,7 +41,7 @@ def _one_line_error(stderr: str, *needles: str) -> None:
 
 def _citewatch(*args: str, cwd: Path) -> subprocess.Popen[str]:
     """The real command in its own process."""
-    code = "from checker.cli import main; main()"
+    code = "from checker.cli.main import main; main()"
     return subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "CITEWATCH_DB": "", "PYTHONPATH": str(ROOT)})
@@ -176,7 +176,7 @@ def test_a_database_from_a_newer_citewatch_is_refused_untouched(run, scanned: Pa
 _HOLD_RUN_LOCK = """
 import sys
 from pathlib import Path
-from checker.store import open_store
+from checker.store.database import open_store
 with open_store(Path(sys.argv[1])) as store, store.run_lock():
     print("holding", flush=True)
     sys.stdin.readline()
@@ -317,7 +317,7 @@ def test_ctrl_c_inside_sqlite_utils_savepoint_handling_is_still_exit_130(
     connect = sqlite3.connect
     monkeypatch.setattr(sqlite3, "connect", lambda *a, **kw: connect(
         *a, **kw, factory=_InterruptAfterRelease))
-    from checker.store import Store
+    from checker.store.database import Store
 
     save = Store.save_document
 
@@ -400,7 +400,7 @@ def test_a_killed_check_is_closed_as_interrupted_by_the_next_run_and_reports_say
 _PARSER_POOL = """
 import sys, multiprocessing
 from pathlib import Path
-from checker.commands.scan import parse_all
+from checker.cli.scan import parse_all
 files = tuple(Path(p) for p in sys.argv[1:])
 for _ in parse_all(files, None):
     print(*(p.pid for p in multiprocessing.active_children()), flush=True)
@@ -410,7 +410,7 @@ sys.stdin.readline()
 
 
 def test_scan_parser_processes_end_with_a_killed_parent(tmp_path: Path) -> None:
-    from checker.commands import scan
+    from checker.cli import scan
 
     files = []
     for i in range(scan.PARALLEL_FROM):

@@ -8,6 +8,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
+from checker.judge.state import (
+    CheckRecord,
+    ConfirmRule,
+    LinkState,
+    history_of,
+    link_state,
+    states_at,
+)
 from checker.report.model import (
     LOST_STATES,
     STATES,
@@ -21,15 +29,7 @@ from checker.report.model import (
     RunPoint,
     Summary,
 )
-from checker.state import (
-    CheckRecord,
-    ConfirmRule,
-    LinkState,
-    history_of,
-    link_state,
-    states_at,
-)
-from checker.store import CURRENT, ReportSource, SnapshotRow, Store
+from checker.store.database import CURRENT, ReportSource, SnapshotRow, Store
 from citations.dates import CitedDate
 
 #: How many past check runs the chart of states over time shows.

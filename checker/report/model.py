@@ -15,7 +15,7 @@ from citations.dates import CitedDate
 #: precision ("2023-01", "2021", "1996-03/1996-08"), no longer always a day; ``inferred`` target kind.
 SCHEMA_VERSION = 2
 
-#: Link states (checker.state) in the order reports list them, worst first.
+#: Link states (checker.judge.state) in the order reports list them, worst first.
 STATES = (
     "dead", "soft-404", "drifted", "failing", "moved", "blocked", "unreachable", "invalid",
     "skipped", "unchecked", "alive",

@@ -1,9 +1,9 @@
 """
 The main text of an HTML page, and how alike two main texts are: the evidence of content drift.
 
-Both functions are pure (no I/O); ``checker.fetch`` runs ``main_text`` on a live page's body as it
-is read (``--drift`` only), ``checker.drift`` runs it on an archive capture's body, and
-``checker.classify`` judges the ``similarity`` of the two.
+Both functions are pure (no I/O); ``checker.net.fetch`` runs ``main_text`` on a live page's body as it
+is read (``--drift`` only), ``checker.run.drift`` runs it on an archive capture's body, and
+``checker.judge.classify`` judges the ``similarity`` of the two.
 
 **Boilerplate removal: a readability-style densest block, with beautifulsoup4.** Navigation,
 headers, footers, sidebars, forms and scripts are dropped (by tag, and by a class or id that says

@@ -16,8 +16,8 @@ from datetime import timedelta
 import click
 from click.core import ParameterSource
 
-from checker.state import ConfirmRule
-from checker.store import Store
+from checker.judge.state import ConfirmRule
+from checker.store.database import Store
 
 CONFIRM_KEY = "confirm"
 SPACING_KEY = "confirm_spacing"

@@ -14,7 +14,7 @@ these rules change. The rules, applied in this order (the first that applies win
      (``REFUSED``). An NXDOMAIN judged here is one observation; whether the run's resolver can
      be believed is a fact about the run, not the observation, so ``check`` turns these
      verdicts ``unreachable`` when no name of the run resolved and neither did the canary
-     (``checker.checking.DnsWitness``; classify stays pure);
+     (``checker.run.checking.DnsWitness``; classify stays pure);
    * **unreachable**: everything else: timeouts, TLS, DNS errors other than NXDOMAIN, connect
      errors, resets, protocol and decoding errors.
 
@@ -53,13 +53,13 @@ these rules change. The rules, applied in this order (the first that applies win
      ``consent``, ``wp-login.php``…, or a host such as ``accounts.google.com``,
      ``login.microsoftonline.com``, ``login.*``, ``signin.*``, ``sso.*``, ``auth.*``, ``consent.*``;
    * **soft-404**: a deep URL sent to a home page or to an error/search page (see
-     ``checker.soft404``: ``is_home_url``, ``is_error_url``).
+     ``checker.judge.soft404``: ``is_home_url``, ``is_error_url``).
 8. When the body was read (a GET with no failure), judged on content:
 
    * **soft-404**: the title or a heading (og:title, first h1) of an HTML page says "not found"
-     (``checker.soft404.says_not_found``), unless the page title matches a cited title (a cited work
+     (``checker.judge.soft404.says_not_found``), unless the page title matches a cited title (a cited work
      may well be called "Not Found"); or the page looks like the host's answer to a random path
-     (``checker.soft404.looks_like_probe``).
+     (``checker.judge.soft404.looks_like_probe``).
    * **drifted** (see *Drift* below);
    * **drifted**, with ``check --drift``: the ``similarity`` of the page's main text to the
      archive capture chosen for the citation's date is below ``CONTENT_DRIFT_THRESHOLD`` (see
@@ -83,7 +83,7 @@ body was read, and when at least one cited title is informative: ``MIN_CITED_WOR
   in a body cut at the size cap is no evidence);
 * otherwise each cited title is compared with each page title (``<title>``, og:title, first h1;
   each also without its last `` | Site``/`` - Site`` part), normalised by
-  ``checker.soft404.normalize_text``. The score is rapidfuzz ``token_set_ratio`` (the max with
+  ``checker.judge.soft404.normalize_text``. The score is rapidfuzz ``token_set_ratio`` (the max with
   ``partial_ratio`` when a script without spaces is involved). When the page text is short (fewer
   than ``MIN_CITED_WORDS`` words, or for CJK/Thai fewer characters than ``SHORT_PAGE_TITLE_RATIO``
   of the cited title), plain ``ratio`` is used instead, so that a short page title ("Renewable
@@ -97,15 +97,15 @@ body was read, and when at least one cited title is informative: ``MIN_CITED_WOR
 Content drift
 -------------
 Most drift keeps the title: the page was rewritten, or a template replaced the article. With
-``check --drift``, ``checker.drift`` compares the main text of a live page (alive or moved) with
-that of its verified Wayback capture (``checker.maintext``: boilerplate removed, Jaccard of word
+``check --drift``, ``checker.run.drift`` compares the main text of a live page (alive or moved) with
+that of its verified Wayback capture (``checker.judge.maintext``: boilerplate removed, Jaccard of word
 3-shingles) and hands the similarity in; classify only judges it. Below
 ``CONTENT_DRIFT_THRESHOLD`` the page is **drifted**. No similarity (no capture, a capture too
 short to compare, a non-HTML page) is no evidence.
 
 Archive captures
 ----------------
-``judge_capture`` is the ``archive.PageJudge`` that ``checker.archiving`` hands to
+``judge_capture`` is the ``archive.PageJudge`` that ``checker.run.archiving`` hands to
 ``archive.Wayback``, so a Wayback capture is judged by these same rules, not by a second rulebook.
 A replayed capture (archive/ has already required HTTP 200 with a ``Memento-Datetime``) is judged
 as a GET of the cited URL that ended on the URL the capture is of (after an archived redirect, if
@@ -129,9 +129,7 @@ from urllib.parse import unquote, urlsplit
 
 from rapidfuzz import fuzz
 
-from checker.models import FailureKind, Hop, Observation, Verdict
-from checker.settings import CheckSettings
-from checker.soft404 import (
+from checker.judge.soft404 import (
     SoftProbe,
     is_deep_url,
     is_error_url,
@@ -143,6 +141,8 @@ from checker.soft404 import (
     says_not_found,
     split_title,
 )
+from checker.models import FailureKind, Hop, Observation, Verdict
+from checker.settings import CheckSettings
 from citations.urls import host_of
 
 if TYPE_CHECKING:
@@ -217,7 +217,7 @@ def classify(
     """Judge ``obs`` by the rules in the module docstring. Pure: no I/O, clock or database.
 
     ``similarity``: how alike the page's main text and its archive capture's are (0 to 1,
-    ``checker.maintext.similarity``), when ``check --drift`` measured it (``checker.drift``)."""
+    ``checker.judge.maintext.similarity``), when ``check --drift`` measured it (``checker.run.drift``)."""
     settings = settings or CheckSettings()
     if is_excluded(obs.url, settings):
         return Judgement(Verdict.SKIPPED, "excluded by configuration")

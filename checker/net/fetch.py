@@ -11,7 +11,7 @@ Protocol decisions:
   images, archives) only the first chunk is read and the response is closed.
 * **Bodies are decoded here, not by httpx**, from `aiter_raw()`, with zlib's `max_length`, so a
   gzip bomb yields at most the cap, never a 64 KiB chunk inflated a thousandfold. Only gzip and
-  deflate are asked for (see checker.client).
+  deflate are asked for (see checker.net.client).
 * **Redirects by hand**, up to `max_redirects`, with every response in `chain`. A relative
   `Location` is resolved against the URL that sent it; a 3xx without `Location` is a final answer.
   A 2xx page that sends the reader on at once is a redirect too: a `<meta http-equiv="refresh"
@@ -57,7 +57,8 @@ from urllib.parse import urljoin
 
 import httpx
 
-from checker.client import (
+from checker.models import FailureKind, Hop, Observation
+from checker.net.client import (
     NO_SUCH_NAME_ERRNOS,
     CheckerClient,
     ClientFactory,
@@ -66,8 +67,7 @@ from checker.client import (
     forbidden_reason,
     make_client,
 )
-from checker.hosts import Clock, HostGate, Sleep, backoff_s, parse_retry_after
-from checker.models import FailureKind, Hop, Observation
+from checker.net.hosts import Clock, HostGate, Sleep, backoff_s, parse_retry_after
 
 if TYPE_CHECKING:
     from checker.settings import CheckSettings
@@ -485,7 +485,7 @@ def read_page(body: bytes, content_type: str | None) -> PageText:
 
 
 def main_text_of(body: bytes, content_type: str | None) -> str:
-    """The main text of an HTML body (``checker.maintext``), "" for other types: for drift
+    """The main text of an HTML body (``checker.judge.maintext``), "" for other types: for drift
     checks, from the body already read, so the site sees no second request."""
     media_type = _media_type(content_type)
     if media_type not in (None, "text/html", "application/xhtml+xml"):
@@ -494,7 +494,7 @@ def main_text_of(body: bytes, content_type: str | None) -> str:
         return ""
     # Imported here: only drift checks need it, and it brings beautifulsoup4 into every
     # check's start-up otherwise.
-    from checker.maintext import main_text
+    from checker.judge.maintext import main_text
 
     return main_text(body.decode(_charset(body, content_type, True), "replace"))
 
@@ -649,7 +649,7 @@ class Fetcher:
 
     `client_factory` builds a host's client (default `make_client`); `max_clients` bounds the
     idle ones kept open (default 5 × concurrency, above the 4 × concurrency hosts that
-    checker.engine works on at once, so only finished hosts are evicted).
+    checker.run.engine works on at once, so only finished hosts are evicted).
     """
 
     def __init__(

@@ -16,12 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from checker import eventloop, parallel
 from checker import settings as defaults
-from checker.checking import DnsWitness, Target, check_targets
-from checker.classify import CONTENT_DRIFT_THRESHOLD
-from checker.client import ca_environment_problem
-from checker.commands.options import (
+from checker.cli.config import Config
+from checker.cli.options import (
     DURATION,
     F,
     db_option,
@@ -30,23 +27,26 @@ from checker.commands.options import (
     is_quiet,
     progress,
 )
-from checker.commands.state_policy import shared_rule
-from checker.config import Config
+from checker.cli.state_policy import shared_rule
 from checker.errors import ConfigError, StoreError
-from checker.fetch import Fetcher
+from checker.judge.classify import CONTENT_DRIFT_THRESHOLD
+from checker.judge.soft404 import ProbeCache
+from checker.judge.state import ConfirmRule, State, history_of, link_state, state_of_latest
 from checker.models import CheckResult, FailureKind, Verdict
-from checker.parallel import Workers
+from checker.net.client import ca_environment_problem
+from checker.net.fetch import Fetcher
+from checker.run import eventloop, parallel
+from checker.run.checking import DnsWitness, Target, check_targets
+from checker.run.parallel import Workers
 from checker.settings import CheckSettings
-from checker.soft404 import ProbeCache
-from checker.state import ConfirmRule, State, history_of, link_state, state_of_latest
-from checker.store import CURRENT, DueLink, Store, open_store
+from checker.store.database import CURRENT, DueLink, Store, open_store
 from citations.urls import host_of
 
 if TYPE_CHECKING:
     # Only `check --drift` needs the archive and the drift meter (bs4, httpx for the archive):
     # imported where they are used, so a plain check starts without them.
     from archive import ArchiveSettings, Wayback
-    from checker.drift import DriftMeter, DriftTally
+    from checker.run.drift import DriftMeter, DriftTally
 
 ArchiveClock = Callable[[], float]
 ArchiveSleep = Callable[[float], Awaitable[None]]
@@ -150,7 +150,7 @@ class CheckSummary:
     seconds: float
     hosts_answering: int = 0     # hosts that gave at least one HTTP answer
     hosts_unresolved: int = 0    # hosts whose every request failed in DNS (or timed out)
-    dns_distrusted: int = 0      # NXDOMAIN checks recorded unreachable (checker.checking.DnsWitness)
+    dns_distrusted: int = 0      # NXDOMAIN checks recorded unreachable (checker.run.checking.DnsWitness)
     dns_canary: str = ""
     drift: DriftTally | None = None  # check --drift
 
@@ -178,7 +178,7 @@ def run_check(
     """Check the due links, writing each check as it ends (committed within 0.2 s, and on every
     exit path: an interruption keeps them all).
 
-    ``drift``: measure content drift against archive captures (``checker.drift``) through a
+    ``drift``: measure content drift against archive captures (``checker.run.drift``) through a
     Wayback client with these settings, paced on ``archive_clock``/``archive_sleep``.
 
     Holds the database's run lock from before the due links are chosen to the end: two runs
@@ -198,7 +198,7 @@ def run_check(
 
 
 def _early_workers(store: Store, limit: int | None) -> Workers | None:
-    """Worker processes for a run that may be large enough for them (checker.parallel), forked
+    """Worker processes for a run that may be large enough for them (checker.run.parallel), forked
     before its links are loaded, so that they share none of that data."""
     possible = store.counts()["links"] if limit is None else limit
     if parallel.max_workers() < 2 or possible < parallel.MIN_URLS:
@@ -248,7 +248,7 @@ def _run_check(
     meter: DriftMeter | None = None
     if drift is not None:
         from archive import Wayback
-        from checker.drift import DriftMeter
+        from checker.run.drift import DriftMeter
 
         wayback = Wayback(drift, clock=archive_clock, sleep=archive_sleep)
         meter = DriftMeter(store, wayback, settings)
@@ -310,7 +310,7 @@ def _run_check(
         finally:
             window.commit()  # every exit path, Ctrl-C included, keeps what was finished
         outcome = "finished"
-    except KeyboardInterrupt:  # Ctrl-C, and SIGTERM (checker.cli.Terminated)
+    except KeyboardInterrupt:  # Ctrl-C, and SIGTERM (checker.cli.main.Terminated)
         outcome = "interrupted"
         raise
     finally:
@@ -338,12 +338,12 @@ def _run_check(
 
 
 #: Drift measurements waiting for their capture at once: each holds a page's main text (at most
-#: checker.maintext.MAX_MAIN_TEXT_CHARS), and the archive's pace decides how fast they go anyway.
+#: checker.judge.maintext.MAX_MAIN_TEXT_CHARS), and the archive's pace decides how fast they go anyway.
 MAX_PENDING_DRIFT = 32
 
 
 class _Measuring:
-    """Drift measurements running beside the check (``checker.drift``): each waits for its
+    """Drift measurements running beside the check (``checker.run.drift``): each waits for its
     capture at the archive's pace and then records its check, so the live checks go on meanwhile
     and memory stays bounded (``MAX_PENDING_DRIFT``)."""
 

@@ -13,25 +13,24 @@ from typing import Any
 import click
 
 from checker import settings as defaults
-from checker.archiving import run_archive
-from checker.archiving import summary_line as archive_summary
-from checker.commands.archive import (
+from checker.cli.archive import (
     ArchiveRefused,
     archive_max_age_option,
     archive_options,
     archive_settings_from,
 )
-from checker.commands.check import (
+from checker.cli.check import (
     network_options,
     resolve_documents,
     rule_from,
     run_check,
     settings_from,
 )
-from checker.commands.check import (
+from checker.cli.check import (
     summary_line as check_summary,
 )
-from checker.commands.options import (
+from checker.cli.config import Config
+from checker.cli.options import (
     DURATION,
     F,
     db_option,
@@ -40,21 +39,22 @@ from checker.commands.options import (
     format_duration,
     is_quiet,
 )
-from checker.commands.scan import scan_paths
-from checker.commands.state_policy import shared_rule
-from checker.config import Config
+from checker.cli.scan import scan_paths
+from checker.cli.state_policy import shared_rule
 from checker.errors import StoreError
-from checker.fix import Outcome, Repair, apply_repairs, unified_diff
-from checker.overrides import apply_overrides
-from checker.policy import DEFAULT_FAIL_ON, Policy
-from checker.progress import display
+from checker.judge.state import ConfirmRule
 from checker.report import ReportFormat, render
 from checker.report.build import build_report, only_states
 from checker.report.model import STATES, Report
-from checker.state import ConfirmRule
-from checker.store import Store, open_store
+from checker.report.overrides import apply_overrides
+from checker.report.policy import DEFAULT_FAIL_ON, Policy
+from checker.run.archiving import run_archive
+from checker.run.archiving import summary_line as archive_summary
+from checker.run.progress import display
+from checker.store.database import Store, open_store
 from citations import DocumentFormat
 from citations.detect import decode_with_encoding
+from citations.rewrite import Outcome, Repair, apply_repairs, unified_diff
 
 
 def _policy(ctx: click.Context, param: click.Parameter, value: str) -> Policy:

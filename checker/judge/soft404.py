@@ -1,7 +1,7 @@
 """
 Soft-404 evidence: pages that answer 200 although what was cited is gone.
 
-Three kinds of evidence, all pure functions (``checker.classify`` combines them):
+Three kinds of evidence, all pure functions (``checker.judge.classify`` combines them):
 
 * **Shape of the final URL** after a redirect (``is_home_url``, ``is_error_url``): a deep URL sent
   to a site's home page (``/``, ``/index.html``, ``/en/``, ``/home``, ``/en-us/default.aspx``…)

@@ -5,7 +5,7 @@ Scheduling: URLs are grouped by host into *lanes*. A host with n URLs gets min(p
 lanes that share its queue, and a bounded pool of workers (4 × concurrency) drains lanes, busiest
 hosts first: the run cannot end before its busiest host is done (n × interval / per_host), so that
 host starts at once. Workers that reach a host's limit wait on that host only, and the global
-limit is taken per request (see checker.hosts), so one slow or rate-limited host never holds the
+limit is taken per request (see checker.net.hosts), so one slow or rate-limited host never holds the
 slots of the others. Every task is cancelled, and every client closed (unless the Fetcher is
 the caller's, shared by the batches of a run), when the caller stops iterating (Ctrl-C
 included): what was yielded is all that was finished.
@@ -28,8 +28,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Itera
 from contextlib import AbstractAsyncContextManager, aclosing, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from checker.fetch import Fetcher
-from checker.hosts import Clock, Sleep
+from checker.net.fetch import Fetcher
+from checker.net.hosts import Clock, Sleep
 from citations.urls import host_of
 
 if TYPE_CHECKING:

@@ -3,10 +3,10 @@ The HTTP clients of `citewatch check`: one shared TLS context, one httpx client 
 
 Each host's client is an `httpx.AsyncClient` (headers, timeouts, proxy mounts: httpx is the
 interface) over a transport with its own connection pool sized to the host's limit:
-checker.transport's own for HTTP/1.1, the default, or httpcore's for HTTP/2
-(checker.httpcore_transport). Measured on bench/bench_check.py (5,000 URLs over 100 hosts):
+checker.net.transport's own for HTTP/1.1, the default, or httpcore's for HTTP/2
+(checker.net.httpcore_transport). Measured on bench/bench_check.py (5,000 URLs over 100 hosts):
 httpcore over h11 cost about 1.1 ms of CPU per request, aiohttp about 0.25 ms, ours less still
-(checker.transport says how much). checker.fetch sends through `CheckerClient.transport_for()`,
+(checker.net.transport says how much). checker.net.fetch sends through `CheckerClient.transport_for()`,
 so httpx's client machinery for auth, redirects and hooks (which the checker does not use) is
 skipped.
 
@@ -18,7 +18,7 @@ than that limit, because `HostGate` admits no more.
 
 Cheap wins: ONE `ssl.SSLContext` for every client (building one loads the whole CA bundle:
 ~20 ms and a lot of memory each time), no cookie jar (httpx parses every `Set-Cookie` through
-`http.cookiejar`, and the checker wants no state between URLs anyway; checker.fetch carries
+`http.cookiejar`, and the checker wants no state between URLs anyway; checker.net.fetch carries
 cookies along one redirect chain by hand), and redirects followed by hand.
 
 The environment: httpx honours `HTTP(S)_PROXY`, `ALL_PROXY` and `NO_PROXY` (`trust_env`) only
@@ -34,7 +34,7 @@ Alibaba's 100.100.100.200) are never connected to, and private or loopback ones 
 `GuardedBackend` for httpcore): names are resolved by `resolve_host()`, every address of the
 answer is vetted, and the connection goes to a vetted address, so a redirect, a DNS answer or a
 rebinding between check and connect cannot slip past it (TLS still verifies the certificate
-against the name). IP literals skip resolution, so checker.fetch vets them before every hop.
+against the name). IP literals skip resolution, so checker.net.fetch vets them before every hop.
 Limits: when a proxy is configured, the proxy resolves names, so only literal IP addresses in
 URLs can be vetted; and a *connection* is vetted, not each request on it, which is enough
 because a connection stays bound to its vetted address.
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from checker.settings import CheckSettings
 
 # Browser-like request headers: some sites answer bare clients with 403 or a different page.
-# No "br": brotli is not a dependency, and checker.fetch decodes bodies itself to cap their size.
+# No "br": brotli is not a dependency, and checker.net.fetch decodes bodies itself to cap their size.
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 ACCEPT_LANGUAGE = "en-US,en;q=0.9,*;q=0.5"
 ACCEPT_ENCODING = "gzip, deflate"
@@ -105,7 +105,7 @@ class ForbiddenAddress(Exception):
     """The host resolves to an address the checker must not connect to.
 
     Not an OSError: neither our transport nor httpcore may take it for a failed connection attempt and
-    try the next address; checker.fetch finds it in the exception chain."""
+    try the next address; checker.net.fetch finds it in the exception chain."""
 
 
 @functools.lru_cache(maxsize=4096)  # asked before every request, mostly for the same hosts
@@ -185,7 +185,7 @@ class _NoCookies(httpx.Cookies):
 class CheckerClient(httpx.AsyncClient):
     """An `httpx.AsyncClient` whose cookie store keeps nothing.
 
-    checker.fetch sends through `transport_for()` rather than `send()`: it follows redirects,
+    checker.net.fetch sends through `transport_for()` rather than `send()`: it follows redirects,
     keeps cookies and times requests itself, so the client's machinery for those (an auth flow,
     a redirect loop, event hooks: a tenth of the CPU per request) has nothing to do.
     """
@@ -272,14 +272,14 @@ def make_client(
         http2 = settings.http2
     transport: httpx.AsyncBaseTransport
     if http2:
-        from checker.httpcore_transport import GuardedTransport  # httpcore only for HTTP/2
+        from checker.net.httpcore_transport import GuardedTransport  # httpcore only for HTTP/2
 
         transport = GuardedTransport(
             ssl_context=ssl_context_of(ssl_context), limits=limits, http2=True,
             allow_private=settings.allow_private,
         )
     else:
-        from checker.transport import Http11Transport  # imported only when checking
+        from checker.net.transport import Http11Transport  # imported only when checking
 
         transport = Http11Transport(
             ssl_context=ssl_context, max_connections=size, allow_private=settings.allow_private

@@ -11,14 +11,23 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from checker.config import LinkOverride
 from checker.report.model import STATES, HostCount, LinkRow, Report, Summary
 from citations.urls import normalize_url
 
 #: Shown after the state, so a reader knows no check said it.
 OVERRIDE_LABEL = "set in configuration"
+#: The states a configuration may give a link.
+OVERRIDE_STATES = ("alive", "dead")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOverride:
+    """A state set by hand for one URL (``[links."URL"]``), shown with its reason in reports."""
+
+    state: str       # one of OVERRIDE_STATES
+    reason: str
 
 
 def apply_overrides(report: Report, overrides: Mapping[str, LinkOverride]) -> Report:

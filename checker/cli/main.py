@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from checker.config import find_config, load_config, with_ignore_file
+from checker.cli.config import find_config, load_config, with_ignore_file
 from checker.errors import CheckerError, ConfigError
 from citations.errors import CitationsError
 
@@ -96,12 +96,12 @@ class CitewatchGroup(click.Group):
     exit codes, at one point."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from checker.commands import COMMANDS
+        from checker.cli.commands import COMMANDS
 
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        from checker.commands import load
+        from checker.cli.commands import load
 
         return load(cmd_name)
 
@@ -160,7 +160,7 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
     # Every command gets every value: click looks defaults up by parameter name, so a command
     # takes those it has and ignores the rest.
     values = {_PARAM_FOR_KEY.get(k, k): v for k, v in config.values.items()}
-    from checker.commands import COMMANDS
+    from checker.cli.commands import COMMANDS
 
     ctx.default_map = {name: values for name in COMMANDS}
 

@@ -41,9 +41,9 @@ except ImportError:  # Windows: no run lock (see Store.run_lock)
     fcntl = None  # type: ignore[assignment]
 
 from checker.errors import StoreError
+from checker.judge.state import ENDS_STREAK, CheckRun, keeps_every_time
 from checker.models import CheckResult, Verdict
 from checker.settings import DEFAULT_HISTORY_KEEP_S
-from checker.state import ENDS_STREAK, CheckRun, keeps_every_time
 from citations.dates import CitedDate
 from citations.models import (
     EXTRACTION_VERSION,
@@ -181,7 +181,7 @@ def m006_citation_pages(db: Database) -> None:
 
 @migrations()
 def m007_check_runs(db: Database) -> None:
-    # A row stands for a run of identical consecutive checks (checker.state, "Compacted
+    # A row stands for a run of identical consecutive checks (checker.judge.state, "Compacted
     # history"): `checked_at` and `run_id` are its first check's, the evidence columns its latest
     # check's. `times` (failures only): microseconds from each check to the next. `checks_total`:
     # the link's checks up to this run's last, so the latest row alone gives the count.
@@ -208,7 +208,7 @@ def m008_content_drift(db: Database) -> None:
     # check --drift: how alike the live page's main text and its archive capture's were, and which
     # capture (replay URL) it was compared with. capture_texts caches each capture's main text
     # (captures do not change), so a rerun does not replay it again; "extractor" is
-    # checker.maintext.EXTRACTOR_VERSION, and a text made by older rules is fetched again.
+    # checker.judge.maintext.EXTRACTOR_VERSION, and a text made by older rules is fetched again.
     db.table("checks").add_column("similarity", float)
     db.table("checks").add_column("compared_with", str)
     db.table("capture_texts").create(
@@ -744,7 +744,7 @@ class Store:
 
         A check with the outcome of the link's latest row (same verdict, status and final URL)
         extends that row instead of adding one: last time, run and evidence become this check's,
-        and a failure's time joins the row's `times` (checker.state, "Compacted history"). So
+        and a failure's time joins the row's `times` (checker.judge.state, "Compacted history"). So
         the history grows with changes, not with nights."""
         values = _check_values(result)
         conn = self.db.conn
@@ -789,7 +789,7 @@ class Store:
         run_id: int | None = None, run_verdicts: Iterable[str] | None = None,
     ) -> Iterator[tuple[int, list[CheckRun]]]:
         """Each checked link's id and its runs of checks, oldest first, enough for its state at
-        any moment from `since` on (checker.state: from the last alive, moved or drifted run
+        any moment from `since` on (checker.judge.state: from the last alive, moved or drifted run
         that began before `since`); None reads the whole history, `CURRENT` only what the
         current state needs. Only `link_ids` if given; with `run_id`, only the links that run
         checked, and with `run_verdicts` only those whose check in that run had one of these
@@ -834,7 +834,7 @@ class Store:
               ) -> PruneOutcome:
         """Fold rows of identical consecutive checks older than `keep_s` into one row per run,
         then VACUUM (the file shrinks by what folding and the migration freed). Every verdict and
-        every time a state needs is kept (checker.state, "Compacted history")."""
+        every time a state needs is kept (checker.judge.state, "Compacted history")."""
         cutoff = iso(self.clock() - timedelta(seconds=keep_s))
         assert cutoff is not None
         rows = self._scalar("select count(*) from checks")
@@ -1325,7 +1325,7 @@ def open_store(
         store.close()
 
 
-# --- compacted history (checker.state, "Compacted history") ---------------------------------------
+# --- compacted history (checker.judge.state, "Compacted history") ---------------------------------------
 
 #: A `since` for Store.histories that reads only what the current state needs.
 CURRENT = datetime.max.replace(tzinfo=UTC)

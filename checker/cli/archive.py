@@ -28,19 +28,19 @@ from archive.settings import (
     DEFAULT_PER_HOST_CONNECTIONS,
 )
 from checker import settings as defaults
-from checker.archiving import run_archive, summary_line
-from checker.commands.check import resolve_documents
-from checker.commands.options import (
+from checker.cli.check import resolve_documents
+from checker.cli.options import (
     DURATION,
     F,
     db_option,
     document_option,
     format_duration,
 )
-from checker.commands.state_policy import shared_rule
+from checker.cli.state_policy import shared_rule
 from checker.errors import CheckerError, StoreError
-from checker.state import ConfirmRule
-from checker.store import open_store
+from checker.judge.state import ConfirmRule
+from checker.run.archiving import run_archive, summary_line
+from checker.store.database import open_store
 
 DEFAULT_ARCHIVE_MAX_AGE_S = 30 * 86400.0
 

@@ -1,4 +1,4 @@
-"""Check links: fetch (checker.engine), judge (checker.classify), yield one CheckResult per link.
+"""Check links: fetch (checker.run.engine), judge (checker.judge.classify), yield one CheckResult per link.
 
 NXDOMAIN needs a witness (`DnsWitness`). ``classify()`` calls a name that does not resolve dead,
 judging one observation. But a resolver that answers "no such name" for *every* name (a sandboxed
@@ -33,18 +33,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from checker import client as _client  # resolve_host is looked up at call time (tests swap it)
-from checker.classify import classify, is_excluded
-from checker.engine import fetch_all
-from checker.fetch import Fetcher
-from checker.hosts import Clock, Sleep
+from checker.judge.classify import classify, is_excluded
+from checker.judge.soft404 import ProbeCache, SoftProbe, is_deep_url, random_probe_url
 from checker.models import CheckResult, FailureKind, Observation, Verdict, pickled_as_tuples
+from checker.net import client as _client  # resolve_host is looked up at call time (tests swap it)
+from checker.net.fetch import Fetcher
+from checker.net.hosts import Clock, Sleep
+from checker.run.engine import fetch_all
 from checker.settings import CheckSettings
-from checker.soft404 import ProbeCache, SoftProbe, is_deep_url, random_probe_url
 from citations.urls import InvalidUrl, host_of, normalize_url
 
 if TYPE_CHECKING:
-    from checker.parallel import Workers
+    from checker.run.parallel import Workers
 
 
 @pickled_as_tuples  # sent to the worker processes by the thousand
@@ -71,9 +71,9 @@ async def check_targets(
     """Yield a CheckResult for every target, each as soon as it is known.
 
     Excluded and unfetchable URLs are judged without a request; the rest go through the engine.
-    `processes`: how many worker processes share the hosts (checker.parallel); None picks by the
+    `processes`: how many worker processes share the hosts (checker.run.parallel); None picks by the
     size of the run and the cores, and always 1 when a test passes its own `clock` or `sleep`.
-    `workers`: processes forked in advance (`checker.parallel.Workers`), used if the run is
+    `workers`: processes forked in advance (`checker.run.parallel.Workers`), used if the run is
     worth it and stopped otherwise; without them, workers are forked here when needed.
     `fetcher` and `probes`: for a run checked in batches, the Fetcher (clients, per-host
     politeness) and the soft-404 probes that carry over from one batch to the next.
@@ -81,13 +81,13 @@ async def check_targets(
     if processes is None:
         processes = 1
         if clock is time.monotonic and sleep is asyncio.sleep:
-            from checker.parallel import worker_count
+            from checker.run.parallel import worker_count
 
             processes = worker_count(targets, settings)
     if workers is not None:
         processes = min(processes, len(workers))
     if processes > 1:
-        from checker.parallel import Workers, check_in_processes
+        from checker.run.parallel import Workers, check_in_processes
 
         if workers is not None:
             workers.keep(processes)

@@ -1,9 +1,9 @@
 """
 httpx's own transport (httpcore) with the checker's address guard, for HTTP/2.
 
-The checker sends HTTP/1.1 through its own transport (checker.transport); HTTP/2, which that
+The checker sends HTTP/1.1 through its own transport (checker.net.transport); HTTP/2, which that
 does not speak, goes through httpcore, whose network backend here resolves names itself and vets every
-address of the answer (see checker.client for the rules). Imported only when HTTP/2 is asked
+address of the answer (see checker.net.client for the rules). Imported only when HTTP/2 is asked
 for: httpcore (with h2 and hpack) is a tenth of a second of start-up.
 """
 
@@ -20,7 +20,7 @@ import httpx
 from httpcore._backends.anyio import AnyIOStream
 from httpcore._utils import is_socket_readable
 
-from checker import client as _client  # resolve_host is looked up at call time (tests swap it)
+from checker.net import client as _client  # resolve_host is looked up at call time (tests swap it)
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -45,7 +45,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 addresses = await _client.resolve_host(host, port)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        except OSError as exc:  # socket.gaierror: checker.fetch tells NXDOMAIN from the rest
+        except OSError as exc:  # socket.gaierror: checker.net.fetch tells NXDOMAIN from the rest
             raise httpcore.ConnectError(str(exc)) from exc
         for address in addresses:
             reason = _client.forbidden_reason(address, allow_private=self._allow_private)

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from checker import settings as defaults
-from checker.commands.options import DURATION, db_option, format_duration
+from checker.cli.options import DURATION, db_option, format_duration
 from checker.errors import StoreError
-from checker.store import open_store
+from checker.store.database import open_store
 
 
 @click.command("prune")

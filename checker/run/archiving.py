@@ -1,6 +1,6 @@
 """Resolve lost citations to archive captures, verify cited archive links, save live links.
 
-Which links: those whose state (checker.state) is dead, soft-404, drifted or failing, for each of
+Which links: those whose state (checker.judge.state) is dead, soft-404, drifted or failing, for each of
 their current citations; those that are unreachable now (a timeout, a TLS failure, a server that
 hangs: as unusable to a reader as a lost page, so the report offers the capture as a fallback,
 but they are never counted as lost); plus every cited Wayback link, whose capture must still
@@ -44,12 +44,12 @@ from archive import (
     end_of_day,
     start_of_day,
 )
-from checker import eventloop
-from checker.classify import judge_capture
+from checker.judge.classify import judge_capture
+from checker.judge.state import ConfirmRule, State, history_of, link_state
 from checker.models import CheckResult, Observation, Verdict
-from checker.progress import progress
-from checker.state import ConfirmRule, State, history_of, link_state
-from checker.store import CURRENT, CitedLink, SaveRow, SnapshotRow, Store
+from checker.run import eventloop
+from checker.run.progress import progress
+from checker.store.database import CURRENT, CitedLink, SaveRow, SnapshotRow, Store
 from citations.dates import CitedDate
 
 #: Link states that want an archive capture: lost (or being confirmed lost), and unreachable now.

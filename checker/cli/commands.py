@@ -9,14 +9,14 @@ import click
 
 #: command name -> "module:attribute"
 COMMANDS = {
-    "audit": "checker.commands.report:audit",
-    "scan": "checker.commands.scan:scan",
-    "citations": "checker.commands.scan:citations_command",
-    "check": "checker.commands.check:check",
-    "archive": "checker.commands.archive:archive_command",
-    "report": "checker.commands.report:report_command",
-    "fix": "checker.commands.report:fix_command",
-    "prune": "checker.commands.prune:prune_command",
+    "audit": "checker.cli.report:audit",
+    "scan": "checker.cli.scan:scan",
+    "citations": "checker.cli.scan:citations_command",
+    "check": "checker.cli.check:check",
+    "archive": "checker.cli.archive:archive_command",
+    "report": "checker.cli.report:report_command",
+    "fix": "checker.cli.report:fix_command",
+    "prune": "checker.cli.prune:prune_command",
 }
 
 

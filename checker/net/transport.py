@@ -9,9 +9,9 @@ about 1.1 ms of CPU per request, and aiohttp under httpx about 0.25 ms, much of 
 Python (sessions, tracing, timers, cookie and URL handling the checker does not use). The
 benchmark's requests alone, in one process, cost 1.30 s of CPU through bare aiohttp on asyncio's
 loop (1.25 s on uvloop: its Python dominated), 1.15 s through a bare asyncio protocol with this
-parser, and 0.69 s through the same on uvloop (checker.eventloop). What a checker needs of a client is
+parser, and 0.69 s through the same on uvloop (checker.run.eventloop). What a checker needs of a client is
 small: one GET at a time per connection, keep-alive, a pool per host no larger than the host's
-limit, bodies streamed raw (checker.fetch decodes and caps them), timeouts, and every failure
+limit, bodies streamed raw (checker.net.fetch decodes and caps them), timeouts, and every failure
 raised as httpx's exception for it.
 
 What it keeps from httpx's own transport:
@@ -19,17 +19,17 @@ What it keeps from httpx's own transport:
 * **Exceptions**: the httpx exception httpx would raise, chained to the OS, TLS or DNS error
   (`ConnectError` from `ConnectionRefusedError`, `ssl.SSLError` or `socket.gaierror`;
   `ReadTimeout`; `RemoteProtocolError` for a malformed answer or "Server disconnected without
-  sending a response."; `ReadError` for a body cut short), so checker.fetch's `failure_of()`
+  sending a response."; `ReadError` for a body cut short), so checker.net.fetch's `failure_of()`
   stays the one place that turns errors into failures.
 * **Timeouts**: `extensions["timeout"]` of the request: `connect` bounds resolving, connecting
   and the TLS handshake, `read` each wait for data (a server that drips bytes is bounded by
-  checker.fetch's total time per URL). The pool timeout is not needed: `HostGate` never lets
+  checker.net.fetch's total time per URL). The pool timeout is not needed: `HostGate` never lets
   more requests at a host than its pool has connections.
 * **Addresses**: names are resolved by `GuardedResolver`, which vets every address of the answer
-  with `checker.client.forbidden_reason` (as `GuardedBackend` does for httpcore), and the
+  with `checker.net.client.forbidden_reason` (as `GuardedBackend` does for httpcore), and the
   connection goes to a vetted address, with Happy Eyeballs when there are several
   (aiohappyeyeballs, as in aiohttp: the next address after 250 ms of silence, families
-  interleaved). IP literals are connected to as they are: checker.fetch
+  interleaved). IP literals are connected to as they are: checker.net.fetch
   vets them before every hop.
 * **Bodies as they came**: no decompression, no cookies, no redirects, no headers beyond the
   request's.
@@ -42,9 +42,9 @@ browsers, httpcore and aiohttp do (only for GET and HEAD, which are safe to repe
 answers (100, 103) are skipped. The parser is lenient with the framing sloppy servers send (see
 `_Connection.__init__`): a checker must read what they say, and nothing is forwarded.
 
-Proxies stay with httpx: checker.client mounts httpx's own transports for the proxy variables,
+Proxies stay with httpx: checker.net.client mounts httpx's own transports for the proxy variables,
 so a proxied URL never reaches this transport. HTTP/2 stays with httpcore
-(checker.httpcore_transport).
+(checker.net.httpcore_transport).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ import aiohappyeyeballs
 import httptools
 import httpx
 
-from checker import client as _client  # resolve_host is looked up at call time (tests swap it)
+from checker.net import client as _client  # resolve_host is looked up at call time (tests swap it)
 
 MAX_HEAD_BYTES = 256 * 1024
 MAX_HEADER_LINE_BYTES = 64 * 1024
@@ -197,7 +197,7 @@ class _Connection(asyncio.Protocol):
                 error = httpx.RemoteProtocolError(_DISCONNECTED)
             else:
                 error = httpx.ReadError("the server closed the connection mid-answer")
-            error.__cause__ = exc  # a ConnectionResetError, for checker.fetch to read
+            error.__cause__ = exc  # a ConnectionResetError, for checker.net.fetch to read
             self.error = error
         self._wake()
 

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import ConfigError
+from checker.report.overrides import OVERRIDE_STATES, LinkOverride
 
 _INT = (int,)
 _NUM = (int, float)
@@ -97,18 +98,8 @@ SCHEMA: dict[str, tuple[type, ...] | str] = {
 }
 _HOST_KEYS = {"headers", "per_host"}
 _LINK_KEYS = {"state", "reason"}
-#: The states a configuration may give a link.
-OVERRIDE_STATES = ("alive", "dead")
 #: Read from the current folder when the configuration names no other (like .lycheeignore).
 IGNORE_FILE = ".citewatchignore"
-
-
-@dataclass(frozen=True, slots=True)
-class LinkOverride:
-    """A state set by hand for one URL (``[links."URL"]``), shown with its reason in reports."""
-
-    state: str       # one of OVERRIDE_STATES
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

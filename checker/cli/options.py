@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from checker.progress import is_quiet, progress
+from checker.run.progress import is_quiet, progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +50,7 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
-        from checker.config import parse_duration
+        from checker.cli.config import parse_duration
 
         try:
             return parse_duration(str(value))

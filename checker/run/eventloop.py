@@ -1,7 +1,7 @@
 """
 The event loop every command runs on: uvloop where it is installed, else asyncio's own.
 
-Why: with checker.transport's connections the event loop's own Python (selector polling, socket
+Why: with checker.net.transport's connections the event loop's own Python (selector polling, socket
 transports, callbacks) was the largest share of a check's CPU left; uvloop does the same in C
 (libuv). Measured on bench/bench_check.py's requests alone, one process: 1.15 s of CPU on
 asyncio's loop, 0.69 s on uvloop. uvloop is a dependency where it builds (not on Windows or

@@ -2,14 +2,14 @@
 Content drift, measured (``check --drift``): a live page's main text against its archive capture's.
 
 A link qualifies when its check found it live (alive or moved), the page's main text was kept
-(``CheckSettings.main_text``: extracted by ``checker.fetch`` from the body it read, so the site
+(``CheckSettings.main_text``: extracted by ``checker.net.fetch`` from the body it read, so the site
 sees no second request) and ``citewatch archive`` verified a Wayback capture for one of its
 citations (``Store.drift_captures``: the earliest, the oldest state that was cited). The capture's
 body is fetched once, in identity form (``/web/<ts>id_/<url>``), through ``archive.Wayback``: the
 replay pace, the per-host cap and the 429 pause of every other archive request. Its main text is
 kept in the database (``capture_texts``), so a rerun replays nothing: captures do not change.
 
-The similarity (``checker.maintext.similarity``) is evidence; ``checker.classify`` judges it. A
+The similarity (``checker.judge.maintext.similarity``) is evidence; ``checker.judge.classify`` judges it. A
 capture too short to compare (fewer than ``MIN_CAPTURE_TOKENS`` words), one that no longer
 replays, or an archive that fails or throttles us gives no similarity, and the check stands as it
 was: no evidence is not drift.
@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from archive import ArchiveThrottled, ArchiveUnavailable, Wayback
-from checker.classify import classify
-from checker.maintext import EXTRACTOR_VERSION, main_text, similarity, tokens
+from checker.judge.classify import classify
+from checker.judge.maintext import EXTRACTOR_VERSION, main_text, similarity, tokens
 from checker.models import CheckResult, Verdict
 from checker.settings import CheckSettings
-from checker.store import Store
+from checker.store.database import Store
 
 #: A capture with less main text than this many words is no basis for a comparison.
 MIN_CAPTURE_TOKENS = 30

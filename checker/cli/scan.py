@@ -18,15 +18,15 @@ from pathlib import Path
 
 import click
 
-from checker.collect import collect_documents
-from checker.commands.options import (
+from checker.cli.options import (
     db_option,
     document_option,
     exclude_path_option,
     progress,
 )
 from checker.errors import StoreError
-from checker.store import Store, StoredCitation, open_store
+from checker.run.collect import collect_documents
+from checker.store.database import Store, StoredCitation, open_store
 from citations import CitationsError, DocumentFormat, ParsedDocument, parse_document
 from citations.detect import detect_format
 
@@ -179,11 +179,11 @@ def parse_all(
 
 def _end_with_parent(reader: Connection, writer: Connection) -> None:
     """A parser process exits when its parent does, however the parent ended (kill -9 too):
-    idle parsers wait on the pool's queue, which never tells them. As in checker.parallel, a
+    idle parsers wait on the pool's queue, which never tells them. As in checker.run.parallel, a
     pipe whose only writer is the parent: each worker closes its inherited copy of the writing
     end, so the reading end sees end-of-file exactly when the parent has gone."""
     writer.close()
-    # Ctrl-C and SIGTERM are the parent's to handle (checker.cli): a forked parser inherits
+    # Ctrl-C and SIGTERM are the parent's to handle (checker.cli.main): a forked parser inherits
     # the handler that turns SIGTERM into an interrupt, and would print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -41,16 +41,16 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from checker import eventloop
-from checker.engine import _lane_key, collector_paced_for_checking
 from checker.errors import CheckerError
+from checker.run import eventloop
+from checker.run.engine import _lane_key, collector_paced_for_checking
 
 if TYPE_CHECKING:
-    from checker.checking import Target
-    from checker.fetch import Fetcher
+    from checker.judge.soft404 import ProbeCache
     from checker.models import CheckResult
+    from checker.net.fetch import Fetcher
+    from checker.run.checking import Target
     from checker.settings import CheckSettings
-    from checker.soft404 import ProbeCache
 
 #: Runs smaller than this stay in one process: start-up would cost more than it saves.
 MIN_URLS = 500
@@ -129,7 +129,7 @@ def _serve(conn: Connection, parent_ends: list[Connection]) -> None:
     `parent_ends`: the parent's ends of the pipes, which a forked worker inherits and closes, so
     that it sees its own pipe close when the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    # and stops it with SIGTERM: the default action, not the parent's handler (checker.cli)
+    # and stops it with SIGTERM: the default action, not the parent's handler (checker.cli.main)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for end in parent_ends:
         end.close()
@@ -147,8 +147,8 @@ def _serve(conn: Connection, parent_ends: list[Connection]) -> None:
 async def _serve_shares(conn: Connection) -> None:
     """One event loop, one Fetcher and one set of soft-404 probes for all the shares of a run,
     so that a host keeps its connections, its politeness and its probe from batch to batch."""
-    from checker.fetch import Fetcher
-    from checker.soft404 import ProbeCache
+    from checker.judge.soft404 import ProbeCache
+    from checker.net.fetch import Fetcher
 
     fetcher: Fetcher | None = None
     probes = ProbeCache()
@@ -199,7 +199,7 @@ async def _stream(
     conn: Connection, targets: list[Target], settings: CheckSettings, fetcher: Fetcher,
     probes: ProbeCache,
 ) -> None:
-    from checker.checking import check_targets
+    from checker.run.checking import check_targets
 
     batch: list[CheckResult] = []
     last = time.monotonic()
@@ -257,8 +257,8 @@ class Workers:
     """
 
     def __init__(self, count: int) -> None:
-        import checker.checking  # noqa: F401 - what every worker runs, imported once before fork
-        import checker.transport  # noqa: F401
+        import checker.net.transport  # noqa: F401
+        import checker.run.checking  # noqa: F401 - what every worker runs, imported once before fork
 
         forking = "fork" in multiprocessing.get_all_start_methods()
         context: Any = multiprocessing.get_context("fork" if forking else "spawn")
