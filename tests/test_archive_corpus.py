@@ -17,7 +17,8 @@ from archive import ArchiveSettings, VirtualClock, settings_from_env
 from checker.judge.state import ConfirmRule
 from checker.models import CheckResult, Observation, Verdict
 from checker.run.archiving import run_archive, target_of
-from checker.store.database import CitedLink, Store, open_store
+from checker.store.database import Store, open_store
+from checker.store.rows import CitedLink
 from citations.parse import parse_document
 from tests.fake_wayback import FakeWayback, stamp
 

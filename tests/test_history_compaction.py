@@ -29,7 +29,10 @@ from checker.judge.state import (
 )
 from checker.models import CheckResult, Observation, Verdict
 from checker.report.build import build_report
-from checker.store.database import CURRENT, iso, migrations, open_store
+from checker.store.database import open_store
+from checker.store.history import CURRENT
+from checker.store.rows import iso
+from checker.store.schema import migrations
 from citations.models import DocumentFormat, ParsedDocument
 from citations.records import make_citation
 

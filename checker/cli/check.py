@@ -39,7 +39,9 @@ from checker.run import eventloop, parallel
 from checker.run.checking import DnsWitness, Target, check_targets
 from checker.run.parallel import Workers
 from checker.settings import CheckSettings
-from checker.store.database import CURRENT, DueLink, Store, open_store
+from checker.store.database import Store, open_store
+from checker.store.history import CURRENT
+from checker.store.rows import DueLink
 from citations.urls import host_of
 
 if TYPE_CHECKING:

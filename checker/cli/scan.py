@@ -26,7 +26,8 @@ from checker.cli.options import (
 )
 from checker.errors import StoreError
 from checker.run.collect import collect_documents
-from checker.store.database import Store, StoredCitation, open_store
+from checker.store.database import Store, open_store
+from checker.store.rows import StoredCitation
 from citations import CitationsError, DocumentFormat, ParsedDocument, parse_document
 from citations.detect import detect_format
 

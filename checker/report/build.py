@@ -29,7 +29,9 @@ from checker.report.model import (
     RunPoint,
     Summary,
 )
-from checker.store.database import CURRENT, ReportSource, SnapshotRow, Store
+from checker.store.database import Store
+from checker.store.history import CURRENT
+from checker.store.rows import ReportSource, SnapshotRow
 from citations.dates import CitedDate
 
 #: How many past check runs the chart of states over time shows.

@@ -49,7 +49,9 @@ from checker.judge.state import ConfirmRule, State, history_of, link_state
 from checker.models import CheckResult, Observation, Verdict
 from checker.run import eventloop
 from checker.run.progress import progress
-from checker.store.database import CURRENT, CitedLink, SaveRow, SnapshotRow, Store
+from checker.store.database import Store
+from checker.store.history import CURRENT
+from checker.store.rows import CitedLink, SaveRow, SnapshotRow
 from citations.dates import CitedDate
 
 #: Link states that want an archive capture: lost (or being confirmed lost), and unreachable now.

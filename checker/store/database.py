@@ -1,4 +1,4 @@
-"""The SQLite database: the only module that touches SQL.
+"""The SQLite database: the Store and its queries (checker/store/ is the only package that touches SQL).
 
 One table per concept, plain columns (TEXT dates in ISO 8601, UTC), so ``sqlite-utils`` and
 ``datasette`` read it as it is:
@@ -28,12 +28,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
 try:
     import fcntl
@@ -44,6 +43,23 @@ from checker.errors import StoreError
 from checker.judge.state import ENDS_STREAK, CheckRun, keeps_every_time
 from checker.models import CheckResult, Verdict
 from checker.settings import DEFAULT_HISTORY_KEEP_S
+from checker.store.history import SAME_OUTCOME, PruneOutcome, check_run, chunks, fold_runs, micros
+from checker.store.rows import (
+    CitedLink,
+    DueLink,
+    ReportSource,
+    SaveRow,
+    ScanOutcome,
+    SnapshotRow,
+    StoredCitation,
+    StoredDocument,
+    iso,
+    parse_date,
+    parse_iso,
+    parse_timestamp,
+    utcnow,
+)
+from checker.store.schema import migrations
 from citations.dates import CitedDate
 from citations.models import (
     EXTRACTION_VERSION,
@@ -54,353 +70,8 @@ from citations.models import (
     ParsedDocument,
 )
 
-migrations = Migrations("citewatch")
-
 #: How long to wait for another run's write lock before giving up with "database is locked".
 DEFAULT_BUSY_TIMEOUT_S = 5.0
-
-
-@migrations()
-def m001_initial(db: Database) -> None:
-    db.table("documents").create(
-        {
-            "id": int, "path": str, "format": str, "content_hash": str, "title": str,
-            "date": str, "first_scanned_at": str, "scanned_at": str,
-        },
-        pk="id", not_null={"path", "format", "content_hash"},
-    )
-    db.table("documents").create_index(["path"], unique=True)
-    db.table("links").create(
-        {
-            "id": int, "url": str, "host": str, "kind": str, "archive": str,
-            "original_url": str, "captured_at": str, "first_seen_at": str,
-        },
-        pk="id", not_null={"url", "kind"},
-    )
-    db.table("links").create_index(["url"], unique=True)
-    db.table("links").create_index(["host"])
-    db.table("citations").create(
-        {
-            "id": int, "document_id": int, "key": str, "label": str, "number": int, "line": int,
-            "text": str, "title": str, "publisher": str, "published": str, "accessed": str,
-            "ibid_of": str, "first_seen_at": str, "updated_at": str, "removed_at": str,
-        },
-        pk="id", foreign_keys=[("document_id", "documents", "id")],
-        not_null={"document_id", "key", "text"},
-    )
-    db.table("citations").create_index(["document_id", "key"], unique=True)
-    db.table("citation_links").create(
-        {"citation_id": int, "position": int, "link_id": int, "cited_url": str},
-        pk=("citation_id", "position"),
-        foreign_keys=[("citation_id", "citations", "id"), ("link_id", "links", "id")],
-        not_null={"link_id", "cited_url"},
-    )
-    db.table("citation_links").create_index(["link_id"])
-    db.table("runs").create(
-        {"id": int, "command": str, "started_at": str, "finished_at": str, "outcome": str},
-        pk="id",
-    )
-
-
-@migrations()
-def m002_checks(db: Database) -> None:
-    db.table("checks").create(
-        {
-            "id": int, "link_id": int, "run_id": int, "checked_at": str, "verdict": str,
-            "reason": str, "status": int, "final_url": str, "suggested_url": str, "chain": str,
-            "method": str, "failure": str, "error": str, "title": str, "content_type": str,
-            "attempts": int, "elapsed_ms": int, "retry_after_s": float, "body_bytes": int,
-            "evidence": str,
-        },
-        pk="id",
-        foreign_keys=[("link_id", "links", "id"), ("run_id", "runs", "id")],
-        not_null={"link_id", "checked_at", "verdict"},
-    )
-    db.table("checks").create_index(["link_id", "checked_at"])
-    db.table("checks").create_index(["run_id"])
-
-
-@migrations()
-def m003_archive(db: Database) -> None:
-    # "original": the page a cited archive link names, checked like any cited URL
-    db.table("citation_links").add_column("role", str, not_null_default="cited")
-    db.table("snapshots").create(
-        {
-            "id": int, "citation_id": int, "link_id": int, "source": str, "outcome": str,
-            "target": str, "target_kind": str, "archive": str, "timestamp": str,
-            "captured_at": str, "replay_url": str, "original": str, "capture_status": int,
-            "capture_title": str, "distance_s": int, "redirected_from": str, "looked_up_at": str,
-            "reason": str,
-        },
-        pk="id",
-        foreign_keys=[("citation_id", "citations", "id"), ("link_id", "links", "id")],
-        not_null={"citation_id", "link_id", "outcome", "looked_up_at"},
-    )
-    db.table("snapshots").create_index(["citation_id", "link_id"], unique=True)
-    db.table("snapshots").create_index(["link_id"])
-    db.table("archive_lookups").create(
-        {"link_id": int, "looked_up_at": str, "source": str, "requests": int, "outcome": str},
-        pk="link_id", foreign_keys=[("link_id", "links", "id")],
-    )
-    db.table("saves").create(
-        {
-            "id": int, "link_id": int, "requested_at": str, "outcome": str, "job_id": str,
-            "timestamp": str, "captured_at": str, "original_url": str, "replay_url": str,
-            "status_ext": str, "message": str,
-        },
-        pk="id", foreign_keys=[("link_id", "links", "id")], not_null={"link_id", "outcome"},
-    )
-    db.table("saves").create_index(["link_id", "requested_at"])
-
-
-@migrations()
-def m004_source_fields(db: Database) -> None:
-    # A footnote citing several works: each URL keeps the title and dates of its own work.
-    table = db.table("citation_links")
-    table.add_column("own_fields", int, not_null_default=0)
-    table.add_column("title", str)
-    table.add_column("published", str)
-    table.add_column("accessed", str)
-
-
-@migrations()
-def m005_cited_periods(db: Database) -> None:
-    # Dates are stored as CitedDate.iso (ISO 8601 with reduced precision: "2023-01", "2021",
-    # "1996-03/1996-08"); full days written before keep their form. Where the document's own date
-    # came from ("metadata" or "inferred"), and the cited date a capture was chosen for.
-    db.table("documents").add_column("date_source", str)
-    db.table("documents").add_column("extraction", int)   # citations.models.EXTRACTION_VERSION
-    db.table("snapshots").add_column("target_date", str)
-
-
-@migrations()
-def m006_citation_pages(db: Database) -> None:
-    # The 1-based page where a citation starts, for formats with pages (PDF); null otherwise.
-    db.table("citations").add_column("page", int)
-
-
-@migrations()
-def m007_check_runs(db: Database) -> None:
-    # A row stands for a run of identical consecutive checks (checker.judge.state, "Compacted
-    # history"): `checked_at` and `run_id` are its first check's, the evidence columns its latest
-    # check's. `times` (failures only): microseconds from each check to the next. `checks_total`:
-    # the link's checks up to this run's last, so the latest row alone gives the count.
-    table = db.table("checks")
-    table.add_column("last_checked_at", str)
-    table.add_column("last_run_id", int)
-    table.add_column("repeats", int, not_null_default=1)
-    table.add_column("times", str)
-    table.add_column("checks_total", int)
-    db.execute("update checks set last_checked_at = checked_at, last_run_id = run_id")
-    # "The latest ending check before t" is one index seek per link and verdict (Store.histories)
-    table.create_index(["link_id", "verdict", "checked_at"])
-    table.create_index(["last_run_id"])
-    db.execute("drop index if exists idx_checks_run_id")   # queries by run ask last_run_id now
-    # Rows written one per check before this version: older ones fold now, the last
-    # DEFAULT_HISTORY_KEEP_S keep their own rows (with their evidence) until `citewatch prune`.
-    cutoff = iso(utcnow() - timedelta(seconds=DEFAULT_HISTORY_KEEP_S))
-    assert cutoff is not None
-    _fold_runs(db, before=cutoff, dry_run=False, count_totals=True)
-
-
-@migrations()
-def m008_content_drift(db: Database) -> None:
-    # check --drift: how alike the live page's main text and its archive capture's were, and which
-    # capture (replay URL) it was compared with. capture_texts caches each capture's main text
-    # (captures do not change), so a rerun does not replay it again; "extractor" is
-    # checker.judge.maintext.EXTRACTOR_VERSION, and a text made by older rules is fetched again.
-    db.table("checks").add_column("similarity", float)
-    db.table("checks").add_column("compared_with", str)
-    db.table("capture_texts").create(
-        {"replay_url": str, "fetched_at": str, "outcome": str, "extractor": int,
-         "main_text": str},
-        pk="replay_url", not_null={"fetched_at", "outcome"},
-    )
-
-
-@migrations()
-def m009_settings(db: Database) -> None:
-    # Settings that every command must share to agree, such as the state policy (confirm,
-    # confirm_spacing): a `report` after `check --confirm 1` sees the states that check saw.
-    db.table("settings").create({"key": str, "value": str}, pk="key", not_null={"value"})
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(value: datetime | date | CitedDate | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, CitedDate):
-        return value.iso
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
-    return value.isoformat()
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _parsed(value: str) -> datetime:
-    """A timestamp column that is never null."""
-    parsed = parse_iso(value)
-    assert parsed is not None
-    return parsed
-
-
-def parse_date(value: str | None) -> CitedDate | None:
-    """A stored cited date: a day (``2022-11-16``) or a period (``2023-01``, ``1996-03/1996-08``)."""
-    return CitedDate.from_iso(value)
-
-
-@dataclass(frozen=True, slots=True)
-class ScanOutcome:
-    """What saving one parsed document changed."""
-
-    document_id: int
-    unchanged: bool
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    new_links: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DueLink:
-    """A link that wants checking, with the titles its citations give it."""
-
-    id: int
-    url: str
-    kind: str
-    original_url: str | None
-    cited_titles: tuple[str, ...]
-    last_checked_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CitedLink:
-    """One link of one current citation, with what picks its archive capture."""
-
-    citation_id: int
-    link_id: int
-    url: str
-    kind: str
-    archive: str | None      # archive links: "wayback", "archive.today", "perma.cc"
-    role: str
-    title: str | None
-    accessed: CitedDate | None
-    published: CitedDate | None
-    document_date: CitedDate | None
-    document_date_source: str | None   # "metadata" | "inferred"
-    first_seen_at: datetime | None
-    original_url: str | None
-    captured_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SnapshotRow:
-    """The archive's answer for one citation of a link (see archive.Choice)."""
-
-    citation_id: int
-    outcome: str
-    target: datetime | None            # the moment captures were measured from
-    target_kind: str | None            # accessed | published | document | inferred | first-seen
-    looked_up_at: datetime
-    target_date: CitedDate | None = None   # the cited date (day or period) the capture is for
-    archive: str | None = None
-    timestamp: str | None = None
-    captured_at: datetime | None = None
-    replay_url: str | None = None
-    original: str | None = None
-    capture_status: int | None = None
-    capture_title: str | None = None
-    distance_s: int | None = None
-    redirected_from: str | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SaveRow:
-    requested_at: datetime
-    outcome: str
-    job_id: str | None = None
-    timestamp: str | None = None
-    captured_at: datetime | None = None
-    original_url: str | None = None
-    replay_url: str | None = None
-    status_ext: str | None = None
-    message: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReportSource:
-    """One (citation, link) pair with its latest check and chosen capture, for reports."""
-
-    document: str
-    document_format: str
-    document_title: str | None
-    citation_id: int
-    key: str
-    label: str | None
-    line: int
-    page: int | None = None          # PDF: the page where the citation starts
-    text: str
-    title: str | None
-    published: CitedDate | None
-    accessed: CitedDate | None
-    cited_url: str
-    role: str
-    link_id: int
-    url: str
-    host: str | None
-    kind: str
-    archive: str | None              # archive links: "wayback", "archive.today", "perma.cc"
-    original_url: str | None         # archive links: the page they archive
-    link_captured_at: datetime | None  # archive links: the capture time they name
-    checks: int
-    verdict: str | None
-    reason: str
-    status: int | None
-    final_url: str | None
-    suggested_url: str | None
-    checked_at: datetime | None
-    snapshot: SnapshotRow | None
-    similarity: float | None = None    # check --drift: main text vs. the capture's
-    compared_with: str | None = None   # that capture's replay URL
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredDocument:
-    id: int
-    path: str
-    format: str
-    content_hash: str
-    title: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredCitation:
-    """A citation as stored, with its document and URLs (for listings and reports)."""
-
-    id: int
-    document: str
-    key: str
-    label: str | None
-    number: int | None
-    line: int
-    text: str
-    title: str | None
-    publisher: str | None
-    published: CitedDate | None
-    accessed: CitedDate | None
-    ibid_of: str | None
-    removed_at: datetime | None
-    urls: tuple[tuple[str, str], ...]  # (as cited, normalised link URL)
 
 
 class Store:
@@ -514,7 +185,7 @@ class Store:
         ):
             current.setdefault(r["citation_id"], []).append(r)
         stale = [cid for cid, want in rows.items() if current.get(cid, []) != want]
-        for chunk in _chunks(stale):
+        for chunk in chunks(stale):
             self.db.execute(
                 f"delete from citation_links where citation_id in ({','.join('?' * len(chunk))})",
                 chunk)
@@ -539,7 +210,7 @@ class Store:
 
     def _existing_link_ids(self, urls: list[str]) -> dict[str, int]:
         ids: dict[str, int] = {}
-        for chunk in _chunks(urls):
+        for chunk in chunks(urls):
             for r in self.db.query(
                 f"select id, url from links where url in ({','.join('?' * len(chunk))})", chunk
             ):
@@ -640,7 +311,7 @@ class Store:
         if it was killed and no run came since)."""
         row = self._one("select outcome, started_at from runs where command = ? "
                         "order by id desc limit 1", [command])
-        return None if row is None else (row["outcome"], _parsed(row["started_at"]))
+        return None if row is None else (row["outcome"], parse_timestamp(row["started_at"]))
 
     @contextmanager
     def run_lock(self, timeout_s: float = 0.0) -> Iterator[None]:
@@ -756,7 +427,7 @@ class Store:
                     "order by checked_at desc, id desc limit 1", [link_id]).fetchone()
                 total = (latest[7] or 0) + 1 if latest else 1
                 if (latest is not None and tuple(latest[1:4]) == tuple(
-                        values[k] for k in _SAME_OUTCOME) and values["checked_at"] >= latest[4]):
+                        values[k] for k in SAME_OUTCOME) and values["checked_at"] >= latest[4]):
                     self._extend_run(latest, values, run_id, total)
                     return
                 values.update(link_id=link_id, run_id=run_id, last_checked_at=values["checked_at"],
@@ -769,7 +440,7 @@ class Store:
                     total: int) -> None:
         row_id, verdict, _, _, last_at, repeats, times, _ = latest
         if keeps_every_time(Verdict(verdict)):
-            step = str(_micros(_parsed(values["checked_at"]) - _parsed(last_at)))
+            step = str(micros(parse_timestamp(values["checked_at"]) - parse_timestamp(last_at)))
             times = f"{times},{step}" if times else step
         evidence = {k: v for k, v in values.items() if k != "checked_at"}
         evidence.update(last_checked_at=values["checked_at"], last_run_id=run_id,
@@ -828,7 +499,7 @@ class Store:
             params,
         )
         for link_id, group in itertools.groupby(rows, key=operator.itemgetter(0)):
-            yield link_id, [_check_run(row[1:]) for row in group]
+            yield link_id, [check_run(row[1:]) for row in group]
 
     def prune(self, *, keep_s: float = DEFAULT_HISTORY_KEEP_S, dry_run: bool = False
               ) -> PruneOutcome:
@@ -841,11 +512,11 @@ class Store:
         checks = self._scalar("select coalesce(sum(repeats), 0) from checks")
         size = self._file_bytes()
         if dry_run:
-            folded = _fold_runs(self.db, before=cutoff, dry_run=True)
+            folded = fold_runs(self.db, before=cutoff, dry_run=True)
             return PruneOutcome(rows=rows, folded=folded, checks=checks, bytes_before=size,
                                 bytes_after=size)
         with self._write():
-            folded = _fold_runs(self.db, before=cutoff, dry_run=False)
+            folded = fold_runs(self.db, before=cutoff, dry_run=False)
         try:
             self.db.execute("vacuum")
             self.db.execute("pragma wal_checkpoint(truncate)")
@@ -1095,11 +766,6 @@ def _link_rows(citation: Citation) -> list[tuple[Link, str, str, CitedUrl]]:
     return rows
 
 
-def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
-    """Pieces small enough for SQLite's limit on parameters per statement."""
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
 
 def _citation_values(c: Citation) -> dict[str, Any]:
     return {
@@ -1325,119 +991,3 @@ def open_store(
         store.close()
 
 
-# --- compacted history (checker.judge.state, "Compacted history") ---------------------------------------
-
-#: A `since` for Store.histories that reads only what the current state needs.
-CURRENT = datetime.max.replace(tzinfo=UTC)
-
-_SAME_OUTCOME = ("verdict", "status", "final_url")
-
-
-def _micros(delta: timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _run_times(first: str, repeats: int, times: str | None) -> list[datetime]:
-    """Every check time of a run that keeps them (a single check: its own)."""
-    at = _parsed(first)
-    out = [at]
-    if times and repeats > 1:
-        for step in times.split(","):
-            at += timedelta(microseconds=int(step))
-            out.append(at)
-    return out
-
-
-def _encoded_times(times: list[datetime]) -> str | None:
-    steps = [str(_micros(b - a)) for a, b in itertools.pairwise(times)]
-    return ",".join(steps) or None
-
-
-def _check_run(row: Sequence[Any]) -> CheckRun:
-    """A CheckRun from (checked_at, last_checked_at, verdict, repeats, times)."""
-    first, last, verdict, repeats, times = row
-    v = Verdict(verdict)
-    return CheckRun(
-        first=_parsed(first), last=_parsed(last or first), verdict=v, count=repeats or 1,
-        times=tuple(_run_times(first, repeats or 1, times)) if times else (),
-    )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PruneOutcome:
-    """What folding the history did (or would do, on a dry run)."""
-
-    rows: int            # check rows before
-    folded: int          # rows merged into the row of their run (their evidence dropped)
-    checks: int          # checks the rows stand for (unchanged by folding)
-    bytes_before: int
-    bytes_after: int     # after VACUUM; equal to bytes_before on a dry run
-
-
-def _fold_runs(db: Database, *, before: str, dry_run: bool, count_totals: bool = False) -> int:
-    """Merge consecutive rows of a link with the same outcome whose checks all came before
-    `before` into one row per run; return how many rows are (or would be) merged away.
-
-    The kept row is the run's last (its evidence is the latest check's) and takes the first
-    row's `checked_at` and `run_id`; failure runs concatenate their check times. With
-    `count_totals`, every row's `checks_total` is computed afresh (the migration)."""
-    link_ids = [r[0] for r in db.execute("select distinct link_id from checks order by link_id")]
-    folded = 0
-    for chunk in _chunks(link_ids):
-        rows = db.execute(
-            "select id, link_id, checked_at, last_checked_at, run_id, repeats, times, "
-            "checks_total, verdict, status, final_url from checks "
-            f"where link_id in ({','.join('?' * len(chunk))}) order by link_id, checked_at, id",
-            chunk).fetchall()
-        updates: list[tuple[Any, ...]] = []
-        deletes: list[int] = []
-        for _, group in itertools.groupby(rows, key=operator.itemgetter(1)):
-            _fold_link(list(group), before, count_totals, updates, deletes)
-        folded += len(deletes)
-        if dry_run:
-            continue
-        # Several updates of one kept row: the last written (the whole run) wins.
-        db.conn.executemany(
-            "update checks set checked_at = ?, run_id = ?, repeats = ?, times = ?, "
-            "checks_total = ? where id = ?", updates)
-        for piece in _chunks(deletes):
-            db.execute(f"delete from checks where id in ({','.join('?' * len(piece))})", piece)
-    return folded
-
-
-def _fold_link(rows: list[tuple[Any, ...]], before: str, count_totals: bool,
-               updates: list[tuple[Any, ...]], deletes: list[int]) -> None:
-    """The updates and deletions that fold one link's rows (see `_fold_runs`)."""
-    total = 0
-    run: list[tuple[Any, ...]] = []
-    run_total = 0
-
-    def flush() -> None:
-        if len(run) > 1:
-            deletes.extend(r[0] for r in run[:-1])
-        if len(run) > 1 or (run and count_totals):
-            updates.append(_merged(run, run_total))
-
-    for row in rows:
-        total += row[5] or 1
-        foldable = (row[3] or row[2]) < before
-        if run and foldable and row[8:11] == run[-1][8:11]:
-            run.append(row)
-        else:
-            flush()
-            run = [row] if foldable else []
-            if not foldable and count_totals:
-                updates.append(_merged([row], total))
-        run_total = total
-    flush()
-
-
-def _merged(run: list[tuple[Any, ...]], total: int) -> tuple[Any, ...]:
-    """The update that makes a run's last row stand for the whole run."""
-    first, last = run[0], run[-1]
-    repeats = sum(r[5] or 1 for r in run)
-    times = None
-    if keeps_every_time(Verdict(first[8])):
-        every = [at for r in run for at in _run_times(r[2], r[5] or 1, r[6])]
-        times = _encoded_times(every)
-    return (first[2], first[4], repeats, times, total, last[0])
