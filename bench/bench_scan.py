@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checker.cli.scan import scan_paths  # noqa: E402
+from checker.run.scan import scan_paths  # noqa: E402
 from checker.store.database import open_store  # noqa: E402
 
 WORDS = ("digital sovereignty network policy report ministry data internet security market "

@@ -145,7 +145,7 @@ def test_invalid_url_is_judged_without_a_request(run, tmp_path: Path) -> None:  
 def test_a_machine_with_no_dns_is_warned_about() -> None:
     from collections import Counter
 
-    from checker.cli.check import CheckSummary, summary_line
+    from checker.run.check import CheckSummary, summary_line
 
     offline = CheckSummary(checked=5, verdicts=Counter(dead=5), states=Counter(failing=5),
                            seconds=1.0, hosts_answering=0, hosts_unresolved=5)
@@ -158,9 +158,9 @@ def test_a_machine_with_no_dns_is_warned_about() -> None:
 def test_a_run_in_batches_checks_every_link_once_and_probes_each_host_once(  # type: ignore[no-untyped-def]
     run, tmp_path: Path, site: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from checker.cli import check as check_command
+    from checker.run import check as check_step
 
-    monkeypatch.setattr(check_command, "CHECK_BATCH", 2)  # 6 links: three batches
+    monkeypatch.setattr(check_step, "CHECK_BATCH", 2)  # 6 links: three batches
     doc = _document(tmp_path, site)
     assert run("scan", str(doc)).exit_code == 0
     result = run("check", *FAST, "--per-host", "1")

@@ -143,7 +143,7 @@ def test_unknown_document_is_a_usage_error(run, tmp_path: Path) -> None:  # type
 
 
 def test_a_large_folder_is_parsed_in_parallel_with_errors_reported(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from checker.cli.scan import PARALLEL_FROM
+    from checker.run.scan import PARALLEL_FROM
 
     folder = tmp_path / "many"
     folder.mkdir()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-import checker.cli.scan as scan_command
+import checker.run.scan as scan_command
 from citations.models import EXTRACTION_VERSION
 
 NOTES = "Text.[^1] More.[^2]\n\n[^1]: “A title,” https://example.com/a\n" \

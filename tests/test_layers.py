@@ -46,7 +46,8 @@ def test_packages_only_import_downwards(package: str) -> None:
 
 
 def test_only_the_store_touches_sql() -> None:
-    assert _importing({"sqlite3", "sqlite_utils"}) == {"checker/store/database.py", "checker/store/history.py", "checker/store/schema.py"}
+    assert _importing({"sqlite3", "sqlite_utils"}) == {
+        "checker/store/database.py", "checker/store/history.py", "checker/store/schema.py"}
 
 
 def test_only_archive_wayback_imports_waybackpy() -> None:

@@ -400,7 +400,7 @@ def test_a_killed_check_is_closed_as_interrupted_by_the_next_run_and_reports_say
 _PARSER_POOL = """
 import sys, multiprocessing
 from pathlib import Path
-from checker.cli.scan import parse_all
+from checker.run.scan import parse_all
 files = tuple(Path(p) for p in sys.argv[1:])
 for _ in parse_all(files, None):
     print(*(p.pid for p in multiprocessing.active_children()), flush=True)
@@ -410,7 +410,7 @@ sys.stdin.readline()
 
 
 def test_scan_parser_processes_end_with_a_killed_parent(tmp_path: Path) -> None:
-    from checker.cli import scan
+    from checker.run import scan
 
     files = []
     for i in range(scan.PARALLEL_FROM):

@@ -19,16 +19,7 @@ from checker.cli.archive import (
     archive_options,
     archive_settings_from,
 )
-from checker.cli.check import (
-    network_options,
-    resolve_documents,
-    rule_from,
-    run_check,
-    settings_from,
-)
-from checker.cli.check import (
-    summary_line as check_summary,
-)
+from checker.cli.check import network_options, resolve_documents, rule_from, settings_from
 from checker.cli.config import Config
 from checker.cli.options import (
     DURATION,
@@ -39,7 +30,6 @@ from checker.cli.options import (
     format_duration,
     is_quiet,
 )
-from checker.cli.scan import scan_paths
 from checker.cli.state_policy import shared_rule
 from checker.errors import StoreError
 from checker.judge.state import ConfirmRule
@@ -50,7 +40,10 @@ from checker.report.overrides import apply_overrides
 from checker.report.policy import DEFAULT_FAIL_ON, Policy
 from checker.run.archiving import run_archive
 from checker.run.archiving import summary_line as archive_summary
+from checker.run.check import run_check
+from checker.run.check import summary_line as check_summary
 from checker.run.progress import display
+from checker.run.scan import scan_paths
 from checker.store.database import Store, open_store
 from citations import DocumentFormat
 from citations.detect import decode_with_encoding
