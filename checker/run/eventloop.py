@@ -1,12 +1,12 @@
 """
 The event loop every command runs on: uvloop where it is installed, else asyncio's own.
 
-Why: with checker.net.transport's connections the event loop's own Python (selector polling, socket
-transports, callbacks) was the largest share of a check's CPU left; uvloop does the same in C
-(libuv). Measured on bench/bench_check.py's requests alone, one process: 1.15 s of CPU on
-asyncio's loop, 0.69 s on uvloop. uvloop is a dependency where it builds (not on Windows or
-PyPy); `CITEWATCH_EVENT_LOOP=asyncio` runs on asyncio's loop anyway, to rule the loop out when
-chasing a problem.
+Why: the event loop's own Python (selector polling, socket transports, callbacks) was the largest
+share of a check's CPU left; uvloop does the same in C (libuv). Measured on bench/bench_check.py's
+requests alone, one process, with the HTTP/1.1 client citewatch had before aiohttp (issue 13):
+1.15 s of CPU on asyncio's loop, 0.69 s on uvloop; aiohttp runs on either. uvloop is a
+dependency where it builds (not on Windows or PyPy); `CITEWATCH_EVENT_LOOP=asyncio` runs on
+asyncio's loop anyway, to rule the loop out when chasing a problem.
 """
 
 from __future__ import annotations
