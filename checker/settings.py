@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 DEFAULT_CONCURRENCY = 64
 DEFAULT_PER_HOST_CONCURRENCY = 2
 DEFAULT_HOST_INTERVAL_S = 0.5
-DEFAULT_TIMEOUT_S = 15.0          # connect and read, each
-DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_TIMEOUT_S = 15.0          # read: the longest silence from a server (check --timeout)
+DEFAULT_CONNECT_TIMEOUT_S = 10.0  # DNS, TCP and TLS; the command line uses min(--timeout, this)
 DEFAULT_TOTAL_TIMEOUT_S = 60.0    # whole check of one URL, retries included
 DEFAULT_RETRIES = 2
 DEFAULT_BACKOFF_BASE_S = 1.0
@@ -46,15 +47,17 @@ class CheckSettings:
     allow_private: bool = True        # loopback and private ranges; link-local/metadata never
     accepted_status: frozenset[int] = frozenset()  # extra codes that count as alive
     exclude: tuple[str, ...] = ()     # regexes; matching URLs get the verdict "skipped"
-    # HTTP/2 where a server offers it (through httpcore). Off by default, measured: against
-    # loopback TLS servers offering both, httpx's pure-Python h2 cost 1.4–1.7 ms of client CPU
-    # per URL against 1.1 ms for HTTP/1.1 over httpcore (far less over checker.net.transport), and with small
-    # per-host limits its multiplexing saves one TLS handshake per host at most.
-    http2: bool = False
+    # How names are looked up, `(host, port) -> addresses` (checker.net.client.Lookup); None is
+    # the system's resolver. Injected by tests (fake DNS answers) and by embedders; with worker
+    # processes it must be picklable (a module-level function).
+    resolver: Callable[[str, int], Awaitable[list[str]]] | None = None
     dns_canary: str = DEFAULT_DNS_CANARY  # "" asks no canary: only the run's own names witness
     # Keep the main text of live HTML pages (checker.judge.maintext, while the body is read) for
     # comparison with their archive captures: ``check --drift``.
     main_text: bool = False
+    # Worker processes that share the hosts of a run (checker.run.parallel): None lets the run's
+    # size and the cores decide, 0 or 1 checks in this process, N > 1 forks N workers.
+    processes: int | None = None
 
     def per_host_for(self, host: str) -> int:
         """The in-flight limit of one host: its own from configuration, else ``per_host``."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from citations.dates import CitedDate
+from citations.hosts import host_of
 
 #: What citations/ reads from a document, versioned: bump it when the rules change what is
 #: extracted (2: partial dates, inferred document dates; 3: PDF pages, layouts and link
@@ -34,23 +35,24 @@ class Link:
     """One distinct URL, shared by every citation that cites it.
 
     ``url`` is the normalised form (IDNA host, percent-encoded path, no fragment): the key that is
-    checked, cached and archived. For archive links, ``original_url`` and ``captured_at`` are the
-    page and capture time the archive URL names.
+    checked, cached and archived. For archive links, ``original_url`` is the page the archive URL
+    names. When that capture was taken is read from the URL by archive/ (archive.links
+    ``read_capture_link``, the one rulebook for archive timestamps), which the checker asks;
+    ``captured_at`` is only the day a citewatch note gives for a capture whose URL archive/ cannot
+    read (a mirror's host), never a reading of the URL's timestamp.
     """
 
     url: str
     kind: LinkKind = LinkKind.WEB
     archive: str | None = None            # "wayback", "archive.today", "perma.cc"
     original_url: str | None = None
-    captured_at: datetime | None = None   # UTC
+    captured_at: datetime | None = None   # UTC; see above
 
     @property
     def host(self) -> str:
         """The host name; "" for an invalid link, whose text may not split into parts at all."""
         if self.kind is LinkKind.INVALID:
             return ""
-        from citations.urls import host_of
-
         return host_of(self.url)
 
 

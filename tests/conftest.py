@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from archive import VirtualClock
 from checker.cli.main import get_cli
 from checker.run import eventloop
+from tests.corpus import require_corpus
 from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, serve, standard_routes, tls_server_context
 
@@ -39,6 +40,13 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No proxy or CA variable of the developer's environment reaches a test (as in httpx)."""
     for name in _NETWORK_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    """The shared corpus report: skipped when missing, failed under CI (tests/corpus.py).
+    Session-scoped so that it is settled before any module fixture that parses the corpus."""
+    return require_corpus()
 
 
 @pytest.fixture

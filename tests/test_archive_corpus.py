@@ -20,12 +20,10 @@ from checker.run.archiving import run_archive, target_of
 from checker.store.database import Store, open_store
 from checker.store.rows import CitedLink
 from citations.parse import parse_document
+from tests.corpus import CORPUS
 from tests.fake_wayback import FakeWayback, stamp
 
-CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "russia-digital-tech-isolationism.txt"
-pytestmark = pytest.mark.skipif(
-    not CORPUS.exists(), reason=f"shared corpus not checked out beside the repo ({CORPUS})"
-)
+pytestmark = pytest.mark.usefixtures("shared_corpus")  # skipped without it, failed under CI
 
 
 @pytest.fixture

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import signal
 from contextlib import aclosing
 from datetime import UTC, datetime
 
 import pytest
 
+from checker.errors import CheckFailed, WorkerError
 from checker.models import CheckResult, Verdict
 from checker.run import eventloop, parallel
-from checker.run.checking import Target, check_targets
+from checker.run.checking import Target
+from checker.run.parallel import check_targets
 from checker.settings import CheckSettings
 from tests.servers import LocalServer
 
@@ -52,15 +56,23 @@ def test_small_runs_and_single_hosts_stay_in_process() -> None:
 
 
 async def _collect(targets: list[Target], settings: CheckSettings) -> list[CheckResult]:
-    async with aclosing(check_targets(targets, settings, now=lambda: NOW, processes=2)) as results:
+    async with aclosing(check_targets(targets, settings, now=lambda: NOW)) as results:
         return [result async for result in results]
+
+
+def test_the_processes_setting_decides_over_the_size_of_the_run() -> None:
+    small = _targets(["http://a.example/", "http://b.example/"])
+    assert parallel._processes(small, CheckSettings()) == 1  # too small to be worth it
+    assert parallel._processes(small, CheckSettings(processes=3)) == 3
+    assert parallel._processes(small, CheckSettings(processes=3, concurrency=2)) == 2
+    assert parallel._processes(small, CheckSettings(processes=0)) == 1
 
 
 def test_two_processes_check_every_target(web: LocalServer) -> None:
     # 127.0.0.1 and localhost are two hosts of the same server
     urls = [web.url("/ok"), web.url("/gone"), web.url("/moved")]
     urls += [url.replace("127.0.0.1", "localhost") for url in urls]
-    settings = CheckSettings(per_host=2, host_interval_s=0, retries=0)
+    settings = CheckSettings(per_host=2, host_interval_s=0, retries=0, processes=2)
     results = eventloop.run(_collect(_targets(urls), settings))
     assert sorted(r.url for r in results) == sorted(urls)
     by_url = {r.url: r for r in results}
@@ -69,16 +81,33 @@ def test_two_processes_check_every_target(web: LocalServer) -> None:
     assert all(r.checked_at == NOW for r in results)  # stamped by the parent's clock
 
 
-def test_a_failing_worker_is_a_clear_error(
-    web: LocalServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("boom in the worker")
+# A library caller may pass anything: an exclusion that is not a regular expression fails for real
+# where the targets are checked (the command line refuses it before).
+_BROKEN = CheckSettings(host_interval_s=0, exclude=("(unclosed",))
 
-    monkeypatch.setattr(parallel, "_stream", broken)
+
+def test_a_failing_worker_is_a_clear_error(web: LocalServer) -> None:
     urls = [web.url("/ok"), web.url("/ok").replace("127.0.0.1", "localhost")]
-    with pytest.raises(parallel.WorkerError, match="boom in the worker"):
-        eventloop.run(_collect(_targets(urls), CheckSettings(host_interval_s=0)))
+    settings = dataclasses.replace(_BROKEN, processes=2)
+    with pytest.raises(WorkerError, match="a check worker failed(.|\n)*missing \\)"):
+        eventloop.run(_collect(_targets(urls), settings))
+
+
+def test_a_failing_check_in_process_is_the_same_kind_of_error(web: LocalServer) -> None:
+    urls = [web.url("/ok"), web.url("/ok").replace("127.0.0.1", "localhost")]
+    settings = dataclasses.replace(_BROKEN, processes=1)
+    with pytest.raises(CheckFailed, match="the check failed(.|\n)*missing \\)"):
+        eventloop.run(_collect(_targets(urls), settings))
+
+
+def test_workers_that_died_while_waiting_are_a_clear_error(web: LocalServer) -> None:
+    with parallel.Workers(2) as workers:
+        for process in workers.processes:
+            os.kill(process.pid, signal.SIGKILL)  # the OOM killer, say, between two batches
+            process.join(10)
+        with pytest.raises(WorkerError, match="ended without a word"):
+            eventloop.run(_collect_with(_targets(_two_host_urls(web)),
+                                        CheckSettings(host_interval_s=0), workers))
 
 
 def _two_host_urls(web: LocalServer) -> list[str]:
@@ -89,7 +118,8 @@ def _two_host_urls(web: LocalServer) -> list[str]:
 async def _collect_with(
     targets: list[Target], settings: CheckSettings, workers: parallel.Workers
 ) -> list[CheckResult]:
-    checking = check_targets(targets, settings, now=lambda: NOW, processes=2, workers=workers)
+    checking = check_targets(targets, dataclasses.replace(settings, processes=2), now=lambda: NOW,
+                             workers=workers)
     async with aclosing(checking) as results:
         return [result async for result in results]
 
@@ -127,8 +157,8 @@ def test_leaving_a_parallel_run_early_ends_its_workers(web: LocalServer) -> None
         processes = list(workers.processes)
 
         async def first() -> CheckResult:
-            checking = check_targets(_targets(urls), CheckSettings(host_interval_s=0),
-                                     now=lambda: NOW, processes=2, workers=workers)
+            checking = check_targets(_targets(urls), CheckSettings(host_interval_s=0, processes=2),
+                                     now=lambda: NOW, workers=workers)
             async with aclosing(checking) as results:
                 async for result in results:
                     return result
@@ -172,14 +202,13 @@ def test_workers_take_a_run_in_batches_each_site_staying_with_its_worker(
         [web.url(path).replace("127.0.0.1", host) for host in hosts for path in paths]
         for paths in (["/ok", "/gone"], ["/ok?again", "/moved"])
     ]
-    settings = CheckSettings(per_host=1, host_interval_s=0, retries=0)
+    settings = CheckSettings(per_host=1, host_interval_s=0, retries=0, processes=2)
     before = len([r for r in web.requests if "citewatch" in r.path])
 
     async def run_batches(workers: parallel.Workers) -> list[list[CheckResult]]:
         out = []
         for urls in batches:
-            checking = check_targets(_targets(urls), settings, now=lambda: NOW, processes=2,
-                                     workers=workers)
+            checking = check_targets(_targets(urls), settings, now=lambda: NOW, workers=workers)
             async with aclosing(checking) as results:
                 out.append([result async for result in results])
             assert len(workers) == 2  # still there for the next batch

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from pathlib import Path
 
@@ -253,8 +252,6 @@ def test_example_notes_document() -> None:
     "text",
     ["[" * 20000, "[a](" * 20000, "[^" * 20000, "` x " * 20000, "`` ` " * 20000, "![" * 20000],
 )
-def test_unmatched_brackets_and_backticks_take_linear_time(text: str) -> None:
-    started = time.perf_counter()
-    result = markdown.parse(text)
-    assert result.citations == []
-    assert time.perf_counter() - started < 3.0   # the quadratic scan took tens of seconds
+def test_unmatched_brackets_and_backticks_are_no_citations(text: str) -> None:
+    # The quadratic scan took tens of seconds on these; bench/bench_budgets.py times them.
+    assert markdown.parse(text).citations == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,13 +13,10 @@ from citations.dates import CitedDate
 from citations.formats import plaintext
 from citations.models import Citation, ParsedDocument
 from citations.parse import parse_document
+from tests.corpus import CORPUS
 
 DATA = Path(__file__).parent / "data"
-CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "russia-digital-tech-isolationism.txt"
-
-needs_corpus = pytest.mark.skipif(
-    not CORPUS.exists(), reason=f"shared corpus not checked out beside the repo ({CORPUS})"
-)
+needs_corpus = pytest.mark.usefixtures("shared_corpus")  # skipped without it, failed under CI
 
 
 def squash(text: str) -> str:
@@ -69,12 +65,9 @@ def test_report_cites_265_urls_and_every_url_of_the_text(report: ParsedDocument)
 
 
 @needs_corpus
-def test_report_parses_well_under_a_second() -> None:
-    text = CORPUS.read_text(encoding="utf-8")
-    started = time.perf_counter()
-    result = plaintext.parse(text)
-    assert time.perf_counter() - started < 1.0
-    assert len(result.citations) == 233
+def test_report_parses_alone_to_its_233_notes() -> None:
+    # plaintext.parse without the document layer; bench/bench_budgets.py times it
+    assert len(plaintext.parse(CORPUS.read_text(encoding="utf-8")).citations) == 233
 
 
 @needs_corpus

@@ -1,5 +1,5 @@
 """Nothing ends in a traceback: damaged and newer databases, odd input, concurrent runs, a worker
-crash, Ctrl-C, SIGTERM and kill -9, each with its one line and exit code (checker.cli.main.ExitCode).
+crash, Ctrl-C, SIGTERM and kill -9, each with its one line and exit code (checker.cli.exits.ExitCode).
 
 Real things where they exist: broken database files, second processes, signals. Nothing sleeps:
 a test waits for an event (a request reaching the server, a line from a helper process, a
@@ -9,6 +9,7 @@ process ending), each with a generous upper bound that only a hang would reach.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import select
 import signal
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from click.testing import CliRunner
 
-from checker.run import parallel
 from checker.store.database import open_store
 from citations import parse_document
 from tests.servers import Behaviour, Exchange, LocalServer, hang, page, serve
@@ -278,22 +279,60 @@ def test_a_write_waits_for_another_process_s_write_lock_instead_of_failing(
 
 
 def test_a_crashed_check_worker_is_one_line_exit_4_and_a_crashed_run(
-    run, tmp_path: Path, web: LocalServer, monkeypatch: pytest.MonkeyPatch
+    run, tmp_path: Path, stalling_site: tuple[LocalServer, threading.Event],
 ) -> None:  # type: ignore[no-untyped-def]
-    async def die(*args: object, **kwargs: object) -> None:
-        os._exit(9)  # the worker process dies without a word, as when the OOM killer takes it
+    site, reached = stalling_site
 
-    monkeypatch.setattr(parallel, "_stream", die)  # workers are forked: they inherit it
-    monkeypatch.setattr(parallel, "MIN_URLS", 1)
-    monkeypatch.setattr(parallel, "max_workers", lambda: 2)
-    _paper(tmp_path, web.url("/ok"), web.url("/ok").replace("127.0.0.1", "localhost"))
+    def kill_the_workers() -> None:
+        # kill -9 as the OOM killer does, once a worker is inside a request: the workers are
+        # this process's children (the command runs in it), so nothing but their pids is needed
+        if reached.wait(WAIT_S):
+            for worker in multiprocessing.active_children():
+                if worker.name == "citewatch-check" and worker.pid is not None:
+                    os.kill(worker.pid, signal.SIGKILL)
+
+    _paper(tmp_path, site.url("/gone"), site.url("/stall").replace("127.0.0.1", "localhost"))
     run("scan", "paper.txt")
-    result = run("check", *FAST, "--concurrency", "2")  # a worker per host
+    killer = threading.Thread(target=kill_the_workers)
+    killer.start()
+    try:
+        result = run("check", *FAST, "--concurrency", "2", "--processes", "2")  # a worker per host
+    finally:
+        reached.set()
+        killer.join(WAIT_S)
     assert result.exit_code == 4
     _one_line_error(result.stderr, "a check worker", "ended without a word")
     runs = list(sqlite_utils.Database(tmp_path / "citewatch.db")["runs"].rows)
     assert [(r["outcome"], r["finished_at"] is not None) for r in runs] == [("crashed", True)]
     assert "The last check run was crashed" in run("report", "--format", "markdown").stdout
+
+
+def test_every_package_error_tree_is_an_exit_code() -> None:
+    import click
+
+    from archive.errors import ArchiveThrottled
+    from checker.cli.exits import ExitCode
+    from checker.cli.main import CitewatchGroup
+    from checker.errors import CheckFailed
+    from citations.errors import UnreadableDocument
+
+    def failing(error: Exception) -> click.Group:
+        group = CitewatchGroup()
+
+        @group.command("boom")
+        def boom() -> None:
+            raise error
+
+        group.get_command = lambda ctx, name: boom  # type: ignore[method-assign]
+        return group
+
+    cases = [(UnreadableDocument("r.txt", "empty file"), ExitCode.INPUT, "r.txt: empty file"),
+             (CheckFailed("the check failed:\nTraceback ...\nRuntimeError: boom"),
+              ExitCode.OPERATIONAL, "the check failed (RuntimeError: boom)"),
+             (ArchiveThrottled("three 429s in a row"), ExitCode.OPERATIONAL, "three 429s in a row")]
+    for error, code, line in cases:
+        result = CliRunner().invoke(failing(error), ["boom"])
+        assert (result.exit_code, result.stderr) == (code, f"Error: {line}\n"), error
 
 
 class _InterruptAfterRelease(sqlite3.Connection):

@@ -31,20 +31,18 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from checker.judge.classify import classify, is_excluded
 from checker.judge.soft404 import ProbeCache, SoftProbe, is_deep_url, random_probe_url
 from checker.models import CheckResult, FailureKind, Observation, Verdict, pickled_as_tuples
-from checker.net import client as _client  # resolve_host is looked up at call time (tests swap it)
+from checker.net.client import Lookup, resolve_host
 from checker.net.fetch import Fetcher
 from checker.net.hosts import Clock, Sleep
 from checker.run.engine import fetch_all
 from checker.settings import CheckSettings
-from citations.urls import InvalidUrl, host_of, normalize_url
-
-if TYPE_CHECKING:
-    from checker.run.parallel import Workers
+from citations.hosts import host_of
+from citations.urls import InvalidUrl, normalize_url
 
 
 @pickled_as_tuples  # sent to the worker processes by the thousand
@@ -56,49 +54,25 @@ class Target:
     cited_titles: tuple[str, ...] = ()
 
 
-async def check_targets(
+async def check_in_this_process(
     targets: Sequence[Target],
     settings: CheckSettings,
     *,
     now: Callable[[], datetime],
     clock: Clock = time.monotonic,
     sleep: Sleep = asyncio.sleep,
-    processes: int | None = None,
-    workers: Workers | None = None,
     fetcher: Fetcher | None = None,
     probes: ProbeCache | None = None,
 ) -> AsyncGenerator[CheckResult, None]:
-    """Yield a CheckResult for every target, each as soon as it is known.
+    """Yield a CheckResult for every target, each as soon as it is known, checking them all in
+    this process (``checker.run.parallel.check_targets`` chooses between this and worker
+    processes; each worker runs this on its share).
 
-    Excluded and unfetchable URLs are judged without a request; the rest go through the engine.
-    `processes`: how many worker processes share the hosts (checker.run.parallel); None picks by the
-    size of the run and the cores, and always 1 when a test passes its own `clock` or `sleep`.
-    `workers`: processes forked in advance (`checker.run.parallel.Workers`), used if the run is
-    worth it and stopped otherwise; without them, workers are forked here when needed.
-    `fetcher` and `probes`: for a run checked in batches, the Fetcher (clients, per-host
-    politeness) and the soft-404 probes that carry over from one batch to the next.
+    Excluded and unfetchable URLs are judged without a request; the rest go through the engine,
+    paced on `clock` and `sleep`. `fetcher` and `probes`: for a run checked in batches, the
+    Fetcher (clients, per-host politeness) and the soft-404 probes that carry over from one
+    batch to the next.
     """
-    if processes is None:
-        processes = 1
-        if clock is time.monotonic and sleep is asyncio.sleep:
-            from checker.run.parallel import worker_count
-
-            processes = worker_count(targets, settings)
-    if workers is not None:
-        processes = min(processes, len(workers))
-    if processes > 1:
-        from checker.run.parallel import Workers, check_in_processes
-
-        if workers is not None:
-            workers.keep(processes)
-        pool = workers if workers is not None else Workers(processes)
-        async with aclosing(check_in_processes(targets, settings, now=now,
-                                               workers=pool)) as parallel:
-            async for result in parallel:
-                yield result
-        return
-    if workers is not None:
-        workers.stop()  # not worth it: free them now
     titles: dict[str, tuple[str, ...]] = {}
     to_fetch: list[str] = []
     for target in targets:
@@ -198,6 +172,7 @@ class DnsWitness(Generic[K]):
     def __init__(self, settings: CheckSettings) -> None:
         self.canary = settings.dns_canary
         self._timeout_s = settings.connect_timeout_s
+        self._lookup = settings.resolver or resolve_host
         self.resolved = False      # a name of this run resolved
         self._canary_resolves: bool | None = None  # asked at most once per run
         self._held: list[tuple[K, CheckResult]] = []
@@ -234,16 +209,16 @@ class DnsWitness(Generic[K]):
     async def _canary(self) -> bool:
         if self._canary_resolves is None:
             self._canary_resolves = bool(self.canary) and await _resolves(
-                self.canary, timeout_s=self._timeout_s
+                self.canary, self._lookup, timeout_s=self._timeout_s
             )
         return self._canary_resolves
 
 
-async def _resolves(name: str, *, timeout_s: float) -> bool:
+async def _resolves(name: str, lookup: Lookup, *, timeout_s: float) -> bool:
     """Whether the resolver gives `name` an address within `timeout_s` (a timeout is a no)."""
     try:
         async with asyncio.timeout(timeout_s):
-            return bool(await _client.resolve_host(name, 443))
+            return bool(await lookup(name, 443))
     except (OSError, TimeoutError):  # socket.gaierror is an OSError
         return False
 

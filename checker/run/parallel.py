@@ -15,15 +15,20 @@ back to the parent, which alone writes the database.
   stops (Ctrl-C, an error, the end) the workers are terminated: they ignore SIGINT themselves, so
   the parent decides, and what they had not yet sent was not finished from the parent's view.
 * **Failures are loud**: an exception in a worker ends the run with `WorkerError` carrying the
-  worker's traceback; a worker that dies without a word does too.
+  worker's traceback; a worker that dies without a word (killed, out of memory), before or
+  during a batch, does too, and so does a worker that cannot be started. The command line makes
+  it one line and exit 4 (`checker.errors`).
 * **Memory**: workers are forked before the links are loaded (`Workers`) and receive only
   their share. A long run comes in batches (`citewatch check` loads 10,000 links at a time):
   the same workers serve every batch, each keeping one event loop, one Fetcher (connections,
   per-host politeness) and one set of soft-404 probes for the whole run, and a site stays with
   the worker it started with.
 
-`worker_count()` says how many processes a run gets: one (the plain in-process path) for small
-runs, a single host, or one core.
+`check_targets()` is the way in: it checks a run in this process (`checker.run.checking`) or over
+worker processes. How many is the `processes` setting (`CheckSettings.processes`, `check
+--processes N`): 0 or 1 checks in this process, N > 1 uses N workers (at most one per unit of
+`concurrency`), and unset lets `worker_count()` choose: one process for small runs, a single
+site, or one core.
 """
 
 from __future__ import annotations
@@ -41,15 +46,16 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from checker.errors import CheckerError
+from checker.errors import CheckerError, CheckFailed, WorkerError
+from checker.net.hosts import Clock, Sleep
 from checker.run import eventloop
+from checker.run.checking import Target, check_in_this_process
 from checker.run.engine import _lane_key, collector_paced_for_checking
 
 if TYPE_CHECKING:
     from checker.judge.soft404 import ProbeCache
     from checker.models import CheckResult
     from checker.net.fetch import Fetcher
-    from checker.run.checking import Target
     from checker.settings import CheckSettings
 
 #: Runs smaller than this stay in one process: start-up would cost more than it saves.
@@ -59,13 +65,65 @@ _BATCH_RESULTS = 64
 _BATCH_S = 0.05
 
 
-class WorkerError(CheckerError):
-    """A check worker process failed; the message carries its traceback (an operational error:
-    the command ends with one line and exit 4, the checks finished before it are saved)."""
+async def check_targets(
+    targets: Sequence[Target],
+    settings: CheckSettings,
+    *,
+    now: Callable[[], datetime],
+    workers: Workers | None = None,
+    fetcher: Fetcher | None = None,
+    probes: ProbeCache | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> AsyncGenerator[CheckResult, None]:
+    """Yield a CheckResult for every target, each as soon as it is known: in this process, or
+    over worker processes as `settings.processes` says (see the module docstring).
+
+    `workers`: processes forked in advance (`Workers`), used if the run is worth it and stopped
+    otherwise; without them, workers are forked here when needed.
+    `fetcher`, `probes`, `clock` and `sleep`: for the in-process path (`check_in_this_process`);
+    worker processes keep their own, on the real clock.
+    A failure of the checking itself (not a link's: those are verdicts) raises `CheckFailed`,
+    and one in a worker `WorkerError`, so that both end the command the same way.
+    """
+    processes = _processes(targets, settings)
+    if workers is not None:
+        processes = min(processes, len(workers))
+    if processes > 1:
+        if workers is not None:
+            workers.keep(processes)
+        pool = workers if workers is not None else Workers(processes)
+        async with aclosing(check_in_processes(targets, settings, now=now,
+                                               workers=pool)) as results:
+            async for result in results:
+                yield result
+        return
+    if workers is not None:
+        workers.stop()  # not worth it: free them now
+    checking = check_in_this_process(targets, settings, now=now, clock=clock, sleep=sleep,
+                                     fetcher=fetcher, probes=probes)
+    try:
+        async with aclosing(checking) as results:
+            async for result in results:
+                yield result
+    except CheckerError:
+        raise
+    except Exception as exc:
+        # Only the checking's own exceptions land here: the caller's, raised while it holds a
+        # result, stay in the caller (nothing is thrown into this generator but GeneratorExit).
+        raise CheckFailed(f"the check failed:\n{traceback.format_exc()}") from exc
+
+
+def _processes(targets: Sequence[Target], settings: CheckSettings) -> int:
+    """How many processes check these targets: the setting, else `worker_count`."""
+    if settings.processes is None:
+        return worker_count(targets, settings)
+    return max(1, min(settings.processes, settings.concurrency))
 
 
 def worker_count(targets: Sequence[Target], settings: CheckSettings) -> int:
-    """How many processes to check these targets with (1: in this process)."""
+    """How many processes to check these targets with when the settings leave it open
+    (1: in this process)."""
     most = max_workers()
     if most < 2 or len(targets) < MIN_URLS:
         return 1
@@ -114,6 +172,7 @@ def split_concurrency(total: int, workers: int) -> list[int]:
     return [total // workers + (1 if i < total % workers else 0) for i in range(workers)]
 
 
+_DIED = "a check worker process ended without a word"
 _UNSTAMPED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -199,8 +258,6 @@ async def _stream(
     conn: Connection, targets: list[Target], settings: CheckSettings, fetcher: Fetcher,
     probes: ProbeCache,
 ) -> None:
-    from checker.run.checking import check_targets
-
     batch: list[CheckResult] = []
     last = time.monotonic()
 
@@ -219,8 +276,8 @@ async def _stream(
 
     tick = asyncio.create_task(ticker())
     try:
-        checking = check_targets(targets, settings, now=_unstamped, processes=1, fetcher=fetcher,
-                                 probes=probes)
+        checking = check_in_this_process(targets, settings, now=_unstamped, fetcher=fetcher,
+                                         probes=probes)
         async with aclosing(checking) as results:
             async for result in results:
                 batch.append(result)
@@ -257,8 +314,7 @@ class Workers:
     """
 
     def __init__(self, count: int) -> None:
-        import checker.net.transport  # noqa: F401
-        import checker.run.checking  # noqa: F401 - what every worker runs, imported once before fork
+        import checker.net.session  # noqa: F401 - what every worker runs (aiohttp), imported once before fork
 
         forking = "fork" in multiprocessing.get_all_start_methods()
         context: Any = multiprocessing.get_context("fork" if forking else "spawn")
@@ -276,6 +332,9 @@ class Workers:
                 theirs.close()
                 self.processes.append(process)
                 self.conns.append(ours)
+        except OSError as exc:  # no memory or no process slot left to fork one
+            self.stop()
+            raise WorkerError(f"could not start a check worker process: {exc}") from exc
         except BaseException:
             self.stop()
             raise
@@ -348,13 +407,16 @@ async def check_in_processes(
                     unwatch(fd)
         except (EOFError, OSError):
             unwatch(fd)
-            messages.put_nowait(("error", "a check worker process ended without a word"))
+            messages.put_nowait(("error", _DIED))
 
     finished = False
     try:
         for conn, part, share in zip(workers.conns, parts, shares, strict=True):
             if part:
-                conn.send(("check", part, dataclasses.replace(settings, concurrency=share)))
+                try:
+                    conn.send(("check", part, dataclasses.replace(settings, concurrency=share)))
+                except OSError:  # BrokenPipeError: it died while waiting for this batch
+                    raise WorkerError(_DIED) from None
                 watched.add(conn.fileno())
                 _watch(loop, conn, readable, conn)
         running = len(watched)
@@ -368,6 +430,8 @@ async def check_in_processes(
                         yield result
                 elif kind == "done":
                     running -= 1
+                elif payload == _DIED:
+                    raise WorkerError(_DIED)
                 else:
                     raise WorkerError(f"a check worker failed:\n{payload}")
         finished = True
