@@ -18,7 +18,7 @@ cited page; without one, any capture that replays 200 is accepted.
 from archive.choose import choose_capture, rank_captures
 from archive.client import Wayback, resolve, save, verify_archived
 from archive.errors import ArchiveError, ArchiveThrottled, ArchiveUnavailable, SaveRefused
-from archive.links import replay_link, split_archive_link
+from archive.links import ArchiveLink, capture_time, read_capture_link, replay_link, split_archive_link
 from archive.models import (
     ArchivedPage,
     Capture,
@@ -63,12 +63,14 @@ __all__ = [
     "DEFAULT_PAUSE_ON_429_S", "MEMENTO_ARCHIVES", "MementoArchive", "DEFAULT_PER_HOST_CONNECTIONS",
     "DEFAULT_REPLAY_PER_MIN",
     "DEFAULT_REPLAY_URL", "DEFAULT_SAVE_URL",
-    "ArchiveError", "ArchiveSettings", "ArchiveThrottled", "ArchiveUnavailable", "ArchivedPage",
+    "ArchiveError", "ArchiveLink", "ArchiveSettings", "ArchiveThrottled", "ArchiveUnavailable",
+    "ArchivedPage",
     "Capture", "CaptureContent", "Choice", "LookupRequest", "LookupResult", "Outcome", "PageJudge",
     "ReplayCheck",
     "SaveOutcome", "SaveRefused", "SaveResult", "Snapshot", "Target", "VirtualClock", "Wayback",
-    "choose_capture", "end_of_day", "format_timestamp", "known_archives",
+    "capture_time", "choose_capture", "end_of_day", "format_timestamp", "known_archives",
     "memento_aggregator", "parse_memento_archive", "parse_timestamp", "rank_captures",
+    "read_capture_link",
     "replay_link", "resolve", "save", "settings_from_env", "split_archive_link", "start_of_day",
     "verify_archived",
 ]

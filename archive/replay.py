@@ -28,7 +28,10 @@ The judge gets the evidence a live check gets: ``<title>`` (else og:title), og:t
 ``<h1>`` as headings, and the start of the visible text (``read_page``). That extraction repeats,
 more simply (regular expressions over the capped body, no chunked scan), what
 ``checker.net.fetch.read_page`` does, because archive/ may not import checker/; keep the two in step
-(tests/test_archive_judge.py compares them).
+(tests/test_archive_judge.py and tests/test_contracts.py compare them, the latter also the verdicts
+on a table of pages judged live and as captures). Kept rather than handing the judge the raw body:
+the judge (checker/judge/) may not import the fetcher (checker/net/) either, and the capped body
+would then cross the PageJudge boundary on every replay.
 
 Replays are cached per (timestamp, URL) within one ``Verifier``, so citations sharing a capture
 cost one request; the judge runs per citation (it depends on the cited title) and costs none.

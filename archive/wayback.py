@@ -155,7 +155,10 @@ class _CdxQuery(WaybackMachineCDXServerAPI):
 def _from_waybackpy(snapshot: CDXSnapshot) -> Capture:
     return Capture(
         timestamp=snapshot.timestamp,
-        captured_at=snapshot.datetime_timestamp.replace(tzinfo=UTC),
+        # archive.timestamps' rule, as for every other timestamp (waybackpy's strptime agrees on
+        # the rows it can parse at all)
+        captured_at=parse_timestamp(snapshot.timestamp)
+        or snapshot.datetime_timestamp.replace(tzinfo=UTC),
         original=snapshot.original,
         status_code=int(snapshot.statuscode) if snapshot.statuscode.isdigit() else None,
         mimetype=snapshot.mimetype,

@@ -1,5 +1,20 @@
-"""What a check saw (Observation) and what citewatch concluded (Verdict), kept apart so old checks
-can be re-judged without new requests."""
+"""What a check saw (Observation) and what citewatch concluded (Verdict), kept apart so the
+judgement (checker.judge.classify) is a pure function of the observation: tested as a table, and
+applied alike to a live page and to an archive capture.
+
+Stored checks are *not* re-judged by newer rules (issue 15 decided it; no promise is made). The
+store keeps, per run of identical checks, the verdict, its reason and the evidence a reader needs
+(status, redirect chain, selected headers, title, content type, failure, similarity), not all the
+rules read: the body sample (up to ``checker.net.fetch.SAMPLE_CHARS`` = 2,000 characters, read for
+bot-wall text and the host-probe comparison), the headings, the host's probe answer and the cited
+titles of the day. Keeping those would add 2 KB or more to a row whose own evidence is ~300
+bytes, and rows multiply with changes (a link flapping between alive and unreachable makes one a
+night), which the 100,000 links x 365 nights budget (200 MB) cannot carry; and part of a
+judgement is not in the observation at all (the run's DNS witness turns an NXDOMAIN unreachable,
+the configuration's exclude and accepted statuses), so a re-judgement from a partial record
+could not be told from a real verdict. New rules apply from the next check on: ``citewatch
+check --max-age 0`` re-checks (and so re-judges) every link now.
+"""
 
 from __future__ import annotations
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import idna
@@ -220,40 +219,21 @@ def _idna_host(host: str, cited: str) -> str:
             raise InvalidUrl(f"{cited!r}: bad international host name") from None
 
 
-def scheme_and_netloc(url: str) -> tuple[str, str]:
-    """`urlsplit(url)`'s scheme and netloc (the netloc as written, user and port included).
-
-    Asked several times about every checked URL, so the common shape (scheme://netloc/…) is
-    split by hand, at a fifth of urlsplit's cost; anything else goes to urlsplit."""
-    scheme, sep, rest = url.partition("://")
-    if sep and scheme.isalpha():
-        return scheme.lower(), rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc
-
-
-def host_of(url: str) -> str:
-    """The host (IDNA, lower case) of a normalised URL: `urlsplit(url).hostname`, lower-cased;
-    "" for text that does not split into a URL (``http://[::1/page``), never an exception."""
-    _, netloc = scheme_and_netloc(url)
-    if "@" in netloc or "[" in netloc:  # a user or an IPv6 literal: urlsplit takes them apart
-        try:
-            return (urlsplit(url).hostname or "").lower()
-        except ValueError:  # an unclosed IPv6 bracket
-            return ""
-    return netloc.split(":", 1)[0].lower()
-
-
 # --- web archive links -------------------------------------------------------------------------
+#
+# citations/ recognises a cited archive link and the page it names, because a scan stores that page
+# as a link of its own and ``citewatch fix`` must not archive an archive link again. It does not
+# read capture times: when a capture was taken is archive/'s rulebook (archive.links
+# ``read_capture_link``, archive.timestamps ``parse_timestamp``), which the checker asks, so a
+# Wayback timestamp such as ``20000012170449`` has one reading. A leaf package may not import
+# archive/, so the shapes below repeat archive/links.py's (recognising a link, never dating it);
+# tests/test_contracts.py holds them to archive/'s answers over a table of tricky URLs.
 
 _WAYBACK = re.compile(
-    r"^https?://(?:web\.|wayback\.)?archive\.org/web/(?P<ts>\d{1,14})(?P<flag>[a-z]{2}_)?/(?P<orig>.+)$",
+    r"^https?://(?:web\.|wayback\.|www\.|web-beta\.)?archive\.org/web/(?P<ts>\d{1,14})(?P<flag>[a-z]{2}_)?/"
+    r"(?P<orig>.+)$",
     re.IGNORECASE,
 )
-_ARCHIVE_TODAY_HOSTS = {
-    "archive.today", "archive.ph", "archive.is", "archive.li", "archive.vn", "archive.md",
-    "archive.fo",
-}
 _ARCHIVE_TODAY = re.compile(
     r"^https?://(?:www\.)?(?P<host>archive\.(?:today|ph|is|li|vn|md|fo))/"
     r"(?:(?P<ts>\d{4}\.?\d{2}\.?\d{2}-?\d{0,6})/(?P<orig>.+)|[A-Za-z0-9]+/?)$",
@@ -269,54 +249,43 @@ _MEMENTO_HOSTS = {
     "wayback.archive-it.org": "archive-it",
 }
 _MEMENTO_PATH = re.compile(
-    r"^https?://(?P<host>[^/]+)/(?:[\w.-]+/)*(?P<ts>\d{14})(?:[a-z]{2}_)?/(?P<orig>https?:.+)$",
+    r"^https?://(?P<host>[^/]+)/(?:[\w.-]+/)*(?P<ts>\d{14})(?:[a-z]{2}_)?/(?P<orig>https?(?::|%3A).+)$",
     re.IGNORECASE,
 )
 
 
 def make_link(cited: str) -> Link:
-    """The Link for a cited URL: normalised, and recognised as an archive link where it is one.
+    """The Link for a cited URL: normalised, and recognised as an archive link where it is one
+    (with the page it names as ``original_url``; the capture time is archive/'s to read).
 
     Raises ``InvalidUrl`` for anything that is not a fetchable http(s) URL.
     """
     url = normalize_url(cited)
     m = _WAYBACK.match(url)
     if m:
-        return Link(
-            url=url,
-            kind=LinkKind.ARCHIVE,
-            archive="wayback",
-            original_url=_original(m.group("orig")),
-            captured_at=parse_timestamp(m.group("ts")),
-        )
+        return Link(url=url, kind=LinkKind.ARCHIVE, archive="wayback",
+                    original_url=_original(m.group("orig")))
     m = _ARCHIVE_TODAY.match(url)
     if m:
-        return Link(
-            url=url,
-            kind=LinkKind.ARCHIVE,
-            archive="archive.today",
-            original_url=_original(m.group("orig")) if m.group("orig") else None,
-            captured_at=parse_timestamp(m.group("ts")) if m.group("ts") else None,
-        )
+        return Link(url=url, kind=LinkKind.ARCHIVE, archive="archive.today",
+                    original_url=_original(m.group("orig")) if m.group("orig") else None)
     if _PERMA.match(url):
         return Link(url=url, kind=LinkKind.ARCHIVE, archive="perma.cc")
     m = _MEMENTO_PATH.match(url)
     if m and m.group("host").lower() in _MEMENTO_HOSTS:
-        return Link(
-            url=url,
-            kind=LinkKind.ARCHIVE,
-            archive=_MEMENTO_HOSTS[m.group("host").lower()],
-            original_url=_original(m.group("orig")),
-            captured_at=parse_timestamp(m.group("ts")),
-        )
+        return Link(url=url, kind=LinkKind.ARCHIVE, archive=_MEMENTO_HOSTS[m.group("host").lower()],
+                    original_url=_original(m.group("orig")))
     return Link(url=url)
 
 
 def _original(orig: str) -> str | None:
-    orig = unquote(orig)
-    # Archives collapse "//" in paths: "http:/example.com" is common in cited Wayback URLs.
-    orig = re.sub(r"^(https?):/+", r"\1://", orig, flags=re.IGNORECASE)
-    if not re.match(r"^https?://", orig, re.IGNORECASE):
+    """The page an archive URL names, normalised (archive.links ``_original``'s rule, then the key)."""
+    if re.match(r"^https?%3A", orig, re.IGNORECASE):
+        orig = unquote(orig)   # the whole original URL percent-encoded
+    if re.match(r"^https?:/", orig, re.IGNORECASE):
+        # Archives collapse "//" in paths: "http:/example.com" is common in cited Wayback URLs.
+        orig = re.sub(r"^(https?):/+", r"\1://", orig, flags=re.IGNORECASE)
+    else:
         orig = "http://" + orig
     try:
         return normalize_url(orig)
@@ -324,33 +293,6 @@ def _original(orig: str) -> str | None:
         return None
 
 
-def parse_timestamp(ts: str) -> datetime | None:
-    """A Wayback-style timestamp (1 to 14 digits, dots and dashes ignored) as a UTC datetime.
-
-    Short timestamps are padded to their lower bound; impossible months or days (``00``, which the
-    real CDX index contains) are clamped to 1, never a crash.
-    """
-    digits = re.sub(r"\D", "", ts)[:14]
-    if len(digits) < 4:
-        return None
-    digits = digits.ljust(14, "0")
-    year, month, day = int(digits[0:4]), int(digits[4:6]), int(digits[6:8])
-    hour, minute, second = int(digits[8:10]), int(digits[10:12]), int(digits[12:14])
-    month = min(max(month, 1), 12)
-    day = max(day, 1)
-    while day > 28:
-        try:
-            datetime(year, month, day)
-            break
-        except ValueError:
-            day -= 1
-    try:
-        return datetime(year, month, day, min(hour, 23), min(minute, 59), min(second, 59), tzinfo=UTC)
-    except ValueError:
-        return None
-
-
 __all__ = [
-    "InvalidUrl", "UrlMatch", "find_urls", "host_of", "make_link", "normalize_url",
-    "parse_timestamp",
+    "InvalidUrl", "UrlMatch", "find_urls", "make_link", "normalize_url",
 ]

@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from citations.urls import find_urls, host_of, make_link, normalize_url
+from citations.hosts import host_of
+from citations.urls import find_urls, make_link, normalize_url
 
 
 def found(text: str) -> list[str]:

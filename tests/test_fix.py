@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from archive import capture_time
 from citations.models import DocumentFormat
 from citations.rewrite import Outcome, Repair, apply_repairs, fix_document, unified_diff
 
@@ -18,6 +19,9 @@ NOTE = f"[archived 2022-11-16: {CAPTURE}]"
 
 
 def archive(line: int, url: str = DEAD, capture: str = CAPTURE, day: date | None = None) -> Repair:
+    # fix writes the day its caller gives; checker.report.repairs dates captures by archive/'s rule
+    captured = capture_time(capture)
+    day = day or (captured.date() if captured else None)
     return Repair(
         line=line, cited_url=url, replacement_url=capture, kind="archive", captured_at=day
     )

@@ -1,8 +1,12 @@
 """
 Judge one Observation: the verdict of a check, with a reason for humans.
 
-``classify()`` is pure (no I/O, clock or database), so old observations can be re-judged when
-these rules change. The rules, applied in this order (the first that applies wins):
+``classify()`` is pure (no I/O, clock or database): the rules are tested as a table, and a live
+page and an archive capture (``judge_capture``) are judged by the same rules. Stored checks are not
+re-judged when these rules change (the store does not keep all the evidence they read: see
+checker/models.py); the next check applies them.
+
+The rules, applied in this order (the first that applies wins):
 
 1. **skipped**: the URL matches a ``settings.exclude`` regex (``is_excluded``), or the fetcher
    refused to connect because the host resolves to a forbidden address
@@ -143,7 +147,7 @@ from checker.judge.soft404 import (
 )
 from checker.models import FailureKind, Hop, Observation, Verdict
 from checker.settings import CheckSettings
-from citations.urls import host_of
+from citations.hosts import host_of
 
 if TYPE_CHECKING:
     from archive.models import ArchivedPage

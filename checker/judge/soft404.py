@@ -56,7 +56,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 from rapidfuzz import fuzz
 
 from checker.models import Observation
-from citations.urls import scheme_and_netloc
+from citations.hosts import scheme_and_netloc
 
 PROBE_BODY_SIMILARITY = 95.0        # untitled pages: body samples this alike are the same page
 PROBE_TITLE_BODY_SIMILARITY = 90.0  # same title: body samples this alike are the same page

@@ -87,6 +87,23 @@ class State(StrEnum):
     INVALID = "invalid"
     SKIPPED = "skipped"
 
+    @property
+    def is_lost(self) -> bool:
+        """The cited page is gone or changed (dead, soft-404, drifted): it wants an archive capture."""
+        return self in _LOST_STATES
+
+    @property
+    def is_problem(self) -> bool:
+        """Something a reader should look at: every state but ``alive`` and those that judged no
+        page (``unchecked``, ``skipped``). The one definition for host tables (checker.report)
+        and for ``--fail-on problems`` (checker.report.policy: these never fail a run)."""
+        return self not in NOT_A_PROBLEM
+
+
+#: States that are no problem (``State.is_problem``): a live page, or no page judged.
+NOT_A_PROBLEM = frozenset({State.ALIVE, State.UNCHECKED, State.SKIPPED})
+_LOST_STATES = frozenset({State.DEAD, State.SOFT_404, State.DRIFTED})
+
 
 _ENDS_STREAK = frozenset({Verdict.ALIVE, Verdict.MOVED, Verdict.DRIFTED})
 #: The verdicts that end a streak, for the store's "history since" reads (module docstring).

@@ -89,7 +89,7 @@ class CitedLink:
     document_date_source: str | None   # "metadata" | "inferred"
     first_seen_at: datetime | None
     original_url: str | None
-    captured_at: datetime | None
+    captured_at: datetime | None   # as ReportSource.link_captured_at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,13 +145,20 @@ class ReportSource:
     accessed: CitedDate | None
     cited_url: str
     role: str
+    # The fields of the work this URL belongs to (database.work_fields): the citation's, or the
+    # URL's own in a footnote citing several works; the archive chose the capture by these.
+    work_title: str | None = None
+    work_published: CitedDate | None = None
+    work_accessed: CitedDate | None = None
     link_id: int
     url: str
     host: str | None
     kind: str
     archive: str | None              # archive links: "wayback", "archive.today", "perma.cc"
     original_url: str | None         # archive links: the page they archive
-    link_captured_at: datetime | None  # archive links: the capture time they name
+    # archive links: the day a citewatch note gives (citations.models.Link.captured_at); the time a
+    # capture URL names is archive/'s to read (archive.capture_time), which the report asks first
+    link_captured_at: datetime | None
     checks: int
     verdict: str | None
     reason: str
