@@ -54,8 +54,10 @@ Markdown reference definition
     The destination stays; the title gains ``archived 2022-11-16: <capture URL>``.
 
 Plain text and bare URLs already keep the original and add the capture after it, so they are
-written the same either way. ``citewatch scan`` reads all of these back: the capture is an archive
-link of the same citation.
+written the same either way. ``citewatch scan`` reads all of these back (citations/annotation.py):
+the capture is an archive link of the same citation, whatever its host, and the note's date is
+never taken for the citation's own date. Keep the forms here and the patterns there in step
+(tests/test_fix_round_trip.py runs every form through fix and a rescan).
 
 A moved page gets its new URL in place, in every form.
 
@@ -104,9 +106,9 @@ class Repair:
     cited_url: str  # the URL exactly as written in the document
     replacement_url: str  # the capture's replay URL, or the moved page's new URL
     kind: RepairKind
-    captured_at: date | None = (
-        None  # shown as "archived YYYY-MM-DD"; else read from the capture URL
-    )
+    # shown as "archived YYYY-MM-DD"; None writes a bare "archived". The caller dates the capture
+    # (checker.report.repairs asks archive/, whose rulebook reads capture timestamps).
+    captured_at: date | None = None
     archive: str | None = None  # the archive of the capture; named unless it is "wayback"
 
 
@@ -307,12 +309,6 @@ def _archived_label(repair: Repair) -> str:
     day = repair.captured_at
     if isinstance(day, datetime):
         day = day.date()
-    if day is None:
-        try:
-            captured = make_link(repair.replacement_url).captured_at
-        except InvalidUrl:
-            captured = None
-        day = captured.date() if captured else None
     where = f" at {repair.archive}" if repair.archive and repair.archive != "wayback" else ""
     return (f"archived {day.isoformat()}" if day else "archived") + where
 

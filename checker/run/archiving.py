@@ -27,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from archive import (
@@ -41,18 +41,21 @@ from archive import (
     SaveResult,
     Target,
     Wayback,
+    capture_time,
     end_of_day,
     start_of_day,
 )
 from checker.judge.classify import judge_capture
 from checker.judge.state import ConfirmRule, State, history_of, link_state
 from checker.models import CheckResult, Observation, Verdict
+from checker.report.overrides import LinkOverride
 from checker.run import eventloop
 from checker.run.progress import progress
 from checker.store.database import Store
 from checker.store.history import CURRENT
 from checker.store.rows import CitedLink, SaveRow, SnapshotRow
 from citations.dates import CitedDate
+from citations.urls import InvalidUrl, normalize_url
 
 #: Link states that want an archive capture: lost (or being confirmed lost), and unreachable now.
 WANTS_CAPTURE = frozenset({State.DEAD, State.SOFT_404, State.DRIFTED, State.FAILING,
@@ -87,7 +90,9 @@ class CaptureTarget:
 
 
 def target_of(cited: CitedLink) -> CaptureTarget | None:
-    """The date a citation's capture is chosen for (rules in the module docstring)."""
+    """The date a citation's capture is chosen for (rules in the module docstring). In a footnote
+    citing several works, ``accessed`` and ``published`` are those of the work the URL belongs
+    to (checker.store.database.work_fields, which the report shows beside the URL too)."""
     document_kind = "inferred" if cited.document_date_source == "inferred" else "document"
     for kind, when in (("accessed", cited.accessed), ("published", cited.published),
                        (document_kind, cited.document_date)):
@@ -111,9 +116,14 @@ class Plan:
 
 
 def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max_age_s: float,
-         drift: bool = False) -> Plan:
+         drift: bool = False, overrides: Mapping[str, LinkOverride] | None = None) -> Plan:
     """Lookups for lost links and replay checks for cited Wayback links not answered recently;
-    with ``drift``, lookups for live links too (``check --drift`` compares them with it)."""
+    with ``drift``, lookups for live links too (``check --drift`` compares them with it).
+
+    ``overrides`` (the configuration's ``[links."URL"] state``) win over the checks, as in every
+    report: a link set "dead" by hand (InternetArchiveBot's permadead) is looked up like any lost
+    link, whatever its checks say; one set "alive" is not, since no report offers its capture."""
+    forced = _forced_states(overrides or {})
     wanted = WANTS_CAPTURE | LIVE_STATES if drift else WANTS_CAPTURE
     by_link: dict[int, list[CitedLink]] = defaultdict(list)
     for cited in store.cited_links(document_ids):
@@ -130,6 +140,11 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
                 out.replays.append((link_id, first.url, stale))
             continue
         state = link_state(history_of(histories.get(link_id, [])), rule)
+        said = forced.get(first.url)
+        if said == "dead":
+            state = replace(state, state=State.DEAD)
+        elif said == "alive" and not drift:
+            continue
         if state.state not in wanted or not stale:
             continue
         targets = []
@@ -142,6 +157,17 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
             out.lookups.append(LookupRequest(url=first.url, targets=tuple(targets),
                                              failing_since=state.failing_since))
             out.link_ids[first.url] = link_id
+    return out
+
+
+def _forced_states(overrides: Mapping[str, LinkOverride]) -> dict[str, str]:
+    """{normalised URL: state set by hand}; a URL that does not normalise is matched as written."""
+    out: dict[str, str] = {}
+    for url, override in overrides.items():
+        try:
+            out[normalize_url(url)] = override.state
+        except InvalidUrl:
+            out[url] = override.state
     return out
 
 
@@ -181,7 +207,8 @@ def replay_rows(check: ReplayCheck, citations: Sequence[CitedLink]) -> list[Snap
     snap = check.snapshot
     return [
         SnapshotRow(
-            citation_id=c.citation_id, outcome=str(check.outcome), target=c.captured_at,
+            citation_id=c.citation_id, outcome=str(check.outcome),
+            target=capture_time(c.url) or c.captured_at,   # archive/'s reading (build.py's too)
             target_kind="cited-capture", looked_up_at=check.checked_at, reason=check.reason,
             archive=snap.archive if snap else "wayback", timestamp=snap.timestamp if snap else None,
             captured_at=snap.captured_at if snap else None,
@@ -225,13 +252,17 @@ def run_archive(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], object] = asyncio.sleep,
     quiet: bool | None = None, drift: bool = False,
+    overrides: Mapping[str, LinkOverride] | None = None,
 ) -> ArchiveSummary:
     """Ask the archive what the database does not know yet; store every answer as it arrives.
+
+    ``overrides``: the configuration's per-link states (see ``plan``).
 
     Stops cleanly when the archive keeps answering 429 (``summary.stopped`` says so): everything
     found before that is already stored.
     """
-    todo = plan(store, rule, document_ids=document_ids, max_age_s=max_age_s, drift=drift)
+    todo = plan(store, rule, document_ids=document_ids, max_age_s=max_age_s, drift=drift,
+                overrides=overrides)
     summary = ArchiveSummary(cached=todo.cached)
 
     async def go() -> None:
@@ -254,6 +285,7 @@ def run_archive(
             check = await wayback.verify_archived(url, cited_title=citations[0].title)
             store.record_snapshots(link_id, "cited", 0, replay_rows(check, citations))
             store.record_check(link_id, replay_check_result(check), run_id=None)
+            store.refresh_states([link_id])   # no check run ends to do it for the views
             summary.verified[str(check.outcome)] += 1
             advance()
         async for result in wayback.resolve(todo.lookups):

@@ -1,14 +1,30 @@
 """The scan step: documents parsed (in worker processes for many files) and stored; unchanged ones
-are skipped by their content hash."""
+are skipped by their content hash.
+
+Where documents come from, and the name each is stored under (``documents.path``):
+
+* files and folders: the path relative to the current folder (the folder scanned from), so that a
+  database made in CI matches a local checkout; the absolute path for a file outside it
+  (``checker.store.database.document_key``). Databases written before this named documents by
+  absolute path: a rescan renames such a row to the relative name (its citations and history
+  kept), and ``--document`` finds a document by either form;
+* ``-``: standard input, stored as ``<stdin>`` or the name ``--stdin-name`` gives (naming it
+  ``report.md`` makes ``git show HEAD:report.md | citewatch scan - --stdin-name report.md``
+  update the same document as scanning the file), its format detected from that name and the
+  content unless ``--input-format`` says;
+* an http(s) URL: fetched once (checker.run.remote), stored under the URL as given.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import os
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
@@ -18,9 +34,13 @@ import click
 
 from checker.run.collect import collect_documents
 from checker.run.progress import progress
-from checker.store.database import Store
-from citations import CitationsError, DocumentFormat, ParsedDocument, parse_document
+from checker.run.remote import document_format, fetch_document, is_url
+from checker.store.database import Store, document_key
+from citations import CitationsError, DocumentFormat, ParsedDocument, parse_bytes, parse_document
 from citations.detect import detect_format
+
+#: The name a document read from standard input is stored under (``scan --stdin-name`` changes it).
+STDIN_NAME = "<stdin>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +51,17 @@ class Scanned:
 
 
 def scan_paths(
-    store: Store, paths: list[Path], globs: tuple[str, ...], fmt: DocumentFormat | None, *,
-    exclude_path: tuple[str, ...] = (),
+    store: Store, paths: Sequence[str | Path], globs: tuple[str, ...], fmt: DocumentFormat | None,
+    *, exclude_path: tuple[str, ...] = (), stdin_name: str = STDIN_NAME,
 ) -> Scanned:
     """Scan every document under ``paths`` into ``store``; print one line per failure and a
-    summary."""
-    collected = collect_documents(paths, globs, exclude_path=tuple(exclude_path))
+    summary.
+
+    A path may also be ``-`` (the document on standard input, stored as ``stdin_name``) or an
+    http(s) URL (fetched by checker.run.remote, stored under the URL as given)."""
+    inputs = [str(p) for p in paths if str(p) == "-" or is_url(str(p))]
+    files_given = [Path(p) for p in paths if str(p) not in inputs]
+    collected = collect_documents(files_given, globs, exclude_path=tuple(exclude_path))
     failures = 0
     document_ids: list[int] = []
     for missing, reason in collected.errors:
@@ -54,15 +79,20 @@ def scan_paths(
               "removed": 0, "new_links": 0}
     # Unchanged documents are known by their bytes' hash, before any parsing: a document of
     # 100,000 citations took 85 s to parse only to be found unchanged.
+    for path in files:   # a database from before paths were stored relative
+        store.adopt_absolute_path(document_key(path))
     known = {path: hit for path in files if (hit := _unchanged(store, path, fmt)) is not None}
-    with progress(len(files), "Scanning") as advance:
+    with progress(len(files) + len(inputs), "Scanning") as advance:
         for document_id, citations in known.values():
             document_ids.append(document_id)
             totals["documents"] += 1
             totals["unchanged"] += 1
             totals["citations"] += citations
             advance()
-        for path, parsed in parse_all(tuple(p for p in files if p not in known), fmt):
+        parsed_files = parse_all(tuple(p for p in files if p not in known), fmt)
+        read: Iterator[tuple[Path | str, ParsedDocument | str]] = itertools.chain(
+            parsed_files, _read_inputs(inputs, fmt, stdin_name))
+        for source, parsed in read:
             if isinstance(parsed, str):
                 click.echo(f"Error: {parsed}", err=True)
                 failures += 1
@@ -76,7 +106,7 @@ def scan_paths(
             for k in ("added", "updated", "removed", "new_links"):
                 totals[k] += getattr(outcome, k)
             for warning in parsed.warnings:
-                click.echo(f"Warning: {path}: {warning}", err=True)
+                click.echo(f"Warning: {source}: {warning}", err=True)
             advance()
     click.echo(
         f"Scanned {totals['documents']} document(s): {totals['citations']} citations "
@@ -91,6 +121,25 @@ def scan_paths(
 
 
 
+def _read_inputs(inputs: list[str], fmt: DocumentFormat | None, stdin_name: str
+                 ) -> Iterator[tuple[str, ParsedDocument | str]]:
+    """Standard input (``-``) and URLs, each parsed under the name it is stored as: its
+    ParsedDocument or its error line."""
+    for source in inputs:
+        try:
+            if source == "-":
+                data = sys.stdin.buffer.read()
+                name = stdin_name
+                detected = fmt
+            else:
+                remote = fetch_document(source)
+                data, name = remote.data, source
+                detected = fmt or (document_format(remote) if remote.data.strip() else None)
+            yield name, parse_bytes(data, path=name, format=detected)
+        except CitationsError as exc:
+            yield source, str(exc)
+
+
 def _unchanged(store: Store, path: Path, fmt: DocumentFormat | None) -> tuple[int, int] | None:
     """(id, citations) of the stored document if ``path`` holds the bytes it was read from,
     to be read as the same format by the same rules; None when it must be parsed (or cannot be
@@ -100,7 +149,7 @@ def _unchanged(store: Store, path: Path, fmt: DocumentFormat | None) -> tuple[in
         detected = fmt or detect_format(str(path), data[:8192])  # as citations.parse_bytes does
     except (OSError, CitationsError):
         return None
-    return store.unchanged_document(str(path.resolve()), hashlib.sha256(data).hexdigest(),
+    return store.unchanged_document(document_key(path), hashlib.sha256(data).hexdigest(),
                                     detected)
 
 
@@ -130,7 +179,8 @@ PARALLEL_FROM = 16
 def parse_all(
     files: tuple[Path, ...], fmt: DocumentFormat | None
 ) -> Iterator[tuple[Path, ParsedDocument | str]]:
-    """Each file parsed, in order: its ParsedDocument (path made absolute) or its error line."""
+    """Each file parsed, in order: its ParsedDocument (under its stored name, ``document_key``)
+    or its error line."""
     workers = min(os.cpu_count() or 1, 8)
     if len(files) < PARALLEL_FROM or workers < 2:
         for path in files:
@@ -176,5 +226,5 @@ def _parse_one(path: Path, fmt: DocumentFormat | None) -> ParsedDocument | str:
         parsed = parse_document(path, format=fmt)
     except CitationsError as exc:
         return str(exc)
-    return replace(parsed, path=str(path.resolve()))
+    return replace(parsed, path=document_key(path))
 

@@ -27,7 +27,9 @@ What becomes a citation:
 A **Robust Link** (``<a href data-originalurl data-versionurl data-versiondate>``,
 robustlinks.mementoweb.org; ``citewatch fix --robust-links`` writes them) cites both URLs: the
 ``data-versionurl`` capture and the ``data-originalurl`` page follow ``href`` in the citation's
-URLs (each once), so the capture counts as the citation's archive link.
+URLs (each once), so the capture counts as the citation's archive link. A link ``citewatch fix``
+pointed at its capture keeps its page in ``data-original-href``: that page comes first, then the
+capture.
 
 Outbound means http(s). Relative links are resolved against the page's ``<base href>``; with no
 absolute base they point inside the site and are skipped, and so are ``#fragment``,
@@ -213,18 +215,20 @@ def _note(item: Tag, label: str | None, base: str | None) -> Citation:
     body = item.find("span", class_="reference-text") or item
     text = _squash(body.get_text()).replace("↩︎", "").replace("↩", "").strip()
     urls: list[str] = []
+    captures: dict[str, str] = {}
     titles: list[str] = []
     for node in body.descendants:
         if isinstance(node, Tag) and node.name == "a" and node.get("href"):
             url = _outbound(str(node["href"]), base)
             if url is not None:
-                urls.append(url)
-                urls.extend(_robust_urls(node, url, base))
+                urls.extend(_link_urls(node, url, base))
+                captures.update(_captures(node, url, base))
                 titles.append(_squash(node.get_text()))
         elif isinstance(node, NavigableString) and not isinstance(node, Comment) \
                 and node.find_parent("a") is None:
             urls.extend(m.url for m in find_urls(str(node)))
-    citation = make_citation(label=label, line=item.sourceline or 1, text=text, urls=urls)
+    citation = make_citation(label=label, line=item.sourceline or 1, text=text, urls=urls,
+                             captures=captures)
     if citation.title is None:
         title = next((t for t in titles if len(t.split()) > 1 and not _SCHEME.match(t)), None)
         if title:
@@ -240,6 +244,33 @@ def _is_backlink(tag: Tag) -> bool:
 
 
 # --- links -------------------------------------------------------------------------------------
+
+
+def _link_urls(a: Tag, href: str, base: str | None) -> list[str]:
+    """The URLs one ``<a>`` cites: ``href``, then a Robust Link's others. A link ``citewatch fix``
+    pointed at a capture (``data-original-href``) cites its original page first, so that the
+    citation stays the citation of that page (its ``@`` key unchanged) with the capture beside it."""
+    value = a.get("data-original-href")
+    original = _outbound(value, base) if isinstance(value, str) else None
+    if original is not None and original != href:
+        return [original, href]
+    return [href, *_robust_urls(a, href, base)]
+
+
+def _captures(a: Tag, href: str, base: str | None) -> dict[str, str]:
+    """{capture: page} of one ``<a>`` whose markup says which URL is a capture: ``href`` with
+    citewatch's ``data-original-href``, or a Robust Link's ``data-versionurl``."""
+    def attr(name: str) -> str | None:
+        value = a.get(name)
+        return _outbound(value, base) if isinstance(value, str) else None
+
+    original = attr("data-original-href")
+    if original is not None and original != href:
+        return {href: original}
+    version = attr("data-versionurl")
+    if version is not None and version != href:
+        return {version: attr("data-originalurl") or href}
+    return {}
 
 
 def _robust_urls(a: Tag, href: str, base: str | None) -> list[str]:
@@ -260,7 +291,8 @@ def _link(a: Tag, url: str, base: str | None) -> Citation:
         text = _squash(str(a.get("title") or (img["alt"] if isinstance(img, Tag) else "") or url))
     title = a.get("title")
     return make_citation(
-        label=None, line=a.sourceline or 1, text=text, urls=[url, *_robust_urls(a, url, base)],
+        label=None, line=a.sourceline or 1, text=text, urls=_link_urls(a, url, base),
+        captures=_captures(a, url, base),
         title=_squash(title) if isinstance(title, str) and title.strip() else None,
     )
 

@@ -39,6 +39,7 @@ import bisect
 import re
 from dataclasses import dataclass, field, replace
 
+from citations.annotation import strip_notes
 from citations.dates import parse_metadata_date
 from citations.formats.common import FormatResult
 from citations.models import Citation
@@ -551,8 +552,9 @@ def _footnote(block: _Block, inline: _Inline) -> Citation:
 def _fallback_title(links: list[_Link]) -> str | None:
     """The first link's ``"title"``, else its text when that is words rather than a URL."""
     for link in links:
-        if link.title:
-            return link.title
+        title = strip_notes(link.title).strip() if link.title else None  # not citewatch's note
+        if title:
+            return title
         text = _squash(link.text or "")
         if text and not _is_web(text) and len(text.split()) > 1:
             return text
