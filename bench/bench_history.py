@@ -3,6 +3,8 @@ History benchmark: what a database costs after years of nightly checks.
 
     .venv/bin/python bench/bench_history.py                          # 100,000 links, 365 nights
     .venv/bin/python bench/bench_history.py --links 10000 --nights 365 --at 1,30,365
+    .venv/bin/python bench/bench_history.py --nights 30 --horizon 365 --at 1,30   # its first 30
+    .venv/bin/python bench/bench_history.py --measure-only --nights 365           # measure again
 
 Builds the history of `--links` cited links checked once a night for `--nights` nights, through
 `Store.record_check` as `citewatch check` records them (commit windows included), and at each
@@ -10,8 +12,14 @@ night of `--at` prints:
 
 * the database's size (after a WAL checkpoint) and its rows of checks;
 * `citewatch report --format json` and `--format html` (to /dev/null): wall time and peak
-  memory (max RSS, from wait4) of the command as a child process, start-up included;
-* `citewatch check` with nothing due (every link checked within `--max-age`): the same.
+  memory (max RSS, from wait4) of the command as a child process, start-up included (spawned
+  by a small launcher process: Linux counts the spawning process's own peak in a child's);
+* `citewatch check` with nothing due (every link checked within `--max-age`): the same;
+
+each with its CPU time too (user + system, from wait4: the machine is shared, so wall time is
+noisy), and at the end the ratio of each figure at the last night to the same at night 30. Like
+the nightly workflow, which prunes before it caches the database, it runs `Store.prune` (fold
+and VACUUM) every `--prune-every` nights and before each measure.
 
 The links: 90 % alive all along; 5 % die on a random night and stay dead (404); 3 % blocked
 (403) all along; 2 % flapping, each night alive or timing out (unreachable) at random. Every
@@ -23,7 +31,6 @@ run" have runs to show.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import subprocess
 import sys
@@ -35,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from checker.models import CheckResult, Hop, Observation, Verdict  # noqa: E402
+from checker.run.check import CHECK_BATCH  # noqa: E402
 from checker.store.database import open_store  # noqa: E402
 from citations.models import DocumentFormat, ParsedDocument  # noqa: E402
 from citations.records import make_citation  # noqa: E402
@@ -77,30 +85,48 @@ def check_of(i: int, url: str, night: int, at: datetime, death: dict[int, int],
                        checked_at=at)
 
 
-def run_child(argv: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MB, exit status) of a command, start-up included."""
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+# Started from a small process: Linux counts in a child's max RSS the peak RSS of the process
+# that spawned it (the memory it shared until exec), and this benchmark's own peak is large.
+LAUNCHER = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(process.pid, 0)
+print(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+      os.waitstatus_to_exitcode(status))
+"""
 
 
-def measure(db: Path, night: int) -> None:
-    size = db.stat().st_size
+def run_child(argv: list[str]) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS in MB, exit status) of a command, start-up included."""
+    out = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return float(out[0]), float(out[1]), float(out[2]), int(out[3])
+
+
+# --all: every row rendered, as before reports left alive rows out by default
+COMMANDS = (("report json", ["report", "--format", "json", "--all"]),
+            ("report html", ["report", "--format", "html", "--all"]),
+            ("check, nothing due", ["check", "--max-age", "100000d"]))
+
+
+def measure(db: Path, night: int) -> dict[str, float]:
+    """Print one night's figures and return them by name."""
     with open_store(db) as store:
         store.db.execute("pragma wal_checkpoint(truncate)")
         rows, checks = store.db.execute("select count(*), sum(repeats) from checks").fetchone()
         size = store._file_bytes()
     cli = [sys.executable, "-m", "checker"]
-    figures = []
-    for name, args in (("report json", ["report", "--format", "json"]),
-                       ("report html", ["report", "--format", "html"]),
-                       ("check, nothing due", ["check", "--max-age", "100000d"])):
-        wall, rss, status = run_child([*cli, *args, "--db", str(db)])
-        figures.append(f"{name} {wall:.2f} s {rss:.0f} MB" + (f" (exit {status})" if status > 1 else ""))
+    figures = {"database MB": size / 1e6}
+    shown = []
+    for name, args in COMMANDS:
+        wall, cpu, rss, status = run_child([*cli, *args, "--db", str(db)])
+        figures.update({f"{name} s": wall, f"{name} CPU s": cpu, f"{name} MB": rss})
+        shown.append(f"{name} {wall:.2f} s ({cpu:.2f} s CPU) {rss:.0f} MB"
+                     + (f" (exit {status})" if status > 1 else ""))
     print(f"night {night:>4}: {size / 1e6:8.1f} MB, {rows:>10,} rows for {checks:>11,} checks | "
-          + " | ".join(figures), flush=True)
+          + " | ".join(shown), flush=True)
+    return figures
 
 
 def main() -> None:
@@ -110,7 +136,20 @@ def main() -> None:
     parser.add_argument("--at", default="1,30,365", help="nights at which to measure")
     parser.add_argument("--db", type=Path, default=Path("/tmp/citewatch-bench-history.db"))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--prune-every", type=int, default=7, metavar="NIGHTS",
+                        help="run `prune` (fold and VACUUM) every this many nights, and before "
+                             "each measure (0: only before each measure)")
+    parser.add_argument("--horizon", type=int, metavar="NIGHTS",
+                        help="the dying links die on a night drawn from this many (default: "
+                             "--nights); `--nights 30 --horizon 365` builds the first 30 nights "
+                             "of the default run")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="measure the database at --db as it is (built by an earlier run "
+                             "of --nights nights)")
     args = parser.parse_args()
+    if args.measure_only:   # labelled as night --nights
+        measure(args.db, args.nights)
+        return
     measure_at = {int(n) for n in args.at.split(",") if int(n) <= args.nights}
     for suffix in ("", "-wal", "-shm", ".lock"):
         Path(str(args.db) + suffix).unlink(missing_ok=True)
@@ -119,7 +158,8 @@ def main() -> None:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=args.nights)
     clock = [start]
     urls = [f"https://host{i % 997}.example/reports/{i}" for i in range(args.links)]
-    death = {i: rnd.randrange(args.nights) for i in range(args.links) if kind_of(i) == "dies"}
+    death = {i: rnd.randrange(args.horizon or args.nights) for i in range(args.links)
+             if kind_of(i) == "dies"}
     print(f"{args.links:,} links over {args.nights} nights", flush=True)
     with open_store(args.db, clock=lambda: clock[0]) as store:
         for d in range(0, args.links, CITATIONS_PER_DOCUMENT):
@@ -132,11 +172,14 @@ def main() -> None:
         ids = {r["url"]: r["id"] for r in store.db.query("select id, url from links")}
         link_ids = [ids[url] for url in urls]
         built = time.perf_counter()
+        measured: dict[int, dict[str, float]] = {}
         for night in range(1, args.nights + 1):
             clock[0] = start + timedelta(days=night)
             run_id = store.start_run("check")
             window = store.commit_window(max_rows=2000, max_s=1.0)
             for i, url in enumerate(urls):
+                if i % CHECK_BATCH == 0:   # as `check` does, a batch of links at a time
+                    store.expect_checks(link_ids[i:i + CHECK_BATCH])
                 window.open()
                 at = clock[0] + timedelta(milliseconds=i)
                 store.record_check(link_ids[i], check_of(i, url, night, at, death, rnd),
@@ -145,10 +188,18 @@ def main() -> None:
             window.commit()
             clock[0] += timedelta(milliseconds=args.links + 1)
             store.finish_run(run_id, "finished")
+            if night in measure_at or (args.prune_every and night % args.prune_every == 0):
+                pruned = store.prune()   # as the nightly workflow does before it caches
+                if night in measure_at:
+                    print(f"  (built in {time.perf_counter() - built:.0f} s; prune folded "
+                          f"{pruned.folded:,} rows)", flush=True)
             if night in measure_at:
-                print(f"  (built in {time.perf_counter() - built:.0f} s)", flush=True)
                 store.db.execute("pragma wal_checkpoint(truncate)")
-                measure(args.db, night)
+                measured[night] = measure(args.db, night)
+    if 30 in measured and args.nights in measured and args.nights != 30:
+        late, early = measured[args.nights], measured[30]
+        print(f"{args.nights}/30 nights: " + ", ".join(
+            f"{name} {late[name] / early[name]:.2f}x" for name in early), flush=True)
 
 
 if __name__ == "__main__":

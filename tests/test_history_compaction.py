@@ -300,8 +300,9 @@ def test_citewatch_prune_dry_run_then_prune(tmp_path: Path, monkeypatch: pytest.
     assert dry.exit_code == 0, dry.stderr
     assert dry.stderr.startswith(
         "Would fold 11 of 12 check rows older than 30d into the rows of their runs, leaving 1 "
-        "rows for 12 checks: their evidence (reason, headers, timings) would go; every verdict, "
-        "status, final URL and check time would stay. The database is ")
+        "rows for 12 checks: their evidence (reason, headers, timings) would go, and the times "
+        "of old checks without a failure that no state needs; every failure's time and every "
+        "state would stay. The database is ")
     assert sqlite_utils.Database(path)["checks"].count == 12
     done = runner.invoke(get_cli(), ["prune", "--db", str(path)])
     assert done.exit_code == 0, done.stderr
@@ -309,3 +310,138 @@ def test_citewatch_prune_dry_run_then_prune(tmp_path: Path, monkeypatch: pytest.
     with open_store(path) as store:
         after = link_state(history_of(dict(store.histories())[link_id]))
     assert after == before and after.failing_count == 4   # days 0, 3, 6, 9
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_prune_folds_old_stretches_and_every_state_from_the_cutoff_on_stays(tmp_path: Path,
+                                                                           seed: int) -> None:
+    """Old rows without a failure become one row per stretch (a flapping link's year is a few
+    rows); from the cutoff on every state is what the checks give, and so are the outages,
+    "failing since", the last check that ended a streak and the latest check, for every rule."""
+    checks = random_history(seed, length=150)
+    truth = _records(checks)
+    url = "https://example.org/p"
+    cut = checks[random.Random(seed).randrange(1, len(checks))].at + timedelta(seconds=1)
+    now = cut + timedelta(days=10)
+    with open_store(tmp_path / "c.db", clock=lambda: now) as store:
+        link_id = _link(store, url)
+        for check in checks:
+            store.record_check(link_id, _result(url, check), run_id=None)
+        before = store.db.execute("select count(*), sum(repeats) from checks").fetchone()
+        was = _old_verdicts(store, cut)
+        store.prune(keep_s=10 * 86400)
+        after = store.db.execute("select count(*), sum(repeats) from checks").fetchone()
+        old = _old_verdicts(store, cut)
+        (_, runs), = store.histories()
+    assert after[1] == before[1] == len(checks)   # every check still counted
+    # no two old rows without a failure follow each other (but the last, `latest` at the cut)
+    assert not _foldable(old)
+    if _foldable(was):
+        assert after[0] < before[0]
+    folded = history_of(runs)
+    moments = sorted({c.at for c in checks if c.at >= cut} | {cut, now})
+    for rule in RULES:
+        assert link_state(folded, rule) == link_state(truth, rule)   # outages and last_ok too
+        assert states_at(folded, moments, rule) == states_at(truth, moments, rule)
+        for moment in moments:
+            # (inside a run, `latest` and `last_ok` are its first check's, as before pruning)
+            mine = link_state([r for r in folded if r.checked_at <= moment], rule)
+            real = link_state([r for r in truth if r.checked_at <= moment], rule)
+            assert (mine.state, mine.label, mine.failing_since, mine.down_periods) \
+                == (real.state, real.label, real.failing_since, real.down_periods)
+
+
+def _old_verdicts(store: object, cut: datetime) -> list[Verdict]:
+    from checker.store.database import Store
+
+    assert isinstance(store, Store)
+    return [Verdict(v) for v, in store.db.execute(
+        "select verdict from checks where last_checked_at < ? order by checked_at", [iso(cut)])]
+
+
+def _foldable(old: list[Verdict]) -> bool:
+    return any(not a.is_failure and not b.is_failure for a, b in zip(old, old[1:-1], strict=False))
+
+
+def test_checks_read_ahead_are_recorded_without_a_query_each_and_give_the_same_rows(
+        tmp_path: Path) -> None:
+    urls = [f"https://e{i}.example/p" for i in range(6)]
+    histories = {url: random_history(i, length=30, url=url) for i, url in enumerate(urls)}
+    tables = []
+    for ahead in (False, True):
+        with open_store(tmp_path / f"{ahead}.db") as store:
+            ids = {url: _link(store, url) for url in urls}
+            statements: list[str] = []
+            for night in range(30):
+                if ahead:   # as `check` does for each batch of links
+                    store.expect_checks([ids[u] for u in urls[:-1]])   # the last: not read ahead
+                store.db.conn.set_trace_callback(statements.append)
+                for url in urls:
+                    store.record_check(ids[url], _result(url, histories[url][night]), run_id=None)
+                store.db.conn.set_trace_callback(None)
+            selects = sum(1 for s in statements if s.lstrip().lower().startswith("select"))
+            assert selects == (30 if ahead else 30 * len(urls))   # the last link's own, if ahead
+            tables.append(list(store.db.execute(
+                "select link_id, checked_at, last_checked_at, verdict, status, final_url, reason, "
+                "repeats, times, checks_total from checks order by link_id, checked_at")))
+    assert tables[0] == tables[1]
+
+
+def test_the_json_report_written_in_pieces_is_json_dumps_of_the_whole() -> None:
+    """JSON is streamed a citation at a time with its own indenting; its bytes stay json's."""
+    import json
+    from dataclasses import replace
+
+    from checker.report import to_json
+    from tests.report_sample import big_report, sample_report
+
+    for report in (sample_report(), big_report(40)):
+        empty_document = replace(report.documents[0], citations=())
+        for variant in (report, replace(report, documents=()),
+                        replace(report, documents=(empty_document,))):
+            whole = json.dumps(to_json.as_dict(variant), ensure_ascii=False, indent=2) + "\n"
+            assert "".join(to_json.chunks(variant)) == whole
+    odd = {"a": [1.5, float("inf"), True, None, "é\n\"", {}, [], {"b": [0, -2]}], "c": {}}
+    assert to_json._dumps(odd, 3) == json.dumps(odd, ensure_ascii=False, indent=2).replace(
+        "\n", "\n" + "  " * 3)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_report_chart_and_news_are_each_links_states_at_each_run(tmp_path: Path,
+                                                                     seed: int) -> None:
+    """The report counts links with the same states together and skips the fold for a link
+    of one steady run: its chart, "newly dead" and "recovered" are still, link by link, the
+    states of the whole history at the end of each charted run (run ids in any time order)."""
+    from collections import Counter
+
+    from checker.report.build import HISTORY_RUNS, _link_states
+    from checker.report.model import STATES
+
+    path = tmp_path / "c.db"
+    _build(path, seed, how="recorded")
+    with open_store(path) as store:
+        store.db.execute("update runs set finished_at = ? where id = 20",   # out of order
+                         [iso(START + timedelta(days=60))])
+        runs = store.finished_runs("check", limit=HISTORY_RUNS)
+        ids = store.report_links(None)
+        whole = {i: history_of(r) for i, r in store.histories(link_ids=ids)}
+        for rule in RULES:
+            states, chart, changed = _link_states(store, rule, runs, ids)
+            counts: list[Counter[str]] = [Counter() for _ in runs]
+            news = {}
+            for i in ids:
+                history = whole.get(i, [])
+                mine, real = states[i], link_state(history, rule)   # (read from the chart on)
+                assert (mine.state, mine.label, mine.failing_since, mine.latest) \
+                    == (real.state, real.label, real.failing_since, real.latest)
+                at = [link_state([r for r in history if r.checked_at <= m], rule).state
+                      for _, m in runs]
+                for count, state in zip(counts, at, strict=True):
+                    count[state] += 1
+                now = states[i].state
+                if now.is_lost and not at[-2].is_lost:
+                    news[i] = "newly_dead"
+                elif at[-2].is_lost and not now.is_lost:
+                    news[i] = "recovered"
+            assert [p.counts for p in chart] == [{s: c[s] for s in STATES if c[s]} for c in counts]
+            assert changed == news

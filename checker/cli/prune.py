@@ -19,9 +19,11 @@ from checker.store.database import open_store
               help="Rows of checks younger than this keep their own evidence.")
 @click.option("--dry-run", is_flag=True, help="Say what would be folded; change nothing.")
 def prune_command(db_path: Path, keep_s: float, dry_run: bool) -> None:
-    """Fold rows of identical consecutive checks older than --keep into one row per run, then
-    VACUUM. Every verdict and every time the confirmation rules need is kept: states, "failing
-    since" and outages stay exactly as they were. A check that repeats its link's latest
+    """Fold rows of identical consecutive checks older than --keep into one row per run, and
+    each old stretch without a failure (a link flipping between alive and a timeout) into one
+    row, then VACUUM. Every time the confirmation rules need is kept: states, "failing since"
+    and outages stay exactly as they were, and rows the report's chart of past runs reads are
+    not touched. A check that repeats its link's latest
     outcome already extends that row as it is recorded; this folds rows written one per check
     by older versions, and gives the file's free pages back.
 
@@ -37,8 +39,9 @@ def prune_command(db_path: Path, keep_s: float, dry_run: bool) -> None:
         click.echo(
             f"Would fold {outcome.folded:,} of {outcome.rows:,} check rows older than "
             f"{format_duration(keep_s)} into the rows of their runs, leaving {runs:,} rows for "
-            f"{outcome.checks:,} checks: their evidence (reason, headers, timings) would go; "
-            f"every verdict, status, final URL and check time would stay. The database is "
+            f"{outcome.checks:,} checks: their evidence (reason, headers, timings) would go, "
+            f"and the times of old checks without a failure that no state needs; every "
+            f"failure's time and every state would stay. The database is "
             f"{_mb(outcome.bytes_before)}.", err=True)
         return
     click.echo(

@@ -18,14 +18,14 @@ from checker.judge.state import ConfirmRule, State, history_of, link_state, stat
 from checker.models import CheckResult, FailureKind, Verdict
 from checker.net.fetch import Fetcher
 from checker.run import eventloop, parallel
-from checker.run.checking import DnsWitness, Target, check_targets
-from checker.run.parallel import Workers
+from checker.run.checking import DnsWitness, Target
+from checker.run.parallel import Workers, check_targets
 from checker.run.progress import progress
 from checker.settings import CheckSettings
 from checker.store.database import Store
 from checker.store.history import CURRENT
 from checker.store.rows import DueLink
-from citations.urls import host_of
+from citations.hosts import host_of
 
 if TYPE_CHECKING:
     # Only `check --drift` needs the archive and the drift meter (bs4, httpx for the archive):
@@ -86,34 +86,40 @@ def run_check(
     store: Store, settings: CheckSettings, rule: ConfirmRule, *, max_age_s: float,
     document_ids: list[int] | None, limit: int | None, quiet: bool,
     drift: ArchiveSettings | None = None, archive_clock: ArchiveClock = time.monotonic,
-    archive_sleep: ArchiveSleep = asyncio.sleep,
+    archive_sleep: ArchiveSleep = asyncio.sleep, batch_size: int = CHECK_BATCH,
 ) -> CheckSummary:
     """Check the due links, writing each check as it ends (committed within 0.2 s, and on every
     exit path: an interruption keeps them all).
 
     ``drift``: measure content drift against archive captures (``checker.run.drift``) through a
     Wayback client with these settings, paced on ``archive_clock``/``archive_sleep``.
+    ``batch_size``: links loaded and checked at a time (``CHECK_BATCH``).
 
     Holds the database's run lock from before the due links are chosen to the end: two runs
     started together would otherwise both choose, and check, every link."""
     if drift is not None:
         settings = replace(settings, main_text=True)
     with store.run_lock():
-        workers = _early_workers(store, limit)
+        workers = _early_workers(store, settings, limit)
         try:
             return _run_check(store, settings, rule, max_age_s=max_age_s,
                               document_ids=document_ids, limit=limit, quiet=quiet,
                               workers=workers, drift=drift, archive_clock=archive_clock,
-                              archive_sleep=archive_sleep)
+                              archive_sleep=archive_sleep, batch_size=batch_size)
         finally:
             if workers is not None:
                 workers.stop()
 
 
 
-def _early_workers(store: Store, limit: int | None) -> Workers | None:
+def _early_workers(store: Store, settings: CheckSettings, limit: int | None) -> Workers | None:
     """Worker processes for a run that may be large enough for them (checker.run.parallel), forked
-    before its links are loaded, so that they share none of that data."""
+    before its links are loaded, so that they share none of that data: as many as
+    ``settings.processes`` asks, else as many as the machine can use when the run may reach
+    ``parallel.MIN_URLS``."""
+    if settings.processes is not None:
+        count = min(settings.processes, settings.concurrency)
+        return parallel.Workers(count) if count > 1 else None
     possible = store.counts()["links"] if limit is None else limit
     if parallel.max_workers() < 2 or possible < parallel.MIN_URLS:
         return None
@@ -123,6 +129,7 @@ def _early_workers(store: Store, limit: int | None) -> Workers | None:
 
 def _due_in_batches(
     store: Store, *, max_age_s: float, document_ids: list[int] | None, limit: int | None,
+    batch_size: int,
 ) -> tuple[Sequence[int], Iterator[list[DueLink]]]:
     """The ids of the due links, in order, and the links themselves a batch at a time: the first
     batch as the query gave it, the others loaded by id when their turn comes. Of the links
@@ -130,14 +137,14 @@ def _due_in_batches(
     with their number."""
     due = store.links_due(max_age_s=max_age_s, document_ids=document_ids, limit=limit,
                           failing_first=FAILING_VERDICTS)
-    first = list(itertools.islice(due, CHECK_BATCH))
+    first = list(itertools.islice(due, batch_size))
     later = array("q", (link.id for link in due))  # 8 bytes a link, not a Python int's 36
 
     def batches(first: list[DueLink]) -> Iterator[list[DueLink]]:
         yield first
         del first  # not kept through the later batches
-        for start in range(0, len(later), CHECK_BATCH):
-            yield list(store.links_due(ids=later[start : start + CHECK_BATCH],
+        for start in range(0, len(later), batch_size):
+            yield list(store.links_due(ids=later[start : start + batch_size],
                                        document_ids=document_ids))
 
     return array("q", (link.id for link in first)) + later, batches(first)
@@ -148,9 +155,10 @@ def _run_check(
     store: Store, settings: CheckSettings, rule: ConfirmRule, *, max_age_s: float,
     document_ids: list[int] | None, limit: int | None, quiet: bool, workers: Workers | None,
     drift: ArchiveSettings | None, archive_clock: ArchiveClock, archive_sleep: ArchiveSleep,
+    batch_size: int,
 ) -> CheckSummary:
     due_ids, batches = _due_in_batches(store, max_age_s=max_age_s, document_ids=document_ids,
-                                       limit=limit)
+                                       limit=limit, batch_size=batch_size)
     run_id = store.start_run("check")
     verdicts: Counter[str] = Counter()
     answering: set[str] = set()
@@ -186,6 +194,7 @@ def _run_check(
                         id_of[link.url] = link.id
                         titles[link.id] = link.cited_titles
                         targets.append(Target(url=link.url, cited_titles=link.cited_titles))
+                    store.expect_checks(list(titles))   # no query per recorded check
                     captures = store.drift_captures(list(titles)) if meter is not None else {}
                     checking = check_targets(targets, settings, now=store.clock, workers=workers,
                                              fetcher=fetcher, probes=probes)

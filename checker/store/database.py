@@ -11,7 +11,17 @@ One table per concept, plain columns (TEXT dates in ISO 8601, UTC), so ``sqlite-
 * ``checks``          the history of a link's checks, one row per *run* of identical checks (same
                       verdict, status and final URL): first and last time, how many, the time of
                       each failure, and the latest check's evidence (see ``record_check``)
-* ``runs``            one row per command run
+* ``runs``            one row per ``check`` run: started, finished, outcome (finished,
+                      interrupted, crashed; none while running or after a kill)
+* ``snapshots``       the archive capture chosen for each citation's link (or why there is none)
+* ``archive_lookups`` when each link was last looked up in the archives, so a rerun asks nothing
+* ``saves``           Save Page Now requests and their outcome
+* ``capture_texts``   the main text of archive captures, for ``check --drift``
+* ``settings``        settings every command shares, such as the state policy (``confirm``)
+* ``link_states``     each link's state under the stored policy, for the views below
+* views ``link_status`` and ``lost_citations``: the answers without joins, for datasette users
+
+(tests/test_layers.py checks this list against a database made by the migrations.)
 
 The schema is versioned with ``sqlite_utils.Migrations``; every document is written in one
 transaction, so an interrupted scan leaves the database as it was before or after that document.
@@ -40,10 +50,26 @@ except ImportError:  # Windows: no run lock (see Store.run_lock)
     fcntl = None  # type: ignore[assignment]
 
 from checker.errors import StoreError
-from checker.judge.state import ENDS_STREAK, CheckRun, keeps_every_time
+from checker.judge.state import (
+    ENDS_STREAK,
+    CheckRun,
+    ConfirmRule,
+    history_of,
+    keeps_every_time,
+    link_state,
+)
 from checker.models import CheckResult, Verdict
 from checker.settings import DEFAULT_HISTORY_KEEP_S
-from checker.store.history import SAME_OUTCOME, PruneOutcome, check_run, chunks, fold_runs, micros
+from checker.store.history import (
+    CHARTED_RUNS,
+    CURRENT,
+    SAME_OUTCOME,
+    PruneOutcome,
+    check_run,
+    chunks,
+    fold_runs,
+    micros,
+)
 from checker.store.rows import (
     CitedLink,
     DueLink,
@@ -74,6 +100,18 @@ from citations.models import (
 DEFAULT_BUSY_TIMEOUT_S = 5.0
 
 
+
+def work_fields(prefix: str = "") -> str:
+    """SQL select expressions for the fields of the work a cited URL belongs to: its own, when the
+    footnote cites several works (``citation_links.own_fields``), else its citation's; named
+    ``<prefix>title``, ``<prefix>published``, ``<prefix>accessed`` (``cl`` is citation_links and
+    ``c`` citations). The one rule for this question: the drift titles (``links_due``), the dates
+    an archive capture is chosen for (``cited_links``, checker.run.archiving.target_of) and what
+    the report shows beside each URL (``report_rows``) all select it."""
+    return ", ".join(f"iif(cl.own_fields, cl.{name}, c.{name}) as {prefix}{name}"
+                     for name in ("title", "published", "accessed"))
+
+
 class Store:
     """A citewatch database. Open it with ``open_store``."""
 
@@ -82,6 +120,8 @@ class Store:
         self.db = db
         self.clock = clock
         self.path = path   # the database file (for its run lock); None in memory
+        # The latest check row of links about to be checked (expect_checks), None if none.
+        self._expected: dict[int, Sequence[Any] | None] = {}
 
     # --- documents and citations ----------------------------------------------------------------
 
@@ -218,15 +258,18 @@ class Store:
         return ids
 
     def document_id(self, ref: str) -> int | None:
-        """A document by id, exact path, or path suffix (``--document report.txt``)."""
+        """A document by id, exact path, or path suffix (``--document report.txt``).
+
+        A path is also looked up in its stored form (``document_key``) and as an absolute path,
+        which is how databases written before paths were stored relative name their documents."""
         if ref.isdigit():
             row = self._one("select id from documents where id = ?", [int(ref)])
             if row:
                 return int(row["id"])
         row = self._one("select id from documents where path = ?", [ref])
-        if row is None:
-            resolved = str(Path(ref).resolve())
-            row = self._one("select id from documents where path = ?", [resolved])
+        for form in (document_key(Path(ref)), str(Path(ref).resolve())):
+            if row is None:
+                row = self._one("select id from documents where path = ?", [form])
         if row is None:
             rows = list(self.db.query(
                 "select id from documents where path like ? escape '\\'",
@@ -234,6 +277,19 @@ class Store:
             ))
             row = rows[0] if len(rows) == 1 else None
         return int(row["id"]) if row else None
+
+    def adopt_absolute_path(self, key: str) -> None:
+        """Rename the document stored under the absolute form of the relative ``key`` (a database
+        from before paths were stored relative) to ``key``, keeping its citations and history;
+        nothing when ``key`` is absolute, already stored, or was never stored."""
+        if Path(key).is_absolute() or "://" in key or key.startswith("<"):
+            return
+        absolute = str(Path(key).resolve())
+        if (self._one("select id from documents where path = ?", [absolute]) is None
+                or self._one("select id from documents where path = ?", [key]) is not None):
+            return   # the usual case: no write at all
+        with self._write():
+            self.db.execute("update documents set path = ? where path = ?", [key, absolute])
 
     def document(self, document_id: int) -> StoredDocument:
         r = self._one("select * from documents where id = ?", [document_id])
@@ -290,10 +346,14 @@ class Store:
         chance to record an end): they are closed as ``interrupted`` at their last check. Call it
         under ``run_lock()``, so that no open run is a live one."""
         with self._write():
+            killed = [r["id"] for r in self.db.query(
+                "select id from runs where command = ? and outcome is null", [command])]
             self.db.execute(
                 "update runs set outcome = 'interrupted', finished_at = coalesce("
                 "(select max(last_checked_at) from checks where last_run_id = runs.id), started_at) "
                 "where command = ? and outcome is null", [command])
+            for run_id in killed:   # finish_run never refreshed the states of what they checked
+                refresh_link_states(self.db, run_id=run_id, clock=self.clock)
             return int(self.db.table("runs").insert(
                 {"command": command, "started_at": iso(self.clock())}).last_pk or 0)
 
@@ -304,7 +364,10 @@ class Store:
 
     def set_setting(self, key: str, value: str) -> None:
         with self._write():
+            changed = self.setting(key) != value
             self.db.table("settings").upsert({"key": key, "value": value}, pk="key")
+            if changed and key in POLICY_KEYS:   # every link's state may change with the policy
+                refresh_link_states(self.db, clock=self.clock)
 
     def last_run(self, command: str) -> tuple[str | None, datetime] | None:
         """(outcome, started_at) of the latest run of ``command`` (outcome None while it runs, or
@@ -348,9 +411,18 @@ class Store:
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
+    def refresh_states(self, link_ids: Sequence[int]) -> None:
+        """Recompute the states the ``link_status`` view shows for ``link_ids``, after checks
+        recorded outside a check run (``run_id=None``), which no ``finish_run`` covers."""
+        if link_ids:
+            with self._write():
+                refresh_link_states(self.db, link_ids=link_ids, clock=self.clock)
+
     def finish_run(self, run_id: int, outcome: str) -> None:
         with self._write():
             self.db.table("runs").update(run_id, {"finished_at": iso(self.clock()), "outcome": outcome})
+            # the states the link_status view shows, for the links this run checked
+            refresh_link_states(self.db, run_id=run_id, clock=self.clock)
 
     def links_due(
         self, *, max_age_s: float = 0.0, document_ids: list[int] | None = None,
@@ -381,11 +453,11 @@ class Store:
         cutoff = "9999" if ids is not None else iso(self.clock() - timedelta(seconds=max_age_s))
         sql = f"""
             with cited as (
-                select cl.link_id,
-                       group_concat(iif(cl.own_fields, cl.title, c.title), char(31)) as titles
-                from citation_links cl join citations c on c.id = cl.citation_id
-                where c.removed_at is null {doc_filter}
-                group by cl.link_id
+                select link_id, group_concat(title, char(31)) as titles from (
+                    select cl.link_id, {work_fields()}
+                    from citation_links cl join citations c on c.id = cl.citation_id
+                    where c.removed_at is null {doc_filter}
+                ) group by link_id
             ),
             latest as (
                 select link_id, max(id) as check_id from checks {latest_filter} group by link_id
@@ -421,10 +493,12 @@ class Store:
         conn = self.db.conn
         try:
             with self._write() if not conn.in_transaction else _nothing():
-                latest = conn.execute(
-                    "select id, verdict, status, final_url, last_checked_at, repeats, times, "
-                    "checks_total from checks where link_id = ? "
-                    "order by checked_at desc, id desc limit 1", [link_id]).fetchone()
+                latest = self._expected.pop(link_id, _UNKNOWN)
+                if latest is _UNKNOWN:
+                    latest = conn.execute(
+                        "select id, verdict, status, final_url, last_checked_at, repeats, times, "
+                        "checks_total from checks where link_id = ? "
+                        "order by checked_at desc, id desc limit 1", [link_id]).fetchone()
                 total = (latest[7] or 0) + 1 if latest else 1
                 if (latest is not None and tuple(latest[1:4]) == tuple(
                         values[k] for k in SAME_OUTCOME) and values["checked_at"] >= latest[4]):
@@ -435,6 +509,19 @@ class Store:
                 conn.execute(_insert_sql("checks", values), list(values.values()))
         except sqlite3.DatabaseError as exc:
             raise _translated(exc) from None
+
+    def expect_checks(self, link_ids: Sequence[int]) -> None:
+        """Read the latest rows of the links about to be checked in one query, so that
+        `record_check` needs none per check (a run's batch of links). Each is used once, by the
+        link's next `record_check`; a link not read ahead (or checked twice) is read then."""
+        self._expected = {
+            row[0]: row[1:] if row[1] is not None else None   # None: never checked
+            for row in self.db.execute(
+                "select w.value, k.id, k.verdict, k.status, k.final_url, k.last_checked_at, "
+                "k.repeats, k.times, k.checks_total from json_each(?) w "
+                "left join checks k on k.id = (select id from checks where link_id = w.value "
+                "order by checked_at desc, id desc limit 1)", [json.dumps(list(link_ids))])
+        }
 
     def _extend_run(self, latest: Sequence[Any], values: dict[str, Any], run_id: int | None,
                     total: int) -> None:
@@ -503,20 +590,25 @@ class Store:
 
     def prune(self, *, keep_s: float = DEFAULT_HISTORY_KEEP_S, dry_run: bool = False
               ) -> PruneOutcome:
-        """Fold rows of identical consecutive checks older than `keep_s` into one row per run,
-        then VACUUM (the file shrinks by what folding and the migration freed). Every verdict and
-        every time a state needs is kept (checker.judge.state, "Compacted history")."""
-        cutoff = iso(self.clock() - timedelta(seconds=keep_s))
+        """Fold rows of identical consecutive checks older than `keep_s` (and than the
+        earliest charted check run) into one row per run, and each old stretch without a failure
+        into one row, then VACUUM (the file shrinks by what folding and the migration freed).
+        Every failure's time and everything a state needs is kept (checker.store.history, "Old
+        history")."""
+        # Never later than the earliest charted run: the report's chart must not change.
+        charted = self.finished_runs("check", limit=CHARTED_RUNS)
+        cutoff = iso(min([self.clock() - timedelta(seconds=keep_s), *(at for _, at in charted[:1])]))
         assert cutoff is not None
+        self._expected = {}   # rows read ahead may be folded away
         rows = self._scalar("select count(*) from checks")
         checks = self._scalar("select coalesce(sum(repeats), 0) from checks")
         size = self._file_bytes()
         if dry_run:
-            folded = fold_runs(self.db, before=cutoff, dry_run=True)
+            folded = fold_runs(self.db, before=cutoff, dry_run=True, stretches=True)
             return PruneOutcome(rows=rows, folded=folded, checks=checks, bytes_before=size,
                                 bytes_after=size)
         with self._write():
-            folded = fold_runs(self.db, before=cutoff, dry_run=False)
+            folded = fold_runs(self.db, before=cutoff, dry_run=False, stretches=True)
         try:
             self.db.execute("vacuum")
             self.db.execute("pragma wal_checkpoint(truncate)")
@@ -539,10 +631,7 @@ class Store:
             doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
             params.extend(document_ids)
         rows = self.db.query(f"""
-            select c.id as citation_id, c.key,
-                   iif(cl.own_fields, cl.title, c.title) as title,
-                   iif(cl.own_fields, cl.accessed, c.accessed) as accessed,
-                   iif(cl.own_fields, cl.published, c.published) as published,
+            select c.id as citation_id, c.key, {work_fields()},
                    d.date as doc_date, d.date_source as doc_date_source,
                    l.id as link_id, l.url, l.kind, l.archive, l.original_url, l.captured_at,
                    l.first_seen_at, cl.role
@@ -663,17 +752,32 @@ class Store:
 
     # --- reports ----------------------------------------------------------------------------------
 
-    def report_rows(self, document_ids: list[int] | None = None) -> list[ReportSource]:
-        """One row per (current citation, link), with the latest check and the chosen capture."""
+    def report_links(self, document_ids: list[int] | None = None) -> list[int]:
+        """The ids of the links of current citations (of these documents), ascending."""
         params: list[Any] = []
         doc_filter = ""
         if document_ids:
             doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
             params.extend(document_ids)
-        rows = self.db.query(f"""
+        return [r[0] for r in self.db.execute(
+            "select distinct cl.link_id from citation_links cl join citations c on "
+            f"c.id = cl.citation_id where c.removed_at is null {doc_filter} order by cl.link_id",
+            params)]
+
+    def report_rows(self, document_ids: list[int] | None = None) -> Iterator[ReportSource]:
+        """One row per (current citation, link), with the latest check and the chosen capture,
+        in report order (document path, line, citation, position); streamed, so a report over
+        100,000 links never holds them all."""
+        params: list[Any] = []
+        doc_filter = ""
+        if document_ids:
+            doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
+            params.extend(document_ids)
+        cursor = self.db.execute(f"""
             with latest as (select link_id, max(id) as check_id from checks group by link_id)
             select d.path, d.format, d.title as doc_title, c.id as citation_id, c.key, c.label,
                    c.line, c.page, c.text, c.title, c.published, c.accessed, cl.cited_url, cl.role,
+                   {work_fields("work_")},
                    l.id as link_id, l.url, l.host, l.kind, l.archive, l.original_url,
                    l.captured_at as link_captured_at, k.checks_total as checks,
                    k.verdict, k.reason, k.status, k.final_url, k.suggested_url,
@@ -695,12 +799,18 @@ class Store:
             where c.removed_at is null {doc_filter}
             order by d.path, c.line, c.id, cl.position
         """, params)
-        return [
+        # Values many rows repeat (a document's path, a host, a reason, a URL and its final URL)
+        # are held once, not once per row: most of a 100,000-row report's memory is its strings.
+        names = [column[0] for column in cursor.description]
+        rows = _rows_sharing(cursor, names, [i for i, n in enumerate(names) if n in _SHARED_COLUMNS])
+        return (
             ReportSource(
                 document=r["path"], document_format=r["format"], document_title=r["doc_title"],
                 citation_id=r["citation_id"], key=r["key"], label=r["label"], line=r["line"],
                 page=r["page"], text=r["text"], title=r["title"], published=parse_date(r["published"]),
                 accessed=parse_date(r["accessed"]), cited_url=r["cited_url"], role=r["role"],
+                work_title=r["work_title"], work_published=parse_date(r["work_published"]),
+                work_accessed=parse_date(r["work_accessed"]),
                 link_id=r["link_id"], url=r["url"], host=r["host"], kind=r["kind"],
                 archive=r["archive"], original_url=r["original_url"],
                 link_captured_at=parse_iso(r["link_captured_at"]), checks=r["checks"] or 0,
@@ -720,7 +830,7 @@ class Store:
                 ),
             )
             for r in rows
-        ]
+        )
 
     def finished_runs(self, command: str, limit: int = 30) -> list[tuple[int, datetime]]:
         """(id, finished_at) of the last ``limit`` finished runs of ``command``, oldest first."""
@@ -752,6 +862,67 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+#: The settings that hold the stored state policy (checker.cli.state_policy writes them).
+POLICY_KEYS = ("confirm", "confirm_spacing")
+
+
+def stored_rule(db: Database) -> ConfirmRule:
+    """The state policy stored in the database, else the built-in default."""
+    values = {r["key"]: r["value"] for r in db.query(
+        "select key, value from settings where key in (?, ?)", list(POLICY_KEYS))}
+    rule = ConfirmRule()
+    try:
+        return ConfirmRule(count=int(values.get("confirm", rule.count)),
+                           spacing=timedelta(seconds=float(values.get(
+                               "confirm_spacing", rule.spacing.total_seconds()))))
+    except ValueError:   # a hand-edited value: the views fall back on the default
+        return rule
+
+
+def refresh_link_states(db: Database, *, link_ids: Sequence[int] | None = None,
+                        run_id: int | None = None,
+                        clock: Callable[[], datetime] = utcnow) -> None:
+    """Write ``link_states`` (what the ``link_status`` view shows): each link's state under the
+    stored policy, computed by checker.judge.state from its history; only ``link_ids``, or the
+    links run ``run_id`` checked, when given. The caller holds the write transaction."""
+    rule = stored_rule(db)
+    now: str | None = None   # asked only when there is something to write: clocks may be scripted
+    rows = []
+    for link_id, runs in Store(db, clock=clock).histories(since=CURRENT, link_ids=link_ids,
+                                                          run_id=run_id):
+        state = link_state(history_of(runs), rule)
+        now = now or iso(clock())
+        rows.append({"link_id": link_id, "state": str(state.state), "label": state.label,
+                     "failing_since": iso(state.failing_since), "last_ok_at": iso(state.last_ok),
+                     "confirm": rule.count, "confirm_spacing_s": rule.spacing.total_seconds(),
+                     "updated_at": now})
+    if rows:
+        db.table("link_states").upsert_all(rows, pk="link_id")
+
+
+def document_key(path: Path) -> str:
+    """The name a file is stored under: its path relative to the current folder (the folder
+    scanned from), with ``/`` separators, so that a database made in CI matches a local checkout;
+    the absolute path for a file outside it."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def _rows_sharing(cursor: Iterable[Sequence[Any]], names: list[str], shared_at: list[int]
+                  ) -> Iterator[dict[str, Any]]:
+    """Rows as dicts, the values at `shared_at` held once for all the rows that repeat them."""
+    shared: dict[Any, Any] = {}
+    one = shared.setdefault
+    for row in cursor:
+        values = list(row)
+        for i in shared_at:
+            values[i] = one(values[i], values[i])
+        yield dict(zip(names, values, strict=True))
 
 
 def _link_rows(citation: Citation) -> list[tuple[Link, str, str, CitedUrl]]:
@@ -824,6 +995,13 @@ def _insert_sql(table: str, values: dict[str, Any]) -> str:
     return sql
 
 
+#: report_rows columns whose values repeat across rows, held once (the URLs: cited as
+#: normalised, and the final URL of a page that did not move, are the same text).
+_SHARED_COLUMNS = frozenset({
+    "path", "format", "doc_title", "role", "host", "kind", "verdict", "reason", "status",
+    "url", "cited_url", "final_url", "archive", "s_outcome", "s_archive", "s_target_kind",
+})
+_UNKNOWN: Any = object()   # a link whose latest row was not read ahead (Store.expect_checks)
 _INSERTS: dict[tuple[str, tuple[str, ...]], str] = {}
 _UPDATES: dict[tuple[str, ...], str] = {}
 
@@ -972,9 +1150,11 @@ def open_store(
         # In WAL mode, NORMAL still survives an application crash or Ctrl-C (only power loss can
         # take the last commits); FULL would fsync every check and every document.
         db.execute("pragma synchronous = normal")
-        if migrations.pending(db):
+        if pending := {m.name for m in migrations.pending(db)}:
             with _immediate(conn):  # two first runs on a new file: one migrates, one waits
                 migrations.apply(db)
+                if "m011_views" in pending:   # the view's states for a database made before it
+                    refresh_link_states(db, clock=clock)
     except BaseException as exc:
         conn.close()
         if isinstance(exc, sqlite3.DatabaseError):
