@@ -18,6 +18,7 @@ from checker.report.model import (
     LinkRow,
     Report,
     RunPoint,
+    StatePolicy,
     Summary,
 )
 from citations.dates import CitedDate
@@ -277,6 +278,8 @@ def sample_report() -> Report:
             documents,
             newly_dead=(dead,),
             recovered=("https://back.example.com/again",),
+            state_policy=StatePolicy(confirm=3, confirm_spacing_s=3 * 86400,
+                                     confirm_from="command line", spacing_from="database"),
         ),
         history=(
             RunPoint(

@@ -122,7 +122,7 @@ def test_scan_takes_exclude_path_from_the_option_and_the_configuration(here: Pat
 def test_citewatchignore_skips_urls_like_exclude(here: Path, site: LocalServer) -> None:
     _paper(here, site.url("/ok"), site.url("/gone"))
     (here / ".citewatchignore").write_text("# the intranet is checked by hand\n\n/gone$\n")
-    code, out, err = _audit("paper.md", "--no-archive", "--format", "json")
+    code, out, err = _audit("paper.md", "--no-archive", "--format", "json", "--all")
     assert code == 0, err
     states = {r["cited_url"]: r["state"] for r in _rows(out)}
     assert states == {site.url("/ok"): "alive", site.url("/gone"): "skipped"}
@@ -134,7 +134,7 @@ def test_the_configuration_names_another_ignore_file(here: Path, site: LocalServ
     (here / "ci").mkdir()
     (here / "ci" / "ignore.txt").write_text("/gone$\n")
     (here / "citewatch.toml").write_text('ignore_file = "ci/ignore.txt"\n')
-    code, out, _ = _audit("paper.md", "--no-archive", "--format", "json")
+    code, out, _ = _audit("paper.md", "--no-archive", "--format", "json", "--all")
     assert code == 0 and [r["state"] for r in _rows(out)] == ["skipped"]
 
 
@@ -155,7 +155,7 @@ def test_links_set_alive_or_dead_in_the_configuration(here: Path, site: LocalSer
     (here / "citewatch.toml").write_text(
         f'[links."{site.url("/members")}"]\nstate = "alive"\nreason = "behind a login"\n'
         f'[links."{site.url("/ok")}"]\nstate = "dead"\nreason = "the report was withdrawn"\n')
-    code, out, _ = _audit("paper.md", "--format", "json")
+    code, out, _ = _audit("paper.md", "--format", "json", "--all")
     rows = {r["cited_url"]: r for r in _rows(out)}
     members, ok = rows[site.url("/members")], rows[site.url("/ok")]
     assert (members["state"], members["reason"]) == ("alive", "behind a login")
@@ -182,7 +182,7 @@ def test_no_capture_is_claimed_before_the_archive_was_asked(here: Path, site: Lo
     assert code == 1
     assert "no archive capture was found" not in out
     assert "not looked up in an archive yet (run citewatch archive)" in out
-    assert "| not looked up yet |" in out   # the row's capture cell, not a blank
+    assert "🔴 dead<br>not looked up yet |" in out   # the row's capture, not a blank
     html = CliRunner().invoke(get_cli(), ["report", "--format", "html", "--confirm", "1"]).stdout
     assert "no archive capture was found" not in html and "not looked up in an archive yet" in html
     # Once the archive was asked (it has no capture), the summary may say so.

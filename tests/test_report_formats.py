@@ -94,7 +94,8 @@ def test_json_schema_version_matches_the_model() -> None:
 def test_json_carries_evidence_capture_and_fix() -> None:
     data = json.loads(render(sample_report(), "json"))
     report_txt = next(d for d in data["documents"] if d["path"] == "docs/report.txt")
-    dead = report_txt["citations"][0]["links"][0]
+    dead = next(link for c in report_txt["citations"] for link in c["links"]
+                if link["state"] == "dead")
     assert dead["state"] == "dead" and dead["status"] == 404 and dead["checks"] == 4
     assert dead["failing_since"] == "2024-03-01T06:00:00Z"
     assert dead["capture"]["replay_url"].startswith("https://web.archive.org/web/20221119040506/")

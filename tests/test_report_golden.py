@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from checker.report import ReportFormat, render
+from checker.report.build import hide_states
 from tests.report_sample import sample_report
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -42,6 +43,16 @@ def test_format_matches_its_golden_file(name: str, fmt: ReportFormat, width: int
         f"{name} differs from the golden file; if that is intended: "
         f"CITEWATCH_UPDATE_GOLDEN=1 pytest {__file__}"
     )
+
+
+def test_the_ci_log_lines_match_their_golden_file() -> None:
+    """The terminal's one-line-per-problem style, as ``report`` prints it in CI: alive and
+    skipped rows left out and counted."""
+    produced = render(hide_states(sample_report()), ReportFormat.TERMINAL, style="lines")
+    path = GOLDEN / "report-lines.txt"
+    if UPDATE:
+        path.write_bytes(produced.encode("utf-8"))
+    assert produced == path.read_bytes().decode("utf-8")
 
 
 @pytest.mark.parametrize("fmt", list(ReportFormat))

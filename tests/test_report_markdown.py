@@ -54,12 +54,12 @@ def parsed(markdown: str) -> Tables:
 
 def test_every_table_row_keeps_its_columns_despite_pipes_in_the_text() -> None:
     tables = parsed(render(sample_report(), "markdown"))
-    link_rows = [r for r in tables.rows if len(r) == 7]
+    link_rows = [r for r in tables.rows if len(r) == 5]
     assert len(link_rows) == len(sample_report().rows()) + 2  # + the two header rows
     dead = next(r for r in link_rows if r[0] == "1")
     assert dead[2] == "https://dead.example.com/report|2019.pdf"
     assert "Not Found | gone" in dead[4]
-    assert all(len(r) in (2, 4, 7) for r in tables.rows)  # states, hosts, link tables
+    assert all(len(r) in (2, 4, 5) for r in tables.rows)  # states, hosts, link tables
 
 
 def test_untrusted_text_stays_text() -> None:
@@ -80,11 +80,23 @@ def test_only_web_urls_become_links() -> None:
     assert long and long[0].endswith("segment-16?q=a&b=c")  # linked in full, shown shortened
 
 
-def test_capture_cell_links_the_capture_and_says_how_close_it_is() -> None:
-    tables = parsed(render(sample_report(), "markdown"))
-    dead = next(r for r in tables.rows if len(r) == 7 and r[0] == "1")
-    assert dead[5] == "2022-11-19 (2 days after 2022-11-16, accessed)"
-    assert dead[6].startswith("use the capture: https://web.archive.org/web/20221119040506/")
+def test_capture_and_fix_are_in_the_state_cell_so_the_table_fits_githubs_width() -> None:
+    markdown = render(sample_report(), "markdown")
+    assert "| # | line | URL | state, capture and fix | evidence |" in markdown
+    tables = parsed(markdown)
+    dead = next(r for r in tables.rows if len(r) == 5 and r[0] == "1")
+    # the capture that is the fix is linked once, behind a short phrase: no 100-character URL
+    assert dead[3] == ("🔴 deadfix: use the capture 2022-11-19 (2 days after 2022-11-16, "
+                       "accessed)")
+    assert "web.archive.org" not in dead[3]
+    soft = next(r for r in tables.rows if len(r) == 5 and "soft.example.com" in r[2])
+    assert soft[3] == "🔴 soft-404no capture: no 2xx capture before 2023-01-01"
+    moved = next(r for r in tables.rows if len(r) == 5 and r[0] == "2")
+    assert moved[3] == "🔵 movedfix: use the new URL: https://пример.рф/news/article?id=1"
+    line = next(x for x in markdown.splitlines() if "dead.example.com/report" in x and "| 1 |" in x)
+    assert ("| 🔴 dead<br>**fix:** use the capture [2022-11-19](<https://web.archive.org/web/"
+            "20221119040506/https://dead.example.com/report%7C2019.pdf>) (2 days after "
+            "2022-11-16, accessed) |") in line
 
 
 def test_summary_has_counts_share_and_changes() -> None:
@@ -107,8 +119,8 @@ def test_a_huge_report_stays_under_githubs_comment_limit() -> None:
     assert "Alive links (1500) are left out" in markdown
     cut = re.search(r"\*\*Truncated:\*\* (\d+) more row\(s\) not shown", markdown)
     assert cut is not None
-    shown = [r for r in parsed(markdown).rows if len(r) == 7 and r[0] != "#"]
-    assert all(r[3].endswith("dead") for r in shown)  # alive rows went first
+    shown = [r for r in parsed(markdown).rows if len(r) == 5 and r[0] != "#"]
+    assert all(r[3].startswith("🔴 dead") for r in shown)  # alive rows went first
     assert len(shown) + int(cut.group(1)) == 1500  # and the count adds up
     assert markdown.rstrip().endswith("for all of them.")
 

@@ -12,12 +12,12 @@ Keys (all optional)::
     concurrency = 64                      # requests in flight overall
     per_host = 2                          # requests in flight per host
     host_interval = 0.5                   # seconds between request starts on one host
-    timeout = 15.0                        # connect/read timeout, seconds
+    timeout = 15.0                        # read timeout, seconds (connect: the same, at most 10)
     retries = 2
     max_redirects = 10
     user_agent = "citewatch/0.1 (...)"
-    http2 = false                         # HTTP/2 where a server offers it
     dns_canary = "web.archive.org"        # witness that the resolver works ("" for none)
+    processes = 1                         # worker processes (0 or 1: none; default: automatic)
     drift = false                         # check/archive --drift: measure content drift
     max_age = "24h"                       # re-check links older than this
     confirm = 3                           # failing checks needed to call a link dead …
@@ -75,8 +75,8 @@ SCHEMA: dict[str, tuple[type, ...] | str] = {
     "retries": _INT,
     "max_redirects": _INT,
     "user_agent": _STR,
-    "http2": _BOOL,
     "dns_canary": _STR,
+    "processes": _INT,
     "drift": _BOOL,
     "max_age": "duration",
     "confirm": _INT,
@@ -172,6 +172,13 @@ def load_config(path: Path | None) -> Config:
             known = ", ".join([*sorted(SCHEMA), "hosts", "links"])
             raise ConfigError(f"{where}: unknown key {key!r} (known: {known})")
         values[key] = _check(where, key, value, SCHEMA[key])
+        if key == "exclude":  # compiled only while checking: a bad one must stop us here
+            for pattern in values[key]:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ConfigError(f"{where}: 'exclude': not a regular expression: "
+                                      f"{pattern!r} ({exc})") from None
     return Config(path=path, values=values, host_headers=host_headers, host_per_host=host_per_host,
                   links=links)
 

@@ -6,6 +6,8 @@ import hashlib
 import os
 import shutil
 import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,30 +16,34 @@ import click
 
 from checker import settings as defaults
 from checker.cli.archive import (
-    ArchiveRefused,
     archive_max_age_option,
     archive_options,
     archive_settings_from,
 )
 from checker.cli.check import network_options, resolve_documents, rule_from, settings_from
 from checker.cli.config import Config
+from checker.cli.exits import ExitCode
 from checker.cli.options import (
     DURATION,
     F,
+    archive_time,
     db_option,
     document_option,
     exclude_path_option,
     format_duration,
     is_quiet,
 )
-from checker.cli.state_policy import shared_rule
-from checker.errors import StoreError
+from checker.cli.scan import stdin_name_option
+from checker.cli.state_policy import shared_policy, shared_rule
+from checker.errors import ArchiveRefused, StoreError
 from checker.judge.state import ConfirmRule
-from checker.report import ReportFormat, render
-from checker.report.build import build_report, only_states
-from checker.report.model import STATES, Report
+from checker.report import ReportFormat, render_chunks
+from checker.report.build import build_report, hide_states, only_states, with_paths_relative_to
+from checker.report.model import STATES, StatePolicy
 from checker.report.overrides import apply_overrides
 from checker.report.policy import DEFAULT_FAIL_ON, Policy
+from checker.report.repairs import repairs_for
+from checker.report.to_terminal import TerminalStyle
 from checker.run.archiving import run_archive
 from checker.run.archiving import summary_line as archive_summary
 from checker.run.check import run_check
@@ -47,7 +53,7 @@ from checker.run.scan import scan_paths
 from checker.store.database import Store, open_store
 from citations import DocumentFormat
 from citations.detect import decode_with_encoding
-from citations.rewrite import Outcome, Repair, apply_repairs, unified_diff
+from citations.rewrite import Outcome, apply_repairs, unified_diff
 
 
 def _policy(ctx: click.Context, param: click.Parameter, value: str) -> Policy:
@@ -68,11 +74,18 @@ def _states(ctx: click.Context, param: click.Parameter, value: str | None) -> tu
 def report_options(f: F) -> F:
     for option in reversed([
         click.option("--format", "fmt", type=click.Choice([f.value for f in ReportFormat]),
-                     default="terminal", show_default=True, help="Report format."),
+                     default="terminal", show_default=True, help="Report (output) format."),
+        click.option("--style", type=click.Choice(["auto", *(s.value for s in TerminalStyle)]),
+                     default="auto", show_default=True,
+                     help="Terminal format: 'table', or 'lines' (one line per problem, for CI "
+                          "logs); auto: lines when the output is not a terminal or CI is set."),
         click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
                      help="Write the report to this file instead of standard output."),
         click.option("--only", callback=_states, metavar="STATES",
                      help="Only rows in these states, comma-separated (e.g. dead,soft-404)."),
+        click.option("--all", "all_rows", is_flag=True,
+                     help="Also list alive and skipped rows (left out by default; the summary "
+                          "counts them; JUnit always lists every row)."),
         click.option("--fail-on", callback=_policy, default=DEFAULT_FAIL_ON, show_default=True,
                      metavar="POLICY",
                      help="Exit 1 when a citation matches: dead-unarchived, lost, any, none, or "
@@ -91,27 +104,71 @@ def _confirm_options(f: F) -> F:
                         help="Failing checks that confirm a link dead.")(f)
 
 
+def terminal_style(style: str, *, to_terminal: bool, ci: bool) -> TerminalStyle:
+    """``--style``: as given, or for ``auto`` a table for a person at a terminal and one line
+    per problem for CI logs and files (lychee's compact and detailed outputs, chosen alike)."""
+    if style != "auto":
+        return TerminalStyle(style)
+    return TerminalStyle.TABLE if to_terminal and not ci else TerminalStyle.LINES
+
+
 def emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, fmt: str,
                 output: Path | None, only: tuple[str, ...], policy: Policy,
-                config: Config | None = None) -> int:
-    """Render the report where asked and return the exit code the policy gives."""
+                config: Config | None = None, all_rows: bool = False, style: str = "auto",
+                state_policy: StatePolicy | None = None) -> int:
+    """Render the report where asked and return the exit code the policy gives.
+
+    Rows: ``only`` keeps those states; else alive and skipped rows are left out unless
+    ``all_rows``. JUnit gets every row, so its failures are exactly what the exit code counts.
+    Document paths are shown relative to the current folder."""
     full = apply_overrides(build_report(store, rule, document_ids=document_ids),
                            (config or Config()).links)
-    report = only_states(full, only) if only else full
+    full = with_paths_relative_to(full, Path.cwd())
+    if state_policy is not None:
+        full = replace(full, summary=replace(full.summary, state_policy=state_policy))
+    if fmt == ReportFormat.JUNIT or (all_rows and not only):
+        report = full
+    else:
+        report = only_states(full, only) if only else hide_states(full)
     to_terminal = output is None and sys.stdout.isatty()
     width = shutil.get_terminal_size((100, 24)).columns if to_terminal else None
-    text = render(report, ReportFormat(fmt), width=width,
-                  color=to_terminal and fmt == "terminal" and not os.environ.get("NO_COLOR"),
-                  fail_on=policy.fails)   # JUnit's failures: what makes the exit code 1
+    pieces = render_chunks(
+        report, ReportFormat(fmt), width=width,
+        color=to_terminal and fmt == "terminal" and not os.environ.get("NO_COLOR"),
+        fail_on=policy.fails,   # JUnit's failures: what makes the exit code 1
+        style=terminal_style(style, to_terminal=to_terminal, ci=bool(os.environ.get("CI"))))
+    # Written as rendered, about a megabyte at a time: a 100,000-link report's text is never
+    # held whole (JSON and HTML come a citation or a row at a time).
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        with output.open("w", encoding="utf-8") as out:
+            for batch in _batches(pieces):
+                out.write(batch)
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        last = ""
+        for batch in _batches(pieces):
+            click.echo(batch, nl=False)
+            last = batch
+        if not last.endswith("\n"):
+            click.echo("")
     failures = policy.failures(full)
     if failures:
         click.echo(f"{len(failures)} citation link(s) fail the policy "
                    f"({', '.join(sorted(policy.terms))}).", err=True)
-    return 1 if failures else 0
+    return ExitCode.POLICY if failures else ExitCode.OK
+
+
+def _batches(pieces: Iterable[str], size: int = 1 << 20) -> Iterator[str]:
+    """The pieces joined into strings of about `size` characters (one write each)."""
+    batch: list[str] = []
+    length = 0
+    for piece in pieces:
+        batch.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(batch)
+            batch, length = [], 0
+    if batch:
+        yield "".join(batch)
 
 
 @click.command("report")
@@ -121,34 +178,39 @@ def emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | No
 @_confirm_options
 @click.pass_obj
 def report_command(config: Config | None, /, db_path: Path, documents: tuple[str, ...], fmt: str,
-                   output: Path | None, only: tuple[str, ...], fail_on: Policy, confirm: int,
-                   confirm_spacing: float) -> None:
+                   style: str, output: Path | None, only: tuple[str, ...], all_rows: bool,
+                   fail_on: Policy, confirm: int, confirm_spacing: float) -> None:
     """Report the state of every cited link, with captures and suggested fixes.
 
-    Exit status: 0 when nothing fails the --fail-on policy, 1 when something does (2 usage,
-    3 unreadable input, 4 operational failure).
+    Problems come first; alive and skipped rows are left out unless --all (the summary counts
+    every row). The terminal format is a table on a terminal and one line per problem in CI
+    logs (--style). Exit status: 0 when nothing fails the --fail-on policy, 1 when something
+    does (2 usage, 3 unreadable input, 4 operational failure).
 
     \b
         citewatch report --format markdown --only dead,soft-404 >> "$GITHUB_STEP_SUMMARY"
+        citewatch report --all --style table
     """
     if not db_path.exists():
         raise StoreError(f"{db_path}: no such database (run citewatch scan first)")
     rule = ConfirmRule(count=confirm, spacing=timedelta(seconds=confirm_spacing))
     with open_store(db_path) as store:
-        rule = shared_rule(store, rule)
+        rule, used = shared_policy(store, rule)
         code = emit_report(store, rule, document_ids=resolve_documents(store, documents), fmt=fmt,
-                           output=output, only=only, policy=fail_on, config=config)
+                           output=output, only=only, policy=fail_on, config=config,
+                           all_rows=all_rows, style=style, state_policy=used)
     raise SystemExit(code)
 
 
 @click.command("audit")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, metavar="PATHS...")
 @db_option
 @click.option("--glob", "globs", multiple=True, metavar="PATTERN",
               help="Pattern for files inside folders; repeatable.")
 @click.option("--input-format", type=click.Choice([f.value for f in DocumentFormat]),
               help="Parse every document as this format instead of detecting it.")
 @exclude_path_option
+@stdin_name_option
 @click.option("--max-age", type=DURATION, default=format_duration(defaults.DEFAULT_MAX_AGE_S),
               show_default=True, help="Re-check links whose last check is older than this.")
 @network_options
@@ -157,12 +219,13 @@ def report_command(config: Config | None, /, db_path: Path, documents: tuple[str
 @click.option("--no-archive", is_flag=True, help="Do not look up archive captures.")
 @report_options
 @click.pass_obj
-def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, globs: tuple[str, ...],
+def audit(config: Config | None, /, paths: tuple[str, ...], db_path: Path, globs: tuple[str, ...],
           input_format: str | None, exclude_path: tuple[str, ...], max_age: float,
-          no_archive: bool, fmt: str,
-          output: Path | None, only: tuple[str, ...], fail_on: Policy, **options: Any) -> None:
+          no_archive: bool, fmt: str, style: str, output: Path | None, only: tuple[str, ...],
+          all_rows: bool, fail_on: Policy, **options: Any) -> None:
     """Scan, check, find captures and report, in one command.
 
+    PATHS are what scan takes: files, folders, - (standard input) or http(s) URLs.
     Works on a fresh database or an existing one (--db), whose history it extends. For a one-off
     audit, --confirm 1 calls a link dead on its first failing check.
 
@@ -174,17 +237,19 @@ def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, glob
     rule = rule_from(options)
     quiet = is_quiet()
     with open_store(db_path) as store:
-        rule = shared_rule(store, rule)
+        rule, used = shared_policy(store, rule)
         with display(quiet=quiet):   # one progress display for every stage
             scanned = scan_paths(store, list(paths), globs,
                                  DocumentFormat(input_format) if input_format else None,
-                                 exclude_path=exclude_path)
+                                 exclude_path=exclude_path, stdin_name=options["stdin_name"])
             # nothing readable: an empty report, not every document in the database
             document_ids = list(scanned.document_ids) or [-1]
             # --drift compares with the captures an earlier audit (or archive --drift) found
+            pace = archive_time()
             summary = run_check(store, settings, rule, max_age_s=max_age,
                                 document_ids=document_ids, limit=None, quiet=quiet,
-                                drift=archive_settings_from(options) if options["drift"] else None)
+                                drift=archive_settings_from(options) if options["drift"] else None,
+                                archive_clock=pace.clock, archive_sleep=pace.sleep)
             click.echo(check_summary(summary), err=True)
             stopped = None
             if not no_archive:
@@ -192,16 +257,19 @@ def audit(config: Config | None, /, paths: tuple[Path, ...], db_path: Path, glob
                     archived = run_archive(store, archive_settings_from(options), rule,
                                            document_ids=document_ids,
                                            max_age_s=options["archive_max_age"],
-                                           save=options["save"], drift=options["drift"])
+                                           save=options["save"], drift=options["drift"],
+                                           overrides=(config or Config()).links,
+                                           clock=pace.clock, sleep=pace.sleep)
                 click.echo(archive_summary(archived), err=True)
                 stopped = archived.stopped
         code = emit_report(store, rule, document_ids=document_ids, fmt=fmt, output=output,
-                           only=only, policy=fail_on, config=config)
+                           only=only, policy=fail_on, config=config, all_rows=all_rows,
+                           style=style, state_policy=used)
     if stopped:
         raise ArchiveRefused(
             f"archive lookups stopped early, everything found so far is saved: {stopped}")
     if scanned.failures:
-        raise SystemExit(3)
+        raise SystemExit(ExitCode.INPUT)
     raise SystemExit(code)
 
 
@@ -267,18 +335,3 @@ def fix_command(config: Config | None, /, path: Path, db_path: Path, output: Pat
         return
     target.write_bytes(result.text.encode(encoding))
 
-
-def repairs_for(report: Report, *, update_moved: bool) -> list[Repair]:
-    repairs = []
-    for _, citation, row in report.rows():
-        if row.kind != "web" or row.fix is None:
-            continue
-        if row.lost and row.capture is not None and row.capture.replay_url:
-            captured = row.capture.captured_at.date() if row.capture.captured_at else None
-            repairs.append(Repair(line=citation.line, cited_url=row.cited_url,
-                                  replacement_url=row.capture.replay_url, kind="archive",
-                                  captured_at=captured, archive=row.capture.archive))
-        elif update_moved and row.state == "moved":
-            repairs.append(Repair(line=citation.line, cited_url=row.cited_url,
-                                  replacement_url=row.fix, kind="moved"))
-    return repairs

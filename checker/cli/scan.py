@@ -9,13 +9,17 @@ from pathlib import Path
 
 import click
 
+from checker.cli.exits import ExitCode
 from checker.cli.options import (
+    F,
     db_option,
+    deprecated_alias,
     document_option,
     exclude_path_option,
 )
 from checker.errors import StoreError
 from checker.run.scan import (
+    STDIN_NAME,
     scan_paths,
 )
 from checker.store.database import open_store
@@ -23,32 +27,52 @@ from checker.store.rows import StoredCitation
 from citations import DocumentFormat
 
 
+def stdin_name_option(f: F) -> F:
+    """``--stdin-name``: the name a document read from ``-`` is stored under (scan and audit)."""
+    return click.option(
+        "--stdin-name", default=STDIN_NAME, show_default=True, metavar="NAME",
+        help="Store the document read from - under this name; its suffix (.md, .html) also "
+             "tells the format.")(f)
+
+
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, metavar="PATHS...")
 @db_option
 @click.option("--glob", "globs", multiple=True, metavar="PATTERN",
               help="Pattern for files inside folders (e.g. '*.md'); repeatable. "
                    "Default: every known document type.")
-@click.option("--format", "fmt", type=click.Choice([f.value for f in DocumentFormat]),
+@click.option("--input-format", type=click.Choice([f.value for f in DocumentFormat]),
               help="Parse every file as this format instead of detecting it.")
+@click.option("--format", "old_format", type=click.Choice([f.value for f in DocumentFormat]),
+              hidden=True, callback=deprecated_alias("--input-format"), expose_value=True)
 @exclude_path_option
-def scan(paths: tuple[Path, ...], db_path: Path, globs: tuple[str, ...], fmt: str | None,
-         exclude_path: tuple[str, ...]) -> None:
+@stdin_name_option
+def scan(paths: tuple[str, ...], db_path: Path, globs: tuple[str, ...], input_format: str | None,
+         old_format: str | None, exclude_path: tuple[str, ...], stdin_name: str) -> None:
     """Read documents and store their citations and links.
 
-    PATHS may be files or folders (searched recursively). Inside folders, hidden files, files
-    that a .gitignore lists and files that match --exclude-path are left out. A file that cannot
-    be read is reported and skipped; the others are still scanned, and the exit status is 3.
+    PATHS may be files or folders (searched recursively), - for standard input, or http(s) URLs
+    (each fetched once). Inside folders, hidden files, files that a .gitignore lists and files
+    that match --exclude-path are left out. Files are stored by their path relative to the
+    current folder. A document that cannot be read or fetched is reported and skipped; the
+    others are still scanned, and the exit status is 3.
 
     \b
         citewatch scan report.txt notes/ --db citations.db
         citewatch scan docs/ --exclude-path 'drafts/'
+        pandoc report.docx -t markdown | citewatch scan - --stdin-name report.md
+        citewatch scan https://example.org/report.pdf
     """
+    if old_format and input_format and old_format != input_format:
+        raise click.UsageError("--format (the old name of --input-format) and --input-format "
+                               "disagree; give --input-format only")
+    fmt = input_format or old_format
     with open_store(db_path) as store:
         scanned = scan_paths(store, list(paths), globs, DocumentFormat(fmt) if fmt else None,
-                             exclude_path=exclude_path)
+                             exclude_path=exclude_path, stdin_name=stdin_name)
     if scanned.failures:
-        raise SystemExit(3)
+        raise SystemExit(ExitCode.INPUT)
+
 
 
 @click.command("citations")

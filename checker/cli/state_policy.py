@@ -17,6 +17,7 @@ import click
 from click.core import ParameterSource
 
 from checker.judge.state import ConfirmRule
+from checker.report.model import StatePolicy
 from checker.store.database import Store
 
 CONFIRM_KEY = "confirm"
@@ -27,19 +28,30 @@ _STATED = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 def shared_rule(store: Store, rule: ConfirmRule) -> ConfirmRule:
     """The rule this command uses, given ``rule`` from its options (see the module docstring)."""
-    count = _shared(store, CONFIRM_KEY, str(rule.count))
-    spacing = _shared(store, SPACING_KEY, repr(rule.spacing.total_seconds()))
-    return ConfirmRule(count=int(count), spacing=timedelta(seconds=float(spacing)))
+    return shared_policy(store, rule)[0]
 
 
-def _shared(store: Store, key: str, given: str) -> str:
+def shared_policy(store: Store, rule: ConfirmRule) -> tuple[ConfirmRule, StatePolicy]:
+    """``shared_rule``, and the rule as reports state it: its values and where each came from."""
+    count, count_from = _shared(store, CONFIRM_KEY, str(rule.count))
+    spacing, spacing_from = _shared(store, SPACING_KEY, repr(rule.spacing.total_seconds()))
+    used = ConfirmRule(count=int(count), spacing=timedelta(seconds=float(spacing)))
+    return used, StatePolicy(confirm=used.count, confirm_spacing_s=used.spacing.total_seconds(),
+                             confirm_from=count_from, spacing_from=spacing_from)
+
+
+def _shared(store: Store, key: str, given: str) -> tuple[str, str]:
+    """The value for ``key`` and where it came from (``StatePolicy``'s words)."""
     ctx = click.get_current_context(silent=True)
     source = ctx.get_parameter_source(key) if ctx is not None else None
     stored = store.setting(key)
+    stated = "environment" if source == ParameterSource.ENVIRONMENT else "command line"
     if source == ParameterSource.DEFAULT_MAP or (source in _STATED and stored is None):
         if stored != given:
             store.set_setting(key, given)
-        return given
-    if source in _STATED or stored is None:
-        return given
-    return stored
+        return given, "configuration" if source == ParameterSource.DEFAULT_MAP else stated
+    if source in _STATED:
+        return given, stated
+    if stored is None:
+        return given, "default"
+    return stored, "database"

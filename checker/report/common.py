@@ -2,8 +2,11 @@
 
 Every format renders the same report the same way, so these are defined once:
 
-* **Order.** Documents by path; citations by line, then key; a citation's URLs in the order the
-  author wrote them. State counts follow ``STATES`` (worst first); unknown states come last,
+* **Order: problems first.** A row's rank is: lost with nothing to follow (no capture) first,
+  then by state, worst first (``STATES``), then document path, line and key. Row lists (CSV, the
+  HTML table, the terminal's lines) follow it; grouped formats order documents and citations by
+  their best-ranked row (then path; line and key), and a citation's URLs stay in the order the
+  author wrote them (JSON). State counts follow ``STATES``; unknown states come last,
   alphabetically. Hosts: most problems first, then most links, then name.
 * **Times.** Machine formats (JSON, CSV, JUnit) write UTC ISO 8601 with seconds and a ``Z``
   (``2024-05-01T12:00:00Z``) and dates as ``YYYY-MM-DD``. Human formats write
@@ -12,10 +15,11 @@ Every format renders the same report the same way, so these are defined once:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from checker.judge.state import NOT_A_PROBLEM, State
 from checker.report.model import (
     LOST_STATES,
     STATES,
@@ -25,12 +29,10 @@ from checker.report.model import (
     HostCount,
     LinkRow,
     Report,
+    StatePolicy,
     Summary,
 )
 from citations.dates import CitedDate
-
-#: States that are not a problem: they count as "ok" in host tables.
-OK_STATES = frozenset({"alive"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,26 +44,44 @@ class Row:
     link: LinkRow
 
 
+def row_rank(link: LinkRow) -> tuple[bool, int]:
+    """Problems first: a lost link with nothing to follow, then the worst states."""
+    return (not link.unrecoverable, state_rank(link.state))
+
+
+def _citation_rank(citation: CitationRow) -> tuple[tuple[bool, int], int, str]:
+    best = min((row_rank(link) for link in citation.links), default=(True, len(STATES)))
+    return (best, citation.line, citation.key)
+
+
 def ordered_documents(report: Report) -> list[DocumentReport]:
-    return sorted(report.documents, key=lambda d: d.path)
+    """Documents with the worst problems first, then by path."""
+    def rank(document: DocumentReport) -> tuple[tuple[bool, int], str]:
+        best = min((_citation_rank(c)[0] for c in document.citations), default=(True, len(STATES)))
+        return (best, document.path)
+
+    return sorted(report.documents, key=rank)
 
 
 def ordered_citations(document: DocumentReport) -> list[CitationRow]:
-    return sorted(document.citations, key=lambda c: (c.line, c.key))
+    """Citations with the worst problems first, then by line and key."""
+    return sorted(document.citations, key=_citation_rank)
 
 
 def rows(report: Report) -> list[Row]:
-    """Every citation × URL row, in report order."""
-    return [
-        Row(d, c, link)
-        for d in ordered_documents(report)
-        for c in ordered_citations(d)
-        for link in c.links
-    ]
+    """Every citation × URL row, problems first (see the module docstring)."""
+    return sorted(
+        (Row(d, c, link) for d in report.documents for c in d.citations for link in c.links),
+        key=lambda r: (row_rank(r.link), r.document.path, r.citation.line, r.citation.key),
+    )
 
 
 def document_rows(document: DocumentReport) -> list[Row]:
-    return [Row(document, c, link) for c in ordered_citations(document) for link in c.links]
+    """The rows of one document, problems first, then by line."""
+    return sorted(
+        (Row(document, c, link) for c in document.citations for link in c.links),
+        key=lambda r: (row_rank(r.link), r.citation.line, r.citation.key),
+    )
 
 
 def state_rank(state: str) -> int:
@@ -79,8 +99,10 @@ def ordered_counts(counts: dict[str, int], *, zeros: bool = False) -> list[tuple
     return [(s, counts.get(s, 0)) for s in ordered_states(names)]
 
 
-def problems(counts: dict[str, int]) -> int:
-    return sum(n for s, n in counts.items() if s not in OK_STATES)
+def problems(counts: Mapping[str, int]) -> int:
+    """How many of a host's rows are a problem (``State.is_problem``: the one definition; an
+    unknown state counts as one)."""
+    return sum(n for s, n in counts.items() if s not in NOT_A_PROBLEM)
 
 
 def ordered_hosts(hosts: Iterable[HostCount]) -> list[HostCount]:
@@ -174,30 +196,46 @@ def state_text(link: LinkRow) -> str:
 
 
 def evidence_parts(link: LinkRow) -> list[str]:
-    """The facts behind a verdict: status code, final URL, since when, how many checks."""
+    """The facts behind a verdict: status code, final URL, since when, how many checks. Each fact
+    once: the status is left out when the reason starts with it ("HTTP 404: …"), the final URL
+    when the reason or the drift phrase names it, and a repeated part is dropped."""
     parts: list[str] = []
-    if link.status is not None:
+    if link.status is not None and not _says(link.reason, f"HTTP {link.status}"):
         parts.append(f"HTTP {link.status}")
     if link.reason:
         parts.append(link.reason)
-    if link.final_url and link.final_url not in (link.url, link.cited_url):
+    drift = drift_phrase(link) if link.similarity is not None else ""
+    if (link.final_url and link.final_url not in (link.url, link.cited_url)
+            and link.final_url not in link.reason and link.final_url not in drift):
         parts.append(f"final URL {link.final_url}")
-    if link.similarity is not None:
-        parts.append(drift_phrase(link))
+    if drift:
+        parts.append(drift)
     if link.failing_since is not None:
         parts.append(f"failing since {human_date(link.failing_since)}")
     if link.checks:
         parts.append(f"{link.checks} check{'s' if link.checks != 1 else ''}")
     if link.last_checked_at is not None:
         parts.append(f"last checked {human_datetime(link.last_checked_at)}")
-    return parts
+    seen: set[str] = set()
+    unique = []
+    for part in parts:
+        key = " ".join(part.split()).casefold()
+        if key not in seen:
+            seen.add(key)
+            unique.append(part)
+    return unique
+
+
+def _says(reason: str, fact: str) -> bool:
+    """``reason`` starts with ``fact`` as a whole word ("HTTP 404: gone", not "HTTP 4040")."""
+    return reason.startswith(fact) and not reason[len(fact):len(fact) + 1].isalnum()
 
 
 def drift_phrase(link: LinkRow) -> str:
     """The similarity measured by check --drift; a drifted link names both versions, so a
     reader can compare them."""
     phrase = f"main text {link.similarity:.0%} like the archive capture"
-    if link.state == "drifted" and link.compared_with:
+    if link.state is State.DRIFTED and link.compared_with:
         phrase += f" (live: {link.final_url or link.url}; capture: {link.compared_with})"
     return phrase
 
@@ -259,11 +297,11 @@ def fix_phrase(link: LinkRow) -> str:
     """What to do: ``use the capture`` / ``use the new URL`` / ""."""
     if not link.fix:
         return ""
-    if link.state == "moved" or (link.suggested_url and link.fix == link.suggested_url):
+    if link.state is State.MOVED or (link.suggested_url and link.fix == link.suggested_url):
         return "use the new URL"
     if link.state in LOST_STATES:
         return "use the capture"
-    if link.state == "unreachable":
+    if link.state is State.UNREACHABLE:
         return "unreachable now; archived copy"
     return "use"
 
@@ -281,3 +319,49 @@ def is_web_url(url: str | None) -> bool:
 def shorten(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+# --- what a report was made with ---------------------------------------------------------------
+
+_FROM = {
+    "command line": "from the command line",
+    "environment": "from the environment",
+    "configuration": "from the configuration file",
+    "database": "stored in the database",
+    "default": "the built-in default",
+}
+
+
+def duration_phrase(seconds: float) -> str:
+    """``3d``, ``12h``, ``90s``: the largest unit that divides ``seconds``."""
+    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def policy_phrase(policy: StatePolicy) -> str:
+    """The state policy in one sentence, with where it came from: ``State policy: a link is dead
+    after 3 failing checks at least 3d apart (stored in the database).``"""
+    if policy.confirm == 1:
+        rule = "a link is dead on its first failing check"
+    else:
+        rule = (f"a link is dead after {policy.confirm} failing checks at least "
+                f"{duration_phrase(policy.confirm_spacing_s)} apart")
+    if policy.confirm_from == policy.spacing_from or policy.confirm == 1:
+        where = _FROM.get(policy.confirm_from, policy.confirm_from)
+    else:
+        where = (f"count {_FROM.get(policy.confirm_from, policy.confirm_from)}, spacing "
+                 f"{_FROM.get(policy.spacing_from, policy.spacing_from)}")
+    return f"State policy: {rule} ({where})."
+
+
+def hidden_phrase(report: Report) -> str:
+    """How many rows the report leaves out by default, and how to see them: ``12 alive and 1
+    skipped row(s) not shown (--all shows them).``; "" when none is."""
+    counts = [(s, report.summary.counts.get(s, 0)) for s in report.hidden]
+    counts = [(s, n) for s, n in counts if n]
+    if not counts:
+        return ""
+    listed = " and ".join(f"{n} {s}" for s, n in counts)
+    return f"{listed} row(s) not shown (--all shows them)."

@@ -9,19 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from checker.judge.state import State
 from citations.dates import CitedDate
 
 #: 2: cited dates (``published``, ``accessed``, a capture's ``target``) are ISO 8601 with reduced
 #: precision ("2023-01", "2021", "1996-03/1996-08"), no longer always a day; ``inferred`` target kind.
 SCHEMA_VERSION = 2
 
-#: Link states (checker.judge.state) in the order reports list them, worst first.
-STATES = (
-    "dead", "soft-404", "drifted", "failing", "moved", "blocked", "unreachable", "invalid",
-    "skipped", "unchecked", "alive",
+#: Link states (checker.judge.state.State, carried as the enum into every renderer; its values
+#: are the strings every format writes) in the order reports list them, worst first.
+STATES: tuple[State, ...] = (
+    State.DEAD, State.SOFT_404, State.DRIFTED, State.FAILING, State.MOVED, State.BLOCKED,
+    State.UNREACHABLE, State.INVALID, State.SKIPPED, State.UNCHECKED, State.ALIVE,
 )
-#: States whose citation has lost the page it cited (it wants an archive capture).
-LOST_STATES = frozenset({"dead", "soft-404", "drifted"})
+#: States whose citation has lost the page it cited (it wants an archive capture): ``State.is_lost``.
+LOST_STATES = frozenset(s for s in STATES if s.is_lost)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,7 +51,7 @@ class LinkRow:
     url: str
     host: str
     kind: str                          # "web" | "archive"
-    state: str                         # one of STATES
+    state: State                       # one of STATES (a value string is turned into it)
     state_label: str                   # "failing (1 of 3)", "dead", …
     verdict: str | None = None         # latest check's verdict
     reason: str = ""
@@ -63,10 +65,19 @@ class LinkRow:
     fix: str | None = None             # the URL to use instead: capture for lost pages, new URL for moved
     similarity: float | None = None    # check --drift: main text vs. the archive capture's (0-1)
     compared_with: str | None = None   # that capture's replay URL
+    # The work this URL cites (a footnote may cite several): its title and dates, those its
+    # capture was chosen by (checker.store.database.work_fields)
+    title: str | None = None
+    published: CitedDate | None = None
+    accessed: CitedDate | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.state, State):   # built from stored or hand-written values
+            object.__setattr__(self, "state", State(self.state))
 
     @property
     def lost(self) -> bool:
-        return self.state in LOST_STATES
+        return self.state.is_lost
 
     @property
     def unrecoverable(self) -> bool:
@@ -125,6 +136,17 @@ class LastRun:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StatePolicy:
+    """The state policy a report was built with, and where each of its two values came from:
+    "command line", "environment", "configuration", "database" or "default"."""
+
+    confirm: int                       # failing checks that confirm a link dead
+    confirm_spacing_s: float           # … at least this far apart
+    confirm_from: str
+    spacing_from: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
     citations: int                     # citation × URL rows
     counts: dict[str, int]             # per state
@@ -140,6 +162,7 @@ class Summary:
     # or killed and closed by the next run), "crashed", or "" while open (running, or killed).
     unfinished_run: str | None = None
     last_run: LastRun | None = None    # None when no check has run
+    state_policy: StatePolicy | None = None   # set by the command that builds the report
 
     @property
     def unfinished_note(self) -> str | None:
@@ -163,6 +186,8 @@ class Report:
     history: tuple[RunPoint, ...] = ()
     schema_version: int = SCHEMA_VERSION
     only: tuple[str, ...] = field(default_factory=tuple)   # states the rows were filtered to
+    # States whose rows are left out by default (``--all`` shows them); the summary counts them
+    hidden: tuple[str, ...] = field(default_factory=tuple)
 
     def rows(self) -> list[tuple[DocumentReport, CitationRow, LinkRow]]:
         return [(d, c, link) for d in self.documents for c in d.citations for link in c.links]

@@ -13,6 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from checker.judge.state import State
+from checker.report.common import problems
 from checker.report.model import STATES, HostCount, LinkRow, Report, Summary
 from citations.urls import normalize_url
 
@@ -46,7 +48,7 @@ def apply_overrides(report: Report, overrides: Mapping[str, LinkOverride]) -> Re
         dead = override.state == "dead"
         found = link.capture is not None and link.capture.outcome == "found"
         return replace(
-            link, state=override.state, state_label=f"{override.state} ({OVERRIDE_LABEL})",
+            link, state=State(override.state), state_label=f"{override.state} ({OVERRIDE_LABEL})",
             reason=override.reason or OVERRIDE_LABEL,
             # A lost page's fix is its capture; a page said alive needs none.
             fix=(link.capture.replay_url if dead and found and link.capture else None),
@@ -70,9 +72,6 @@ def _recount(report: Report, rows: list[LinkRow]) -> Summary:
     by_host: dict[str, Counter[str]] = defaultdict(Counter)
     for link in rows:
         by_host[link.host][link.state] += 1
-
-    def problems(c: Counter[str]) -> int:
-        return sum(n for state, n in c.items() if state not in ("alive", "unchecked", "skipped"))
 
     hosts = sorted(by_host.items(), key=lambda kv: (-problems(kv[1]), kv[0]))
     return replace(

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from checker.judge.state import NOT_A_PROBLEM
 from checker.report.model import LOST_STATES, STATES, LinkRow, Report
 
 DEFAULT_FAIL_ON = "dead-unarchived"
-_NEVER_FAIL = frozenset({"alive", "skipped", "unchecked"})
+_NEVER_FAIL = NOT_A_PROBLEM   # what is no problem never fails a run (State.is_problem)
 _KEYWORDS = ("dead-unarchived", "lost", "any", "none")
 
 

@@ -3,7 +3,8 @@
 Decisions: RFC 4180 (comma, double quotes, CRLF line ends, as Python's ``csv`` writes by
 default), a header row, UTF-8 without BOM; empty cells for unknown values; times as in JSON
 (``2024-05-01T12:00:00Z``). A citation with two URLs gives two rows that repeat the citation's
-columns. There is no summary: it is the sum of the rows.
+columns. There is no summary: it is the sum of the rows (with ``--all``; by default alive and skipped rows
+are left out, as in every format but JUnit). Rows come problems first (``common``).
 
 Spreadsheets run a cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR as a formula, and
 citation text is untrusted, so such free-text cells (``text``, ``title``, ``reason``,
@@ -76,9 +77,10 @@ def render(report: Report) -> str:
             "citation": c.key,
             "label": c.label,
             "line": c.line,
-            "title": c.title,
-            "published": iso_date(c.published),
-            "accessed": iso_date(c.accessed),
+            # the work this URL cites: in a footnote of several works, its own
+            "title": link.title,
+            "published": iso_date(link.published),
+            "accessed": iso_date(link.accessed),
             "cited_url": link.cited_url,
             "url": link.url,
             "host": link.host,

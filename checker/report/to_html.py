@@ -13,6 +13,10 @@ works without script; the script adds sorting (click a column header; again to r
 ``aria-sort`` attribute says which) and filtering (a text box matched against the row's text, and
 a checkbox per state).
 
+Layout: URLs may break anywhere (they have no spaces); everything else breaks only between words,
+so a narrow column never shows a label or a path one letter a line: paths break after a ``/``,
+state labels between words, footnote labels not at all. Rows come problems first (``common``).
+
 Citation text, titles and URLs are untrusted: everything is escaped with ``html.escape``, only
 http(s) URLs become links (no ``javascript:``), and the script reads the page, never builds HTML,
 so there is nothing to inject into. The script hash in the CSP also means an unescaped
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
 from html import escape
 
 from checker.report.common import (
@@ -31,6 +36,7 @@ from checker.report.common import (
     distance_phrase,
     evidence_parts,
     fix_phrase,
+    hidden_phrase,
     human_date,
     human_datetime,
     is_web_url,
@@ -40,6 +46,7 @@ from checker.report.common import (
     ordered_hosts,
     ordered_states,
     other_archive,
+    policy_phrase,
     problems,
     rows,
     share,
@@ -90,10 +97,13 @@ thead th { background: #eee; position: sticky; top: 0; cursor: pointer; user-sel
 thead th[aria-sort="ascending"]::after { content: " \\25B2"; }
 thead th[aria-sort="descending"]::after { content: " \\25BC"; }
 td.num, th.num { text-align: right; }
-td { overflow-wrap: anywhere; }
+td { overflow-wrap: break-word; }
+td.url, td.cap, td.fix { overflow-wrap: anywhere; }
 td.doc { min-width: 6rem; } td.url { min-width: 14rem; } td.ev, td.cap, td.fix { min-width: 8rem; }
 td.state { min-width: 6.5rem; } td.text { min-width: 12rem; color: #333; }
+td.label { white-space: nowrap; }
 td .badge { white-space: normal; overflow-wrap: normal; display: inline-block; }
+.w { white-space: nowrap; }
 .scroll { overflow-x: auto; }
 table.hosts { width: auto; }
 tbody tr { border-left: .3rem solid var(--bg); }
@@ -201,6 +211,12 @@ def _cls(state: str) -> str:
 
 
 def render(report: Report) -> str:
+    return "".join(chunks(report))
+
+
+def chunks(report: Report) -> Iterator[str]:
+    """`render`'s text in pieces (a table row each), to be written as they are made: the page
+    of a 100,000-link report is never held whole."""
     csp = (
         f"default-src 'none'; style-src {_hash(_CSS)}; script-src {_hash(_SCRIPT)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"
@@ -217,10 +233,10 @@ def render(report: Report) -> str:
         _summary(report),
         _history(report.history),
         _hosts(report),
-        _table(report),
-        f"<script>{_SCRIPT}</script>\n</body>\n</html>\n",
     ]
-    return "".join(parts)
+    yield "".join(parts)
+    yield from _table(report)
+    yield f"<script>{_SCRIPT}</script>\n</body>\n</html>\n"
 
 
 # --- summary -----------------------------------------------------------------------------------
@@ -237,6 +253,11 @@ def _summary(report: Report) -> str:
     if report.only:
         out.append(f" · rows limited to {_e(', '.join(report.only))}")
     out.append("</p>\n")
+    notes = [policy_phrase(s.state_policy)] if s.state_policy is not None else []
+    if hidden := hidden_phrase(report):
+        notes.append(hidden)
+    if notes:
+        out.append(f'<p class="meta">{_e(" ".join(notes))}</p>\n')
     if s.unfinished_note:
         out.append(f'<p class="note"><strong>Note:</strong> {_e(s.unfinished_note)}</p>\n')
     out.append('</header>\n<section id="summary">\n<div class="cards">\n')
@@ -343,7 +364,7 @@ def _hosts(report: Report) -> str:
 # --- the table ---------------------------------------------------------------------------------
 
 
-def _table(report: Report) -> str:
+def _table(report: Report) -> Iterator[str]:
     all_rows = rows(report)
     present = ordered_states({r.link.state for r in all_rows} | set(STATES))
     counts = {s: 0 for s in present}
@@ -370,9 +391,9 @@ def _table(report: Report) -> str:
         "</div>\n",
         f'<div class="scroll">\n<table id="rows">\n<thead><tr>{header}</tr></thead>\n<tbody>\n',
     ]
-    out.extend(_row(i, r) for i, r in enumerate(all_rows))
-    out.append("</tbody>\n</table>\n</div>\n</section>\n")
-    return "".join(out)
+    yield "".join(out)
+    yield from (_row(i, r) for i, r in enumerate(all_rows))
+    yield "</tbody>\n</table>\n</div>\n</section>\n"
 
 
 def _row(index: int, row: Row) -> str:
@@ -380,13 +401,13 @@ def _row(index: int, row: Row) -> str:
     doc_title = f' title="{_e(d.title)}"' if d.title else ""
     label = c.label if c.label is not None else "—"
     cells = [
-        f'<td class="doc"{doc_title}>{_e(d.path)}</td>',
-        f'<td title="{_e(label_of(c))}">{_e(label)}</td>',
+        f'<td class="doc"{doc_title}>{_path(d.path)}</td>',
+        f'<td class="label" title="{_e(label_of(c))}">{_e(label)}</td>',
         f'<td class="num">{c.line}</td>',
         f'<td class="url">{_link(link.cited_url)}</td>',
         f'<td class="state" data-sort="{state_rank(link.state)}">'
         f'<span class="badge {_cls(link.state)}">'
-        f"{_e(state_text(link))}</span></td>",
+        f"{_words(state_text(link))}</span></td>",
         f'<td class="ev">{_evidence(link)}</td>',
         _capture_cell(shown_capture(link)),
         f'<td class="fix">{_fix(link)}</td>',
@@ -397,6 +418,16 @@ def _row(index: int, row: Row) -> str:
         + "".join(cells)
         + "</tr>\n"
     )
+
+
+def _path(path: str) -> str:
+    """A path that may break after a ``/``, never inside a name."""
+    return "/<wbr>".join(_e(part) for part in path.split("/"))
+
+
+def _words(text: str) -> str:
+    """Text that may break between words, never inside one ("soft-404" stays whole)."""
+    return " ".join(f'<span class="w">{_e(word)}</span>' for word in text.split())
 
 
 def _link(url: str | None) -> str:

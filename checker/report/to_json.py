@@ -7,13 +7,17 @@ field bumps it, an added field does not (consumers must ignore fields they don't
 Decisions: every key is always present (``null`` when unknown) so consumers need no defaults;
 ``summary.counts`` lists every known state, zeros included; datetimes are UTC ISO 8601 with a
 ``Z``, dates ``YYYY-MM-DD``; text is written as UTF-8, not ``\\u`` escapes; keys keep a fixed,
-readable order (not sorted) and documents, citations and hosts are in report order, so the same
-report always gives the same bytes.
+readable order (not sorted) and documents, citations and hosts are in report order (problems
+first, ``common``), so the same report always gives the same bytes. ``hidden`` names the states
+whose rows are left out by default (``--all`` keeps them; ``summary.counts`` counts them), and
+``summary.state_policy`` the confirmation rule the states were computed with and where each of
+its values came from.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from checker.report.common import (
@@ -28,16 +32,81 @@ from checker.report.model import Capture, CitationRow, DocumentReport, LinkRow, 
 
 
 def render(report: Report) -> str:
-    return json.dumps(as_dict(report), ensure_ascii=False, indent=2) + "\n"
+    return "".join(chunks(report))
+
+
+def chunks(report: Report) -> Iterator[str]:
+    """`render`'s text in pieces of a citation each, to be written as they are made: the
+    text of a 100,000-link report is never held whole, nor its JSON values. The same bytes as
+    ``json.dumps(as_dict(report), ensure_ascii=False, indent=2)`` and a newline."""
+    yield from _spliced({**_head(report), "documents": []}, "documents", 0, (
+        _spliced({**_document(d, citations=False), "citations": []}, "citations", 2,
+                 ((_dumps(_citation(c), 4),) for c in ordered_citations(d)))
+        for d in ordered_documents(report)), "\n")
+
+
+def _dumps(value: Any, depth: int) -> str:
+    """``value`` as ``json.dumps(value, ensure_ascii=False, indent=2)`` writes it at `depth`
+    (levels of indent) inside a document: the same text, made about three times faster than
+    json's own indenting encoder, which is pure Python (only its compact one is in C)."""
+    if isinstance(value, str):
+        return _string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = ",\n" + "  " * (depth + 1)
+        return ("{" + inner[1:] + inner.join(f"{_string(k)}: {_dumps(v, depth + 1)}"
+                                             for k, v in value.items())
+                + "\n" + "  " * depth + "}")
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        inner = ",\n" + "  " * (depth + 1)
+        return ("[" + inner[1:] + inner.join(_dumps(v, depth + 1) for v in value)
+                + "\n" + "  " * depth + "]")
+    return json.dumps(value)   # floats (NaN and infinities as json writes them)
+
+
+#: A string as JSON with ``ensure_ascii=False`` (json's C function when it has it).
+_string: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _spliced(head: dict[str, Any], key: str, depth: int, items: Iterable[Iterable[str]],
+             end: str = "") -> Iterator[str]:
+    """``head`` at `depth` with `items` (each the pieces of one value's text at depth + 2) as
+    the list at `key`, its last key, in pieces: what `_dumps` gives for the whole."""
+    text = _dumps(head, depth)
+    closing = "[]\n" + "  " * depth + "}"
+    assert text.endswith(f'"{key}": {closing}')
+    first = True
+    for item in items:
+        yield (text[: -len(closing)] + "[\n" if first else ",\n") + "  " * (depth + 2)
+        yield from item
+        first = False
+    yield (text if first else "\n" + "  " * (depth + 1) + "]\n" + "  " * depth + "}") + end
 
 
 def as_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON values, in the documented schema."""
+    return {**_head(report), "documents": [_document(d) for d in ordered_documents(report)]}
+
+
+def _head(report: Report) -> dict[str, Any]:
+    """Everything but the documents (which come last)."""
     s = report.summary
     return {
         "schema_version": report.schema_version,
         "generated_at": iso_datetime(report.generated_at),
         "only": list(report.only),
+        "hidden": list(report.hidden),
         "summary": {
             "citations": s.citations,
             "counts": dict(ordered_counts(s.counts, zeros=True)),
@@ -56,6 +125,12 @@ def as_dict(report: Report) -> dict[str, Any]:
                 "finished": s.last_run.outcome == "finished",
                 "note": s.unfinished_note,
             },
+            "state_policy": None if s.state_policy is None else {
+                "confirm": s.state_policy.confirm,
+                "confirm_spacing_s": s.state_policy.confirm_spacing_s,
+                "confirm_from": s.state_policy.confirm_from,
+                "confirm_spacing_from": s.state_policy.spacing_from,
+            },
         },
         "history": [
             {
@@ -65,17 +140,14 @@ def as_dict(report: Report) -> dict[str, Any]:
             }
             for p in sorted(report.history, key=lambda p: (p.finished_at, p.run_id))
         ],
-        "documents": [_document(d) for d in ordered_documents(report)],
     }
 
 
-def _document(d: DocumentReport) -> dict[str, Any]:
-    return {
-        "path": d.path,
-        "format": d.format,
-        "title": d.title,
-        "citations": [_citation(c) for c in ordered_citations(d)],
-    }
+def _document(d: DocumentReport, *, citations: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": d.path, "format": d.format, "title": d.title}
+    if citations:
+        out["citations"] = [_citation(c) for c in ordered_citations(d)]
+    return out
 
 
 def _citation(c: CitationRow) -> dict[str, Any]:

@@ -12,12 +12,17 @@ Mapping:
   citations that make the command exit 1; or a set of states (default: the lost states).
   ``type`` is the state, ``message`` the state label and reason, and the body the evidence: status,
   final URL, failing since, number of checks, the archive capture and the suggested fix.
-* **passed** for ``alive`` and ``moved`` (the page still answers; a moved link's new URL is in
-  ``<system-out>``), unless they are in ``fail_on``.
+* **passed** for ``alive`` and ``moved`` (the page still answers), unless they are in
+  ``fail_on``; ``<system-out>`` says the state (and a moved link's new URL).
 * **skipped** for everything else that is not in ``fail_on``: ``failing`` (not confirmed yet),
   ``blocked`` and ``unreachable`` (we could not tell: the site refused us or was down, which is not
   rot), ``invalid``, ``skipped`` and ``unchecked``. The ``message`` says which and why.
 * There are no ``<error>`` elements: a link that could not be checked is not a crash.
+
+Every row is a testcase, problems first: the command line gives JUnit the whole report, without
+``--only`` and without hiding alive rows, so the failures are exactly the citations behind the
+exit code and the test count is every citation link. Each ``<testsuite>`` carries the state
+policy in a ``state_policy`` property when the report has one.
 
 ``time`` is ``0`` (checks run concurrently and are cached, so per-link durations mean nothing);
 ``timestamp`` is the report's time. Text that XML 1.0 cannot carry (control characters) is
@@ -30,6 +35,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Collection
 
+from checker.judge.state import State
 from checker.report.common import (
     Row,
     capture_phrase,
@@ -38,6 +44,7 @@ from checker.report.common import (
     iso_datetime,
     label_of,
     ordered_documents,
+    policy_phrase,
     shown_capture,
 )
 from checker.report.model import LOST_STATES, LinkRow, Report
@@ -45,7 +52,7 @@ from checker.report.model import LOST_STATES, LinkRow, Report
 #: What ``fail_on`` may be: a policy's test of one row, or the states that fail.
 FailOn = Callable[[LinkRow], bool] | Collection[str]
 
-PASSING_STATES = frozenset({"alive", "moved"})
+PASSING_STATES = frozenset({State.ALIVE, State.MOVED})
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -62,6 +69,10 @@ def render(report: Report, *, fail_on: FailOn | None = None) -> str:
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for document in ordered_documents(report):
         suite = ET.SubElement(root, "testsuite", name=_x(document.path))
+        if report.summary.state_policy is not None:
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="state_policy",
+                          value=policy_phrase(report.summary.state_policy))
         counts = {"tests": 0, "failures": 0, "skipped": 0}
         for row in document_rows(document):
             outcome = _testcase(suite, row, fails)
@@ -98,9 +109,8 @@ def _testcase(suite: ET.Element, row: Row, fails: Callable[[LinkRow], bool]) -> 
         failure.text = _x(_details(row))
         return "failures"
     if link.state in PASSING_STATES:
-        if link.state == "moved":
-            out = ET.SubElement(case, "system-out")
-            out.text = _x(_details(row))
+        out = ET.SubElement(case, "system-out")
+        out.text = _x(_details(row) if link.state is State.MOVED else f"state: {headline}")
         return None
     ET.SubElement(case, "skipped", message=_x(headline))
     return "skipped"

@@ -2,9 +2,12 @@
 ``$GITHUB_STEP_SUMMARY``.
 
 Layout: a summary (counts per state, the share of citations lost for good, the change since the
-previous run), the hosts with problems, then one table per document with a row per citation link:
-footnote, line, URL, state, evidence, archive capture, fix. A document's table is folded into a
-``<details>`` block when it has more than ``FOLD_ROWS`` rows (open when it holds a lost link).
+previous run, the state policy, the rows not shown), the hosts with problems, then one table per
+document with a row per citation link, problems first: footnote, line, URL, state, evidence. The
+archive capture and the fix go in the state cell, on lines of their own (``<br>``), so the table
+has five columns and fits GitHub's width: the fix links its URL behind a short phrase ("use the
+capture") rather than spelling out a 100-character Wayback URL. A document's table is folded into
+a ``<details>`` block when it has more than ``FOLD_ROWS`` rows (open when it holds a lost link).
 
 Escaping: every piece of citation text is untrusted. ASCII punctuation that Markdown or GitHub
 would interpret (``\\ ` * _ [ ] < > & | ~ # !`` …) is backslash-escaped, so ``<script>`` stays text
@@ -23,6 +26,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from checker.judge.state import State
 from checker.report.common import (
     Row,
     capture_phrase,
@@ -30,6 +34,7 @@ from checker.report.common import (
     document_rows,
     evidence,
     fix_phrase,
+    hidden_phrase,
     human_date,
     human_datetime,
     is_web_url,
@@ -37,6 +42,7 @@ from checker.report.common import (
     ordered_documents,
     ordered_hosts,
     other_archive,
+    policy_phrase,
     problems,
     share,
     shorten,
@@ -44,7 +50,7 @@ from checker.report.common import (
     state_text,
     unrecoverable_phrase,
 )
-from checker.report.model import LOST_STATES, Capture, DocumentReport, Report
+from checker.report.model import LOST_STATES, Capture, DocumentReport, LinkRow, Report
 
 MAX_CHARS = 65_000
 FOLD_ROWS = 10
@@ -68,8 +74,8 @@ _STATE_MARK = {
     "alive": "🟢",
 }
 _HEADER = (
-    "| # | line | URL | state | evidence | archive capture | fix |\n"
-    "|---|---:|---|---|---|---|---|\n"
+    "| # | line | URL | state, capture and fix | evidence |\n"
+    "|---|---:|---|---|---|\n"
 )
 _RESERVE = 600  # room for closing a table and the truncation note
 
@@ -80,7 +86,7 @@ def render(report: Report, *, max_chars: int = MAX_CHARS) -> str:
     full = head + _documents(all_rows, budget=None).text
     if len(full) <= max_chars:
         return full
-    problem_rows = [(d, [r for r in rs if r.link.state != "alive"]) for d, rs in all_rows]
+    problem_rows = [(d, [r for r in rs if r.link.state is not State.ALIVE]) for d, rs in all_rows]
     omitted_alive = sum(len(rs) for _, rs in all_rows) - sum(len(rs) for _, rs in problem_rows)
     note = (
         f"> Alive links ({omitted_alive}) are left out to stay within GitHub's size limit; "
@@ -122,6 +128,13 @@ def _summary(report: Report) -> str:
         out.append("| state | links |\n|---|---:|\n")
         out.extend(f"| {_STATE_MARK.get(st, '')} {_esc(st)} | {n} |\n" for st, n in counts)
         out.append("\n")
+    notes = []
+    if s.state_policy is not None:
+        notes.append(policy_phrase(s.state_policy))
+    if hidden := hidden_phrase(report):
+        notes.append(hidden)
+    if notes:
+        out.append(" ".join(_esc(n) for n in notes).replace("--all", "`--all`") + "\n\n")
     out.append(_changes(report))
     out.append(_hosts(report))
     return "".join(out)
@@ -224,26 +237,34 @@ def _document_frame(document: DocumentReport, doc_rows: list[Row]) -> tuple[str,
 def _row(row: Row) -> str:
     c, link = row.citation, row.link
     label = _esc(c.label) if c.label is not None else "—"
-    state = f"{_STATE_MARK.get(link.state, '')} {_esc(state_text(link))}".strip()
-    capture = _capture(shown_capture(link))
-    fix = ""
-    if link.fix:
-        fix = f"{_esc(fix_phrase(link))}: {_url(link.fix)}"
     cells = [
         label,
         str(c.line),
         _url(link.cited_url),
-        state,
+        "<br>".join(_state_cell(link)),
         _esc(shorten(evidence(link), CELL_TEXT_CHARS)),
-        capture,
-        fix,
     ]
     return "| " + " | ".join(cell.replace("\n", " ") for cell in cells) + " |\n"
 
 
-def _capture(capture: Capture | None) -> str:
-    if capture is None:
-        return ""
+def _state_cell(link: LinkRow) -> list[str]:
+    """The state, then the capture, then the fix, each on its own line of the cell; a capture
+    that is also the fix is linked once, on the fix's line."""
+    lines = [f"{_STATE_MARK.get(link.state, '')} {_esc(state_text(link))}".strip()]
+    capture = shown_capture(link)
+    fix_is_capture = bool(link.fix) and capture is not None and link.fix == capture.replay_url
+    if capture is not None and not fix_is_capture:
+        found = capture.outcome == "found" and is_web_url(capture.replay_url)
+        lines.append(("capture " if found else "") + _capture(capture))
+    if link.fix and fix_is_capture:
+        assert capture is not None
+        lines.append(f"**fix:** {_esc(fix_phrase(link))} {_capture(capture)}")
+    elif link.fix:
+        lines.append(f"**fix:** {_esc(fix_phrase(link))}: {_url(link.fix)}")
+    return lines
+
+
+def _capture(capture: Capture) -> str:
     if capture.outcome != "found" or not is_web_url(capture.replay_url):
         return _esc(capture_phrase(capture))
     distance = distance_phrase(capture)

@@ -1,4 +1,22 @@
-"""The report for a terminal: a summary, then a rich table per document.
+"""The report for a terminal: a summary, then a rich table per document; or, for CI logs, one
+line per problem.
+
+Two styles (``TerminalStyle``; the command line chooses: ``lines`` when standard output is not a
+terminal or ``CI`` is set, ``table`` on a terminal, or ``--style``):
+
+* ``table``: the summary, then a table per document, described below.
+* ``lines``: one line per row, problems first, nothing wrapped or cut (a log keeps whole URLs),
+  then the summary::
+
+      [dead 404] https://example.com/report (docs/paper.md:12) → https://web.archive.org/web/…
+      [soft-404 200] https://example.org/x (docs/paper.md:14) → no capture
+      [blocked 403] https://example.net/y (docs/paper.md:15): bot wall
+
+  In brackets the state and the HTTP status of the latest check (not for a moved link, whose
+  status is its new page's); after the arrow what to cite instead (the capture of a lost page,
+  the new URL of a moved one, the capture of an unreachable one), or for a lost page without one
+  "no capture" or "not looked up yet"; otherwise, after a colon, the state label when it says
+  more (``failing (1 of 3)``) or the reason.
 
 The output is a string (rich renders into a ``StringIO``), sized to ``width`` columns (default:
 the terminal's width, else 100). Colours only with ``color=True``: the caller passes it when
@@ -16,6 +34,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from enum import StrEnum
 
 from rich.console import Console, Group
 from rich.table import Table
@@ -27,11 +46,14 @@ from checker.report.common import (
     document_rows,
     evidence,
     fix_phrase,
+    hidden_phrase,
     human_datetime,
     ordered_counts,
     ordered_documents,
     ordered_hosts,
+    policy_phrase,
     problems,
+    rows,
     share,
     shown_capture,
     state_text,
@@ -60,7 +82,13 @@ STATE_STYLES = {
 }
 
 
-def render(report: Report, *, width: int | None = None, color: bool = False) -> str:
+class TerminalStyle(StrEnum):
+    TABLE = "table"    # a summary and a table per document, for a person at a terminal
+    LINES = "lines"    # one line per problem, then the summary, for CI logs
+
+
+def render(report: Report, *, width: int | None = None, color: bool = False,
+           style: TerminalStyle | str = TerminalStyle.TABLE) -> str:
     width = width or shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
     out = io.StringIO()
     console = Console(
@@ -75,12 +103,20 @@ def render(report: Report, *, width: int | None = None, color: bool = False) -> 
         soft_wrap=False,
         legacy_windows=False,
     )
-    console.print(_summary(report))
-    table = _document_table if width >= NARROW_WIDTH else _document_table_narrow
-    for document in ordered_documents(report):
-        rows = document_rows(document)
-        if rows:
-            console.print(table(document.path, document.title, rows))
+    if TerminalStyle(style) is TerminalStyle.LINES:
+        problem_rows = rows(report)
+        for row in problem_rows:
+            console.print(_line(row), soft_wrap=True)
+        if problem_rows:
+            console.print()
+        console.print(_summary(report, hosts=False), soft_wrap=True)
+    else:
+        console.print(_summary(report))
+        table = _document_table if width >= NARROW_WIDTH else _document_table_narrow
+        for document in ordered_documents(report):
+            doc_rows = document_rows(document)
+            if doc_rows:
+                console.print(table(document.path, document.title, doc_rows))
     if color:
         return out.getvalue()
     # rich pads short lines to the width; plain output has no use for the trailing blanks
@@ -91,7 +127,25 @@ def _state(state: str, label: str | None = None) -> Text:
     return Text(label or state, style=STATE_STYLES.get(state, ""))
 
 
-def _summary(report: Report) -> Group:
+def _line(row: Row) -> Text:
+    """``[dead 404] URL (path:line) → capture`` (see the module docstring)."""
+    link = row.link
+    # a moved link's status is its new page's (200): the redirect is what the state says
+    status = f" {link.status}" if link.status is not None and link.state != "moved" else ""
+    line = _state(link.state, f"[{link.state}{status}]")
+    line.append(f" {link.cited_url} ({row.document.path}:{row.citation.line})")
+    if link.fix:
+        line.append(f" → {link.fix}")
+    elif link.lost:
+        capture = shown_capture(link)
+        line.append(" → no capture" if capture is not None and capture.outcome == "no-capture"
+                    else " → not looked up yet")
+    elif detail := (state_text(link) if state_text(link) != link.state else link.reason):
+        line.append(f": {detail}")
+    return line
+
+
+def _summary(report: Report, *, hosts: bool = True) -> Group:
     s = report.summary
     head = Text(f"citewatch report, {human_datetime(report.generated_at)}: ", style="bold")
     head.append(f"{len(report.documents)} document(s), {s.citations} citation link(s)", style="")
@@ -116,6 +170,10 @@ def _summary(report: Report) -> Group:
             counts.append(str(n), style="bold")
     if counts:
         parts.append(counts)
+    if s.state_policy is not None:
+        parts.append(Text(policy_phrase(s.state_policy)))
+    if hidden := hidden_phrase(report):
+        parts.append(Text(hidden))
     if report.history or s.newly_dead or s.recovered:
         parts.append(
             Text(
@@ -125,14 +183,14 @@ def _summary(report: Report) -> Group:
         )
         parts.extend(Text(f"  newly lost: {url}", style="red") for url in sorted(s.newly_dead))
         parts.extend(Text(f"  recovered: {url}", style="green") for url in sorted(s.recovered))
-    hosts = [h for h in ordered_hosts(s.hosts) if problems(h.counts)][:MAX_HOSTS]
-    if hosts:
+    shown_hosts = [h for h in ordered_hosts(s.hosts) if problems(h.counts)][:MAX_HOSTS]
+    if hosts and shown_hosts:
         table = Table(title="Hosts with problems", title_justify="left", expand=False)
         table.add_column("host", overflow="fold")
         table.add_column("problems", justify="right")
         table.add_column("links", justify="right")
         table.add_column("states", overflow="fold")
-        for h in hosts:
+        for h in shown_hosts:
             states = Text(", ").join(
                 _state(st, f"{st} {n}") for st, n in ordered_counts(h.counts) if n
             )
