@@ -13,7 +13,6 @@ or accept, all pick another.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +23,8 @@ import sqlite_utils
 from click.testing import CliRunner, Result
 
 from archive import VirtualClock
-from checker.cli import archive as archive_command
 from checker.cli.main import get_cli
-from checker.run.archiving import run_archive
+from checker.cli.options import ArchiveTime
 from tests.fake_wayback import FakeWayback
 from tests.servers import LocalServer, reset, serve
 
@@ -54,15 +52,14 @@ def site() -> Iterator[LocalServer]:
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeWayback,
         clock: VirtualClock) -> Any:
-    monkeypatch.setattr(archive_command, "run_archive",
-                        functools.partial(run_archive, clock=clock, sleep=clock.sleep))
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CITEWATCH_DB", raising=False)
     monkeypatch.setenv("CITEWATCH_WAYBACK_URL", fake.base_url)
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
-        return runner.invoke(get_cli(), list(args), catch_exceptions=False)
+        return runner.invoke(get_cli(archive_time=ArchiveTime(clock, clock.sleep)), list(args),
+                                      catch_exceptions=False)
 
     return invoke
 

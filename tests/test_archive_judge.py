@@ -4,7 +4,6 @@ archive/ alone without it."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
@@ -29,11 +28,10 @@ from archive import (
     settings_from_env,
 )
 from archive.replay import read_page as read_archived_page
-from checker.cli import archive as archive_command
 from checker.cli.main import get_cli
+from checker.cli.options import ArchiveTime
 from checker.judge.classify import judge_capture
 from checker.net.fetch import read_page as read_live_page
-from checker.run.archiving import run_archive
 from tests.fake_wayback import FakeWayback
 from tests.servers import serve
 
@@ -256,10 +254,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeWayback,
     monkeypatch.setenv("CITEWATCH_WAYBACK_URL", fake.base_url)
     monkeypatch.delenv("IA_ACCESS_KEY", raising=False)
     monkeypatch.delenv("IA_SECRET_KEY", raising=False)
-    monkeypatch.setattr(archive_command, "run_archive",
-                        functools.partial(run_archive, clock=clock, sleep=clock.sleep))
     runner = CliRunner()
-    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
+    return lambda *args: runner.invoke(get_cli(archive_time=ArchiveTime(clock, clock.sleep)), list(args),
+                                      catch_exceptions=False)
 
 
 def test_citewatch_archive_judges_captures_as_it_judges_live_pages(

@@ -4,7 +4,6 @@ Wayback fake."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,14 +12,12 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from archive import VirtualClock
-from checker.cli import archive as archive_command
-from checker.cli import check as check_command
 from checker.cli.main import get_cli
+from checker.cli.options import ArchiveTime
 from checker.judge.classify import CONTENT_DRIFT_THRESHOLD, classify
 from checker.judge.maintext import main_text, similarity
 from checker.models import Hop, Observation, Verdict
 from checker.net.fetch import main_text_of
-from checker.run.archiving import run_archive
 from tests.drift_pages import ARTICLE, OTHER_ARTICLE, PAIRS, SIDEBAR, article_page, updated
 from tests.fake_wayback import FakeWayback
 from tests.servers import LocalServer, page, serve
@@ -125,13 +122,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeWayback,  # t
     monkeypatch.delenv("CITEWATCH_DB", raising=False)
     monkeypatch.setenv("CITEWATCH_WAYBACK_URL", fake.base_url)
     # Every archive wait (the replay pace, a 429 pause) moves the fake's clock, not real time.
-    monkeypatch.setattr(archive_command, "run_archive",
-                        functools.partial(run_archive, clock=clock, sleep=clock.sleep))
-    monkeypatch.setattr(check_command, "run_check",
-                        functools.partial(check_command.run_check, archive_clock=clock,
-                                          archive_sleep=clock.sleep))
     runner = CliRunner()
-    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
+    return lambda *args: runner.invoke(get_cli(archive_time=ArchiveTime(clock, clock.sleep)), list(args),
+                                      catch_exceptions=False)
 
 
 def test_check_drift_finds_the_rewritten_page_and_keeps_the_updated_one(  # type: ignore[no-untyped-def]

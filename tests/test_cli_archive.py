@@ -3,7 +3,6 @@ local fake Wayback Machine, store them, and ask nothing again on a rerun."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -15,7 +14,8 @@ from click.testing import CliRunner
 from archive import ArchiveSettings, VirtualClock
 from checker.cli import archive as archive_command
 from checker.cli.main import get_cli
-from checker.run.archiving import ArchiveSummary, run_archive
+from checker.cli.options import ArchiveTime
+from checker.run.archiving import ArchiveSummary
 from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, page, serve
 
@@ -40,8 +40,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
     """Archive waits (paces, 429 pauses, Save Page Now polls) move a virtual clock instead of
     taking real time."""
     clock = VirtualClock()
-    monkeypatch.setattr(archive_command, "run_archive",
-                        functools.partial(run_archive, clock=clock, sleep=clock.sleep))
     return clock
 
 
@@ -54,7 +52,8 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wayback: FakeWayback,  
     monkeypatch.delenv("IA_ACCESS_KEY", raising=False)
     monkeypatch.delenv("IA_SECRET_KEY", raising=False)
     runner = CliRunner()
-    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
+    return lambda *args: runner.invoke(get_cli(archive_time=ArchiveTime(clock, clock.sleep)), list(args),
+                                      catch_exceptions=False)
 
 
 def _paper(tmp_path: Path, site: LocalServer) -> Path:

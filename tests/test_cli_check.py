@@ -156,16 +156,21 @@ def test_a_machine_with_no_dns_is_warned_about() -> None:
 
 
 def test_a_run_in_batches_checks_every_link_once_and_probes_each_host_once(  # type: ignore[no-untyped-def]
-    run, tmp_path: Path, site: LocalServer, monkeypatch: pytest.MonkeyPatch
+    run, tmp_path: Path, site: LocalServer
 ) -> None:
-    from checker.run import check as check_step
+    from checker.judge.state import ConfirmRule
+    from checker.run.check import run_check
+    from checker.settings import CheckSettings
+    from checker.store.database import open_store
 
-    monkeypatch.setattr(check_step, "CHECK_BATCH", 2)  # 6 links: three batches
     doc = _document(tmp_path, site)
     assert run("scan", str(doc)).exit_code == 0
-    result = run("check", *FAST, "--per-host", "1")
-    assert result.exit_code == 0, result.stderr
-    assert "Checked 6 link(s)" in result.stderr
+    settings = CheckSettings(host_interval_s=0, timeout_s=2, connect_timeout_s=2, retries=0,
+                             per_host=1, exclude=(r"excluded\.example",))
+    with open_store(tmp_path / "citewatch.db") as store:
+        summary = run_check(store, settings, ConfirmRule(), max_age_s=0, document_ids=None,
+                            limit=None, quiet=True, batch_size=2)  # 6 links: three batches
+    assert summary.checked == 6
     latest = _latest(tmp_path / "citewatch.db")
     assert len(latest) == 6
     assert latest[site.url("/vanished/article")]["verdict"] == "soft-404"
@@ -178,38 +183,21 @@ def test_a_run_in_batches_checks_every_link_once_and_probes_each_host_once(  # t
     assert site.connections_accepted == 1  # and so did the host's connection
 
 
-def test_http2_can_be_asked_for_from_the_command_line_and_the_configuration(  # type: ignore[no-untyped-def]
-    run, tmp_path: Path, site: LocalServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import checker.net.client
-    import checker.net.fetch
-    from checker.net.httpcore_transport import GuardedTransport
-
-    built: list[bool] = []
-    make_client = checker.net.client.make_client
-
-    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
-        client = make_client(*args, **kwargs)
-        built.append(isinstance(client._transport, GuardedTransport))
-        return client
-
-    monkeypatch.setattr(checker.net.fetch, "make_client", recording)
+def test_http2_is_no_longer_an_option(run, tmp_path: Path, site: LocalServer) -> None:  # type: ignore[no-untyped-def]
+    # Removed with the move to aiohttp (HTTP/1.1 only): see the README's HTTP engine section.
     doc = _document(tmp_path, site)
     assert run("scan", str(doc)).exit_code == 0
-    result = run("check", *FAST, "--http2")
-    assert result.exit_code == 0, result.stderr
-    assert "Checked 6 link(s)" in result.stderr  # a cleartext server: HTTP/1.1 through httpcore
-    assert built and all(built)
-    built.clear()
+    assert run("check", *FAST, "--http2").exit_code == 2
     (tmp_path / "citewatch.toml").write_text("http2 = true\n")
-    assert run("check", *FAST, "--max-age", "0").exit_code == 0
-    assert built and all(built)
+    bad = run("check", *FAST)
+    assert bad.exit_code == 4 and "unknown key 'http2'" in bad.stderr
 
 
-def test_the_command_starts_without_httpxs_own_cli_and_exits_without_a_last_collection(
+def test_the_command_starts_without_the_http_clients_and_exits_without_a_last_collection(
     tmp_path: Path,
 ) -> None:
-    # httpx's CLI (rich, pygments) is a sixth of citewatch's start-up and never used by it.
+    # aiohttp (two TLS contexts built at import) and httpx (with its own CLI) are a third of
+    # citewatch's start-up: imported when the first request goes out, never for nothing due.
     import subprocess
     import sys
 
@@ -218,9 +206,43 @@ def test_the_command_starts_without_httpxs_own_cli_and_exits_without_a_last_coll
         f"sys.argv = ['citewatch', 'check', '--db', {str(tmp_path / 'none.db')!r}]\n"
         "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
         "import gc\n"
-        "print('httpx' in sys.modules, 'pygments' in sys.modules, 'rich.syntax' in sys.modules,\n"
-        "      gc.get_freeze_count() > 0)\n"
+        "print('httpx' in sys.modules, 'aiohttp' in sys.modules, gc.get_freeze_count() > 0)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     # ... and ends with its objects frozen: the exit's collections have nothing left to walk.
-    assert done.stdout.split() == ["True", "False", "False", "True"]
+    assert done.stdout.split() == ["False", "False", "True"]
+
+
+def test_an_exclusion_that_is_not_a_regular_expression_is_one_line(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, site: LocalServer
+) -> None:
+    assert run("scan", str(_document(tmp_path, site))).exit_code == 0
+    bad = run("check", "--exclude", "(unclosed")
+    assert bad.exit_code == 2, bad.stderr
+    assert "not a regular expression: '(unclosed'" in bad.stderr and "Traceback" not in bad.stderr
+    (tmp_path / "citewatch.toml").write_text('exclude = ["(unclosed"]\n')
+    bad = run("check")
+    assert bad.exit_code == 4, bad.stderr
+    assert [line for line in bad.stderr.splitlines() if line.startswith("Error:")] == [
+        f"Error: {tmp_path / 'citewatch.toml'}: 'exclude': not a regular expression: '(unclosed' "
+        "(missing ), unterminated subpattern at position 0)"]
+
+
+@pytest.mark.parametrize("processes", ["0", "1", "2", "processes = 2 in citewatch.toml"])
+def test_the_processes_option_gives_the_same_verdicts(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, site: LocalServer, processes: str
+) -> None:
+    doc = tmp_path / "paper.md"
+    urls = [site.url("/report/2022/annual"), site.url("/gone"), site.url("/old-page")]
+    urls += [url.replace("127.0.0.1", "localhost") for url in urls]   # two hosts: a worker each
+    doc.write_text("Body.\n\n" + "".join(f"[^{i}]: “Report,” {u}\n" for i, u in enumerate(urls, 1)))
+    assert run("scan", str(doc)).exit_code == 0
+    if processes.endswith("citewatch.toml"):
+        (tmp_path / "citewatch.toml").write_text(processes.removesuffix(" in citewatch.toml") + "\n")
+        result = run("check", *FAST)
+    else:
+        result = run("check", *FAST, "--processes", processes)
+    assert result.exit_code == 0, result.stderr
+    verdicts = {url: row["verdict"] for url, row in _latest(tmp_path / "citewatch.db").items()}
+    assert verdicts == {url: verdict for url, verdict in zip(
+        urls, ["alive", "dead", "moved"] * 2, strict=True)}

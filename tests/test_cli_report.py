@@ -3,7 +3,6 @@ configuration errors, the change between runs, and repaired documents."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -13,9 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from archive import VirtualClock
-from checker.cli import report as report_commands
 from checker.cli.main import get_cli
-from checker.run.archiving import run_archive
+from checker.cli.options import ArchiveTime
 from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, page, redirect, serve
 
@@ -68,10 +66,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wayback: FakeWayback,  
     for name in ("CITEWATCH_DB", "IA_ACCESS_KEY", "IA_SECRET_KEY", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CITEWATCH_WAYBACK_URL", wayback.base_url)
-    monkeypatch.setattr(report_commands, "run_archive",
-                        functools.partial(run_archive, clock=clock, sleep=clock.sleep))
     runner = CliRunner()
-    return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
+    return lambda *args: runner.invoke(get_cli(archive_time=ArchiveTime(clock, clock.sleep)), list(args),
+                                      catch_exceptions=False)
 
 
 def _paper(tmp_path: Path, server: LocalServer, suffix: str = ".md") -> Path:
@@ -104,7 +101,7 @@ def test_audit_report_and_policies(run, tmp_path, site, wayback) -> None:  # typ
     _, server = site
     _archive_lost(wayback, server)
     doc = _paper(tmp_path, server)
-    result = run("audit", str(doc), *FAST, "--confirm", "1", "--format", "json")
+    result = run("audit", str(doc), *FAST, "--confirm", "1", "--format", "json", "--all")
     # the vanished note has no capture: dead-unarchived fails the default policy
     assert result.exit_code == 1, result.stderr
     data = json.loads(result.stdout)
@@ -184,9 +181,9 @@ def test_config_file_sets_defaults_and_rejects_unknown_keys(run, tmp_path, site)
     (tmp_path / "citewatch.toml").write_text('timeout = "fast"\n')
     bad = run("report")
     assert bad.exit_code == 4 and "'timeout' must be" in bad.stderr
-    (tmp_path / "citewatch.toml").write_text('http2 = "yes"\n')
+    (tmp_path / "citewatch.toml").write_text('drift = "yes"\n')
     bad = run("report")
-    assert bad.exit_code == 4 and "'http2' must be true or false" in bad.stderr
+    assert bad.exit_code == 4 and "'drift' must be true or false" in bad.stderr
 
 
 @pytest.mark.parametrize("suffix", [".md", ".txt", ".html"])

@@ -29,24 +29,22 @@ from archive.settings import (
 )
 from checker import settings as defaults
 from checker.cli.check import resolve_documents
+from checker.cli.config import Config
 from checker.cli.options import (
     DURATION,
     F,
+    archive_time,
     db_option,
     document_option,
     format_duration,
 )
 from checker.cli.state_policy import shared_rule
-from checker.errors import CheckerError, StoreError
+from checker.errors import ArchiveRefused, StoreError
 from checker.judge.state import ConfirmRule
 from checker.run.archiving import run_archive, summary_line
 from checker.store.database import open_store
 
 DEFAULT_ARCHIVE_MAX_AGE_S = 30 * 86400.0
-
-
-class ArchiveRefused(CheckerError):
-    "The archive kept refusing (429); what was found before is stored"
 
 
 def archive_options(f: F) -> F:
@@ -151,11 +149,13 @@ def archive_max_age_option(name: str) -> Callable[[F], F]:
               show_default=True, help="Failing checks that confirm a link dead (as for check).")
 @click.option("--confirm-spacing", type=DURATION,
               default=format_duration(defaults.DEFAULT_CONFIRM_SPACING_S), show_default=True)
-def archive_command(db_path: Path, documents: tuple[str, ...], confirm: int,
-                    confirm_spacing: float, **options: Any) -> None:
+@click.pass_obj
+def archive_command(config: Config | None, /, db_path: Path, documents: tuple[str, ...],
+                    confirm: int, confirm_spacing: float, **options: Any) -> None:
     """Find the Wayback Machine capture that shows each lost page as it was cited.
 
-    Lost means dead, soft-404, drifted or failing (run citewatch check first). The capture
+    Lost means dead, soft-404, drifted or failing (run citewatch check first), or set "dead" in
+    the configuration ([links."URL"] state = "dead"). The capture
     chosen is the closest good one before the citation's accessed date (else its publication
     date), verified by replaying it. Cited web.archive.org links are checked to still replay.
     Other archives (--archives, --memento-archive, --memento-aggregator) are asked, in order,
@@ -173,9 +173,11 @@ def archive_command(db_path: Path, documents: tuple[str, ...], confirm: int,
     # the run lock: two archive runs (or an archive and a check) at once would repeat lookups
     with open_store(db_path) as store, store.run_lock():
         rule = shared_rule(store, rule)
+        pace = archive_time()
         summary = run_archive(store, settings, rule, document_ids=resolve_documents(store, documents),
                               max_age_s=options["archive_max_age"], save=options["save"],
-                              drift=options["drift"])
+                              drift=options["drift"], overrides=(config or Config()).links,
+                              clock=pace.clock, sleep=pace.sleep)
     click.echo(summary_line(summary), err=True)
     if summary.stopped:
         raise ArchiveRefused(f"stopped early, everything found so far is saved: {summary.stopped}")

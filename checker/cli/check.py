@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from checker.cli.config import Config
 from checker.cli.options import (
     DURATION,
     F,
+    archive_time,
     db_option,
     document_option,
     format_duration,
@@ -36,6 +38,16 @@ if TYPE_CHECKING:
     from archive import ArchiveSettings
 
 
+def _regexes(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    # compiled only while checking (in worker processes too): a bad one must stop us here
+    for pattern in value:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise click.BadParameter(f"not a regular expression: {pattern!r} ({exc})") from None
+    return value
+
+
 def network_options(f: F) -> F:
     """The options that shape requests, shared by ``check`` and ``audit``."""
     options = [
@@ -48,7 +60,10 @@ def network_options(f: F) -> F:
                      default=defaults.DEFAULT_HOST_INTERVAL_S, show_default=True,
                      help="Seconds between request starts on one host."),
         click.option("--timeout", type=click.FloatRange(0.1), default=defaults.DEFAULT_TIMEOUT_S,
-                     show_default=True, help="Connect and read timeout, seconds."),
+                     show_default=True,
+                     help="Seconds a server may stay silent (waiting for the answer, or between "
+                          "pieces of it); connecting is bounded by the same figure up to "
+                          f"{defaults.DEFAULT_CONNECT_TIMEOUT_S:g} s."),
         click.option("--retries", type=click.IntRange(0), default=defaults.DEFAULT_RETRIES,
                      show_default=True, help="Retries for timeouts, resets, 429 and 5xx."),
         click.option("--max-redirects", type=click.IntRange(0),
@@ -56,18 +71,20 @@ def network_options(f: F) -> F:
         click.option("--user-agent", default=defaults.DEFAULT_USER_AGENT, show_default=True,
                      help="User-Agent header (naming citewatch draws fewer bot walls than "
                           "pretending to be a browser)."),
-        click.option("--exclude", multiple=True, metavar="REGEX",
+        click.option("--exclude", multiple=True, metavar="REGEX", callback=_regexes,
                      help="URLs matching this are not fetched (verdict 'skipped'); repeatable."),
         click.option("--accepted-status", "accepted_status", multiple=True, type=int,
                      metavar="CODE", help="Extra status code that counts as alive; repeatable."),
-        click.option("--http2", is_flag=True,
-                     help="Use HTTP/2 where a server offers it (slower with small per-host "
-                          "limits; HTTP/1.1 otherwise)."),
         click.option("--dns-canary", default=defaults.DEFAULT_DNS_CANARY, show_default=True,
                      metavar="NAME",
                      help="A name that exists, looked up when no name of the run resolved "
                           "but some got NXDOMAIN: if it does not resolve either, those links "
                           "are unreachable, not dead ('' for none)."),
+        click.option("--processes", type=click.IntRange(0), metavar="N",
+                     help="Worker processes that share the hosts: 0 or 1 checks in this process; "
+                          "default: by the size of the run and the cores (500 links or more, "
+                          "on two sites or more; one per core and one more, at most "
+                          "4)."),
         click.option("--refuse-private", is_flag=True,
                      help="Never fetch loopback or private addresses (link-local and cloud "
                           "metadata addresses are always refused)."),
@@ -105,8 +122,8 @@ def settings_from(options: dict[str, Any], config: Config | None) -> CheckSettin
         allow_private=not options["refuse_private"],
         accepted_status=frozenset(options["accepted_status"]),
         exclude=tuple(options["exclude"]) + config.ignore,   # .citewatchignore adds to both
-        http2=options["http2"],
         dns_canary=options["dns_canary"],
+        processes=options["processes"],
     )
 
 
@@ -153,7 +170,8 @@ def check(config: Config | None, /, db_path: Path, documents: tuple[str, ...], m
         document_ids = resolve_documents(store, documents)
         summary = run_check(store, settings, rule, max_age_s=max_age, document_ids=document_ids,
                             limit=limit, quiet=is_quiet(),
-                            drift=_archive_settings() if drift else None)
+                            drift=_archive_settings() if drift else None,
+                            archive_clock=archive_time().clock, archive_sleep=archive_time().sleep)
     click.echo(summary_line(summary), err=True)
 
 

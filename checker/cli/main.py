@@ -1,61 +1,35 @@
 """The ``citewatch`` command line: thin click commands over the library.
 
-Exit codes (documented in the README):
-
-== ===========================================================================================
-0  nothing failed the policy
-1  citations failed the ``--fail-on`` policy (link rot; the only code that means rot)
-2  usage error (bad option or argument)
-3  unreadable input: a document is missing, empty, binary, malformed or of unknown format
-4  operational failure: database locked or not SQLite, bad configuration, archive refusing
-130 interrupted (Ctrl-C); everything finished before it is saved
-143 terminated (SIGTERM, as sent by ``timeout`` and CI cancellation); handled as Ctrl-C
-== ===========================================================================================
+Exit codes are ``checker.cli.exits.ExitCode`` (the README's table): ``CitewatchGroup.invoke``
+turns ``citations.errors.CitationsError`` into 3, every ``checker.errors.CheckerError`` (and an
+``archive.errors.ArchiveError`` that got past its step) into 4, Ctrl-C into 130 and SIGTERM into
+143, each with one ``Error:`` line and no traceback.
 """
 
 from __future__ import annotations
 
+import copy
 import gc
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 import click
 
-from checker.cli.config import find_config, load_config, with_ignore_file
+from checker.cli.exits import InputError, Interrupted, OperationalError, TerminatedExit
+from checker.cli.options import (
+    ARCHIVE_TIME_KEY,
+    CONFIG_HELP,
+    ArchiveTime,
+    use_config,
+    with_config_option,
+)
 from checker.errors import CheckerError, ConfigError
 from citations.errors import CitationsError
-
-
-class ExitCode(IntEnum):
-    OK = 0
-    POLICY = 1
-    USAGE = 2
-    INPUT = 3
-    OPERATIONAL = 4
-    INTERRUPTED = 130
-    TERMINATED = 143   # 128 + SIGTERM, the shell's code for a process ended by it
-
-
-class InputError(click.ClickException):
-    exit_code = ExitCode.INPUT
-
-
-class OperationalError(click.ClickException):
-    exit_code = ExitCode.OPERATIONAL
-
-
-class Interrupted(click.ClickException):
-    exit_code = ExitCode.INTERRUPTED
-
-
-class TerminatedExit(click.ClickException):
-    exit_code = ExitCode.TERMINATED
 
 
 class Terminated(KeyboardInterrupt):
@@ -95,6 +69,9 @@ class CitewatchGroup(click.Group):
     """Loads commands when they run, and turns program errors into one-line messages with their
     exit codes, at one point."""
 
+    #: Real time unless get_cli() was given another (commands read it with options.archive_time)
+    archive_time: ArchiveTime | None = None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         from checker.cli.commands import COMMANDS
 
@@ -103,9 +80,19 @@ class CitewatchGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         from checker.cli.commands import load
 
-        return load(cmd_name)
+        command = load(cmd_name)
+        return None if command is None else with_config_option(command)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # A --config after the command name replaces the file found in the folder, which is then
+        # not read at all: a broken one there must not stop `citewatch report --config c.toml`.
+        ctx.meta["citewatch.config_given"] = any(
+            a == "--config" or a.startswith("--config=") for a in args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        if self.archive_time is not None:
+            ctx.meta[ARCHIVE_TIME_KEY] = self.archive_time
         try:
             with _sigterm_as_interrupt():
                 return super().invoke(ctx)
@@ -120,9 +107,16 @@ class CitewatchGroup(click.Group):
                 raise Interrupted("interrupted; everything finished so far is saved") from None
             if isinstance(exc, CitationsError):
                 raise InputError(str(exc)) from None
-            if isinstance(exc, CheckerError):
+            if isinstance(exc, CheckerError) or _is_archive_error(exc):
                 raise OperationalError(_one_line(str(exc))) from None
             raise
+
+
+def _is_archive_error(exc: BaseException) -> bool:
+    """An ``archive.errors.ArchiveError`` that got past its step: asked without importing archive/
+    (a plain check starts without it), since an exception of a module never imported cannot be."""
+    errors = sys.modules.get("archive.errors")
+    return errors is not None and isinstance(exc, errors.ArchiveError)
 
 
 def _one_line(message: str) -> str:
@@ -136,15 +130,10 @@ def _one_line(message: str) -> str:
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-#: configuration keys whose command-line parameter has another name
-_PARAM_FOR_KEY = {"db": "db_path"}
-
-
 @click.group(cls=CitewatchGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="citewatch")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Configuration file (default: ./citewatch.toml, or [tool.citewatch] in "
-                   "./pyproject.toml).")
+              help=CONFIG_HELP)
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """Check the web citations of documents, keep their history, and find archive captures.
@@ -153,20 +142,12 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
         citewatch audit report.txt
     """
     try:
-        config = with_ignore_file(load_config(config_path or find_config(Path.cwd())), Path.cwd())
+        use_config(ctx, config_path, find=not ctx.meta.get("citewatch.config_given"))
     except ConfigError as exc:
         raise OperationalError(str(exc)) from None
-    ctx.obj = config
-    # Every command gets every value: click looks defaults up by parameter name, so a command
-    # takes those it has and ignores the rest.
-    values = {_PARAM_FOR_KEY.get(k, k): v for k, v in config.values.items()}
-    from checker.cli.commands import COMMANDS
-
-    ctx.default_map = {name: values for name in COMMANDS}
 
 
 def main() -> None:
-    _without_httpx_cli()
     try:
         cli(prog_name="citewatch")
     finally:
@@ -176,18 +157,15 @@ def main() -> None:
         gc.freeze()
 
 
-def _without_httpx_cli() -> None:
-    """httpx imports its own command-line client (rich, pygments, click) only to offer
-    `httpx.main()`, which citewatch never calls: about 30 ms of every start-up. Marked missing
-    in this process, the module is skipped as when httpx's CLI extras are not installed (its
-    __init__ expects that ImportError). Only for the citewatch command's own process."""
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-
-def get_cli() -> click.Group:
-    """The command group (for tests)."""
-    return cli
+def get_cli(*, archive_time: ArchiveTime | None = None) -> click.Group:
+    """The command group; with ``archive_time``, a copy of it whose commands pace the archive on
+    that clock (tests hand in their virtual clock here instead of swapping module attributes)."""
+    if archive_time is None:
+        return cli
+    group = copy.copy(cli)
+    assert isinstance(group, CitewatchGroup)
+    group.archive_time = archive_time
+    return group
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,8 +17,31 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DB = "citewatch.db"
 
-__all__ = ["DEFAULT_DB", "DURATION", "F", "db_option", "document_option", "exclude_path_option",
-           "format_duration", "is_quiet", "progress"]
+
+@dataclass(frozen=True, slots=True)
+class ArchiveTime:
+    """The clock the archive's pacing reads and the sleep it waits with. Real time, unless the
+    command group was built with others (``get_cli(archive_time=...)``: a test's virtual clock,
+    so its Wayback fake sees the gaps the client makes and no test waits for them)."""
+
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+#: Where CitewatchGroup puts the ArchiveTime it was built with (``click.Context.meta`` is shared by
+#: a command's context and its group's).
+ARCHIVE_TIME_KEY = "citewatch.archive_time"
+
+
+def archive_time() -> ArchiveTime:
+    """This command's ArchiveTime."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(ARCHIVE_TIME_KEY) if ctx is not None else None
+    return given if isinstance(given, ArchiveTime) else ArchiveTime()
+
+__all__ = ["ARCHIVE_TIME_KEY", "ArchiveTime", "CONFIG_HELP", "DEFAULT_DB", "DURATION", "F",
+           "archive_time", "db_option", "deprecated_alias", "document_option", "exclude_path_option",
+           "format_duration", "is_quiet", "progress", "use_config", "with_config_option"]
 
 
 def db_option(f: F) -> F:
@@ -40,6 +66,62 @@ def document_option(f: F) -> F:
         "--document", "documents", multiple=True, metavar="D",
         help="Only this document (path, path suffix or id); repeatable.",
     )(f)
+
+
+#: configuration keys whose command-line parameter has another name
+_PARAM_FOR_KEY = {"db": "db_path"}
+CONFIG_HELP = ("Configuration file (default: ./citewatch.toml, or [tool.citewatch] in "
+               "./pyproject.toml); before or after the command name.")
+
+
+def use_config(ctx: click.Context, path: Path | None, *, find: bool = True) -> None:
+    """Read the configuration (``path``, else with ``find`` the one in the current folder) into
+    ``ctx``: the ``Config`` as ``ctx.obj`` and its values as the defaults of the options. On the
+    group every command gets every value (click looks defaults up by parameter name, so a
+    command takes those it has and ignores the rest); on a command, that command's.
+
+    Raises ConfigError (exit 4, turned into one line by the group)."""
+    from checker.cli.commands import COMMANDS
+    from checker.cli.config import find_config, load_config, with_ignore_file
+
+    chosen = path or (find_config(Path.cwd()) if find else None)
+    config = with_ignore_file(load_config(chosen), Path.cwd())
+    ctx.obj = config
+    values = {_PARAM_FOR_KEY.get(k, k): v for k, v in config.values.items()}
+    ctx.default_map = {name: values for name in COMMANDS} if isinstance(ctx.command, click.Group) \
+        else values
+
+
+def _config_after_command(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        use_config(ctx, value)
+
+
+def with_config_option(command: click.Command) -> click.Command:
+    """``command`` taking ``--config FILE`` after its name too (``citewatch report --config
+    c.toml``): an eager option, read before the other options look up their defaults, so the
+    file's values are the defaults as when it is given before the command name. Given in both
+    places, the one after the command name wins."""
+    if not any(p.name == "config_path" for p in command.params):
+        command.params.append(click.Option(
+            ["--config", "config_path"], type=click.Path(dir_okay=False, path_type=Path),
+            is_eager=True, expose_value=False, callback=_config_after_command,
+            help=CONFIG_HELP))
+    return command
+
+
+def deprecated_alias(new_name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A callback for an option kept under its old name: used, it says on stderr which option
+    replaces it (the value still works; the help no longer lists it)."""
+    def warn(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None and ctx.get_parameter_source(param.name or "") in (
+                click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT):
+            old = param.opts[0] if param.opts else param.name
+            click.echo(f"Warning: {old} is deprecated here, use {new_name} "
+                       f"(--format always names an output format).", err=True)
+        return value
+
+    return warn
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]
