@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from checker.judge.state import CheckRecord, ConfirmRule, LinkState, State, link_state, state_of_latest
+from checker.judge.state import (
+    CheckRecord,
+    CheckRun,
+    ConfirmRule,
+    LinkState,
+    State,
+    fold_runs,
+    history_of,
+    keeps_every_time,
+    link_state,
+    state_of_latest,
+    states_at,
+)
 from checker.models import Verdict
 from checker.settings import DEFAULT_CONFIRM_COUNT, DEFAULT_CONFIRM_SPACING_S
 
@@ -195,3 +208,53 @@ def test_a_state_settled_by_the_latest_check_is_the_one_the_history_gives(
         assert link_state(checks, rule).state is settled
     else:  # a failure or a neutral check: what came before matters
         assert latest.is_failure or latest in (B, U)
+
+
+def _runs_of(checks: list[tuple[datetime, Verdict]]) -> list[CheckRun]:
+    """Consecutive identical verdicts as the store keeps them: failures with every time."""
+    runs: list[CheckRun] = []
+    for at, verdict in checks:
+        if runs and runs[-1].verdict is verdict:
+            last = runs[-1]
+            times = last.times + (at,) if keeps_every_time(verdict) else ()
+            runs[-1] = CheckRun(first=last.first, last=at, verdict=verdict, count=last.count + 1,
+                                times=times)
+        else:
+            runs.append(CheckRun(first=at, last=at, verdict=verdict,
+                                 times=(at,) if keeps_every_time(verdict) else ()))
+    return runs
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_fold_runs_gives_link_state_and_states_at_of_the_same_history(seed: int) -> None:
+    rnd = random.Random(seed)
+    verdicts = [Verdict.ALIVE, Verdict.DEAD, Verdict.SOFT_404, Verdict.UNREACHABLE,
+                Verdict.BLOCKED, Verdict.MOVED, Verdict.DRIFTED]
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    checks = []
+    verdict = rnd.choice(verdicts)
+    for _ in range(rnd.randint(0, 90)):
+        if rnd.random() < 0.3:
+            verdict = rnd.choice(verdicts)
+        at += timedelta(hours=rnd.choice([1, 6, 12, 24, 30, 72]))
+        checks.append((at, verdict))
+    runs = _runs_of(checks)
+    moments = sorted({rnd.choice(checks)[0] + timedelta(hours=rnd.choice([-2, 0, 0, 3]))
+                      for _ in range(rnd.randint(0, 8))} if checks else set())
+    rule = ConfirmRule(count=rnd.randint(1, 4), spacing=timedelta(hours=rnd.choice([0, 12, 24, 48])))
+    history = history_of(runs)
+    assert fold_runs(runs, moments, rule) == (link_state(history, rule),
+                                             states_at(history, moments, rule))
+
+
+def test_fold_runs_takes_overlapping_runs_the_slow_way_with_the_same_answer() -> None:
+    day = datetime(2025, 1, 1, tzinfo=UTC)
+    runs = [CheckRun(first=day, last=day + timedelta(days=3), verdict=Verdict.ALIVE, count=2),
+            CheckRun(first=day + timedelta(days=1), last=day + timedelta(days=2),
+                     verdict=Verdict.DEAD, count=2,
+                     times=(day + timedelta(days=1), day + timedelta(days=2)))]
+    rule = ConfirmRule(count=2, spacing=timedelta(hours=12))
+    moments = [day + timedelta(days=1, hours=12), day + timedelta(days=4)]
+    history = history_of(runs)
+    assert fold_runs(runs, moments, rule) == (link_state(history, rule),
+                                             states_at(history, moments, rule))

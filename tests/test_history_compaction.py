@@ -401,7 +401,8 @@ def test_the_json_report_written_in_pieces_is_json_dumps_of_the_whole() -> None:
                         replace(report, documents=(empty_document,))):
             whole = json.dumps(to_json.as_dict(variant), ensure_ascii=False, indent=2) + "\n"
             assert "".join(to_json.chunks(variant)) == whole
-    odd = {"a": [1.5, float("inf"), True, None, "é\n\"", {}, [], {"b": [0, -2]}], "c": {}}
+    # (no infinity: json writes an invalid `Infinity`, orjson a null; a report has none)
+    odd = {"a": [1.5, True, None, "é\n\"", {}, [], {"b": [0, -2]}], "c": {}}
     assert to_json._dumps(odd, 3) == json.dumps(odd, ensure_ascii=False, indent=2).replace(
         "\n", "\n" + "  " * 3)
 

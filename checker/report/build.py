@@ -17,9 +17,8 @@ from checker.judge.state import (
     ConfirmRule,
     LinkState,
     State,
-    history_of,
+    fold_runs,
     link_state,
-    states_at,
 )
 from checker.report.common import problems
 from checker.report.model import (
@@ -267,9 +266,8 @@ def _link_states(
     unchecked = link_state([], rule)
     for link_id, link_runs in store.histories(since=in_order[0] if moments else CURRENT,
                                               link_ids=link_ids):
-        history = history_of(link_runs)
-        state = states[link_id] = link_state(history, rule)
         if len(link_runs) == 1 and not link_runs[0].verdict.is_failure:
+            state = states[link_id] = fold_runs(link_runs, (), rule)[0]
             # One run of the same answer (alive all along, say): its verdict's state from its
             # first check on (no streak to count), without a fold per charted run.
             before = bisect.bisect_left(in_order, link_runs[0].first)
@@ -277,7 +275,8 @@ def _link_states(
             previous = (state.state if len(moments) >= 2 and rank[len(moments) - 2] >= before
                         else unchecked.state)
         else:
-            at_ = states_at(history, in_order, rule)
+            state, at_ = fold_runs(link_runs, in_order, rule)
+            states[link_id] = state
             past = tuple(at_[rank[i]] for i in range(len(moments)))
             tally[past] += 1
             previous = past[-2] if len(past) >= 2 else unchecked.state
