@@ -39,8 +39,8 @@ def render(report: Report) -> str:
 
 def chunks(report: Report) -> Iterator[str]:
     """`render`'s text in pieces of a citation each, to be written as they are made: the
-    text of a 100,000-link report is never held whole, nor its JSON values. The same bytes as
-    ``json.dumps(as_dict(report), ensure_ascii=False, indent=2)`` and a newline."""
+    text of a 100,000-link report is never held whole, nor its JSON values. The same text as
+    ``json.dumps(as_dict(report), ensure_ascii=False, indent=2)`` and a newline (see `_dumps`)."""
     yield from _spliced({**_head(report), "documents": []}, "documents", 0, (
         _spliced({**_document(d, citations=False), "citations": []}, "citations", 2,
                  ((_dumps(_citation(c), 4),) for c in ordered_citations(d)))
