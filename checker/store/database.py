@@ -437,11 +437,7 @@ class Store:
         Archive links (``web.archive.org/web/…``) are not among them: ``citewatch archive``
         verifies that they replay, under the archive's own rate limit, and the page they name is
         a link of its own (role ``original``) that is checked like any other."""
-        params: list[Any] = []
-        doc_filter = ""
-        if document_ids:
-            doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
-            params.extend(document_ids)
+        doc_filter, params = _document_filter(document_ids)
         latest_filter = ""
         if ids is not None:
             wanted = json.dumps(list(ids))
@@ -625,11 +621,7 @@ class Store:
 
     def cited_links(self, document_ids: list[int] | None = None) -> list[CitedLink]:
         """Every (current citation, link) pair, with the dates that pick its archive capture."""
-        params: list[Any] = []
-        doc_filter = ""
-        if document_ids:
-            doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
-            params.extend(document_ids)
+        doc_filter, params = _document_filter(document_ids)
         rows = self.db.query(f"""
             select c.id as citation_id, c.key, {work_fields()},
                    d.date as doc_date, d.date_source as doc_date_source,
@@ -702,11 +694,7 @@ class Store:
     def save_candidates(self, document_ids: list[int] | None, within_s: float) -> list[tuple[int, str]]:
         """Live web links with no archive capture on record and no save tried within ``within_s``."""
         cutoff = iso(self.clock() - timedelta(seconds=within_s))
-        params: list[Any] = []
-        doc_filter = ""
-        if document_ids:
-            doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
-            params.extend(document_ids)
+        doc_filter, params = _document_filter(document_ids)
         rows = self.db.query(f"""
             with latest as (select link_id, max(id) as check_id from checks group by link_id)
             select distinct l.id, l.url from links l
@@ -754,11 +742,7 @@ class Store:
 
     def report_links(self, document_ids: list[int] | None = None) -> list[int]:
         """The ids of the links of current citations (of these documents), ascending."""
-        params: list[Any] = []
-        doc_filter = ""
-        if document_ids:
-            doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
-            params.extend(document_ids)
+        doc_filter, params = _document_filter(document_ids)
         return [r[0] for r in self.db.execute(
             "select distinct cl.link_id from citation_links cl join citations c on "
             f"c.id = cl.citation_id where c.removed_at is null {doc_filter} order by cl.link_id",
@@ -768,11 +752,7 @@ class Store:
         """One row per (current citation, link), with the latest check and the chosen capture,
         in report order (document path, line, citation, position); streamed, so a report over
         100,000 links never holds them all."""
-        params: list[Any] = []
-        doc_filter = ""
-        if document_ids:
-            doc_filter = f"and c.document_id in ({','.join('?' * len(document_ids))})"
-            params.extend(document_ids)
+        doc_filter, params = _document_filter(document_ids)
         cursor = self.db.execute(f"""
             with latest as (select link_id, max(id) as check_id from checks group by link_id)
             select d.path, d.format, d.title as doc_title, c.id as citation_id, c.key, c.label,
@@ -911,6 +891,14 @@ def document_key(path: Path) -> str:
         return absolute.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return str(absolute)
+
+
+def _document_filter(document_ids: list[int] | None) -> tuple[str, list[Any]]:
+    """The ``and c.document_id in (…)`` clause (``c`` being citations) and its parameters; no
+    clause for every document."""
+    if not document_ids:
+        return "", []
+    return f"and c.document_id in ({','.join('?' * len(document_ids))})", list(document_ids)
 
 
 def _rows_sharing(cursor: Iterable[Sequence[Any]], names: list[str], shared_at: list[int]
