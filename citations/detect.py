@@ -12,7 +12,7 @@ Format (``detect_format``), first rule that applies:
 4. anything else is ``UnsupportedFormat``: word processor files get a hint to export them.
 
 The caller overrides all of this by passing a format (``parse_document(path, format=…)``,
-``citewatch scan --format``).
+``citewatch scan --input-format``).
 
 Text (``decode_text``): UTF-16 with a BOM; UTF-8 with or without a BOM; else the charset an
 HTML/XML file declares (``<meta charset>``, ``http-equiv``, ``<?xml encoding>``; ``iso-8859-1`` is

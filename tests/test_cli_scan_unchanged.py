@@ -60,5 +60,5 @@ def test_a_document_read_by_older_rules_or_as_another_format_is_parsed(  # type:
     assert run("scan", "r.md").exit_code == 0
     assert run("scan", "r.md").exit_code == 0  # read again once, by the current rules
     assert parsed == ["r.md", "r.md"]
-    assert run("scan", "r.md", "--format", "plaintext").exit_code == 0
+    assert run("scan", "r.md", "--input-format", "plaintext").exit_code == 0
     assert parsed == ["r.md", "r.md", "r.md"]
