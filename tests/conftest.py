@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from archive import VirtualClock
 from checker.cli.main import get_cli
+from checker.cli.options import ArchiveTime
 from checker.run import eventloop
 from tests.corpus import require_corpus
 from tests.fake_wayback import FakeWayback, serve_wayback
@@ -131,3 +132,15 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result
     monkeypatch.delenv("CITEWATCH_DB", raising=False)
     runner = CliRunner()
     return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def run_on_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 clock: VirtualClock) -> Callable[..., Result]:
+    """``run``, with the archive paced on the test's virtual clock (the one the ``fake`` Wayback
+    reads), so the fake sees the gaps the client makes and no test waits for them."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CITEWATCH_DB", raising=False)
+    runner = CliRunner()
+    cli = get_cli(archive_time=ArchiveTime(clock, clock.sleep))
+    return lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)

@@ -5,16 +5,13 @@ link set "alive" is not looked up; both are still checked, for the record."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlite_utils
-from click.testing import CliRunner
+from click.testing import Result
 
 from archive import VirtualClock
-from checker.cli.main import get_cli
-from checker.cli.options import ArchiveTime
 from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, page, serve
 
@@ -28,12 +25,8 @@ def site() -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: VirtualClock):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CITEWATCH_DB", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(get_cli(archive_time=ArchiveTime(clock, clock.sleep)), list(args),
-                                      catch_exceptions=False)
+def cli(run_on_clock: Callable[..., Result]) -> Callable[..., Result]:
+    return run_on_clock
 
 
 @pytest.fixture

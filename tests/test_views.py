@@ -5,16 +5,14 @@ names only tables, views and columns that exist."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlite_utils
-from click.testing import CliRunner
+from click.testing import Result
 
 from archive import VirtualClock
-from checker.cli.main import get_cli
-from checker.cli.options import ArchiveTime
 from tests.fake_wayback import FakeWayback, serve_wayback
 from tests.servers import LocalServer, page, serve
 
@@ -30,12 +28,8 @@ def site() -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: VirtualClock):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CITEWATCH_DB", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(get_cli(archive_time=ArchiveTime(clock, clock.sleep)), list(args),
-                                      catch_exceptions=False)
+def cli(run_on_clock: Callable[..., Result]) -> Callable[..., Result]:
+    return run_on_clock
 
 
 def _build(cli, tmp_path: Path, site: LocalServer, wayback: FakeWayback, *confirm: str) -> None:  # type: ignore[no-untyped-def]
