@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import click
 import pytest
 import trustme
 from click.testing import CliRunner, Result
@@ -132,6 +133,20 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result
     monkeypatch.delenv("CITEWATCH_DB", raising=False)
     runner = CliRunner()
     return lambda *args: runner.invoke(get_cli(), list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def wayback_env(fake: FakeWayback, monkeypatch: pytest.MonkeyPatch) -> FakeWayback:
+    """``fake``, named to citewatch by ``CITEWATCH_WAYBACK_URL`` (commands run in the test find it)."""
+    monkeypatch.setenv("CITEWATCH_WAYBACK_URL", fake.base_url)
+    return fake
+
+
+@pytest.fixture
+def paced_cli(clock: VirtualClock) -> click.Group:
+    """The command group with the archive paced on the test's virtual clock (``fake``'s): its
+    waits move that clock, so no test sleeps through the archive's pace."""
+    return get_cli(archive_time=ArchiveTime(clock, clock.sleep))
 
 
 @pytest.fixture

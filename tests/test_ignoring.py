@@ -9,12 +9,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from checker.cli.main import get_cli
 from checker.run.collect import collect_documents
-from tests.fake_wayback import FakeWayback, serve_wayback
+from tests.fake_wayback import FakeWayback
 from tests.servers import LocalServer, page, serve
 
 FAST = ["--confirm", "1", "--host-interval", "0", "--retries", "0", "--timeout", "5",
@@ -31,10 +32,8 @@ def site() -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def wayback(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWayback]:
-    with serve_wayback() as fake:
-        monkeypatch.setenv("CITEWATCH_WAYBACK_URL", fake.base_url)
-        yield fake
+def wayback(wayback_env: FakeWayback) -> FakeWayback:
+    return wayback_env
 
 
 @pytest.fixture
@@ -53,8 +52,8 @@ def _paper(folder: Path, *urls: str, name: str = "paper.md") -> Path:
     return path
 
 
-def _audit(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(get_cli(), ["audit", *args, *FAST], catch_exceptions=False)
+def _audit(*args: str, cli: click.Group | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli or get_cli(), ["audit", *args, *FAST], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -150,12 +149,13 @@ def test_a_bad_ignore_line_is_a_configuration_error(here: Path) -> None:
 
 
 def test_links_set_alive_or_dead_in_the_configuration(here: Path, site: LocalServer,
-                                                       wayback: FakeWayback) -> None:
+                                                       wayback: FakeWayback,
+                                                       paced_cli: click.Group) -> None:
     _paper(here, site.url("/members"), site.url("/ok"))
     (here / "citewatch.toml").write_text(
         f'[links."{site.url("/members")}"]\nstate = "alive"\nreason = "behind a login"\n'
         f'[links."{site.url("/ok")}"]\nstate = "dead"\nreason = "the report was withdrawn"\n')
-    code, out, _ = _audit("paper.md", "--format", "json", "--all")
+    code, out, _ = _audit("paper.md", "--format", "json", "--all", cli=paced_cli)
     rows = {r["cited_url"]: r for r in _rows(out)}
     members, ok = rows[site.url("/members")], rows[site.url("/ok")]
     assert (members["state"], members["reason"]) == ("alive", "behind a login")
@@ -176,7 +176,8 @@ def test_a_link_state_other_than_alive_or_dead_is_refused(here: Path) -> None:
 
 
 def test_no_capture_is_claimed_before_the_archive_was_asked(here: Path, site: LocalServer,
-                                                             wayback: FakeWayback) -> None:
+                                                             wayback: FakeWayback,
+                                                             paced_cli: click.Group) -> None:
     _paper(here, site.url("/gone"))
     code, out, _ = _audit("paper.md", "--no-archive", "--format", "markdown")
     assert code == 1
@@ -186,7 +187,7 @@ def test_no_capture_is_claimed_before_the_archive_was_asked(here: Path, site: Lo
     html = CliRunner().invoke(get_cli(), ["report", "--format", "html", "--confirm", "1"]).stdout
     assert "no archive capture was found" not in html and "not looked up in an archive yet" in html
     # Once the archive was asked (it has no capture), the summary may say so.
-    CliRunner().invoke(get_cli(), ["archive", "--confirm", "1"], catch_exceptions=False)
+    CliRunner().invoke(paced_cli, ["archive", "--confirm", "1"], catch_exceptions=False)
     after = CliRunner().invoke(get_cli(), ["report", "--format", "markdown", "--confirm", "1"])
     assert "no archive capture was found" in after.stdout
     assert "not looked up" not in after.stdout
@@ -201,14 +202,15 @@ def test_no_capture_is_claimed_before_the_archive_was_asked(here: Path, site: Lo
     ("none", 0, 0),
 ])
 def test_junit_failures_are_what_fails_the_policy(here: Path, site: LocalServer,
-                                                   wayback: FakeWayback, policy: str,
-                                                   exit_code: int, failures: int) -> None:
+                                                   wayback: FakeWayback, paced_cli: click.Group,
+                                                   policy: str, exit_code: int, failures: int) -> None:
     (here / "a").mkdir()
     site.routes["/gone-archived"] = page(404, title="Not Found")
     wayback.add(site.url("/gone-archived"), "20200420101500",
                 title="Annual Report on Digital Policy")
     _paper(here, site.url("/gone"), site.url("/gone-archived"), site.url("/ok"))
-    code, _, _ = _audit("paper.md", "--format", "junit", "--output", "r.xml", "--fail-on", policy)
+    code, _, _ = _audit("paper.md", "--format", "junit", "--output", "r.xml", "--fail-on", policy,
+                        cli=paced_cli)
     suites = ET.parse(here / "r.xml").getroot()
     assert (code, int(suites.get("failures") or 0)) == (exit_code, failures)
     report = CliRunner().invoke(get_cli(), ["report", "--format", "junit", "--confirm", "1",

@@ -22,7 +22,7 @@ from checker.report import render
 from checker.report.build import hide_states, relative_path
 from checker.report.common import evidence_parts, rows
 from checker.report.to_terminal import TerminalStyle
-from tests.fake_wayback import FakeWayback, serve_wayback
+from tests.fake_wayback import FakeWayback
 from tests.report_sample import link, sample_report
 from tests.servers import LocalServer, page, redirect, serve
 
@@ -41,10 +41,8 @@ def site() -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def wayback(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWayback]:
-    with serve_wayback() as fake:
-        monkeypatch.setenv("CITEWATCH_WAYBACK_URL", fake.base_url)
-        yield fake
+def wayback(wayback_env: FakeWayback) -> FakeWayback:
+    return wayback_env
 
 
 @pytest.fixture
@@ -71,13 +69,15 @@ def _paper(here: Path, site: LocalServer) -> Path:
 
 
 @pytest.fixture
-def audited(here: Path, site: LocalServer, wayback: FakeWayback) -> LocalServer:
+def audited(here: Path, site: LocalServer, wayback: FakeWayback,
+            paced_cli: click.Group) -> LocalServer:
     """docs/paper.md audited once: alive, dead with a capture, dead without, moved, skipped."""
     wayback.add(site.url("/gone-archived"), "20200420101500",
                 title="Annual Report on Digital Policy")
     (here / ".citewatchignore").write_text("intranet\\.invalid\n")
     _paper(here, site)
-    result = cw("audit", str(here / "docs"), "--confirm", "1", *FAST, "--fail-on", "none")
+    result = CliRunner().invoke(paced_cli, ["audit", str(here / "docs"), "--confirm", "1", *FAST,
+                                            "--fail-on", "none"], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     return site
 
