@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -17,6 +17,7 @@ from checker.judge.state import (
     history_of,
     keeps_every_time,
     link_state,
+    offsets_of,
     state_of_latest,
     states_at,
 )
@@ -218,19 +219,23 @@ def _runs_of(checks: list[tuple[datetime, Verdict]]) -> list[CheckRun]:
             last = runs[-1]
             times = last.times + (at,) if keeps_every_time(verdict) else ()
             runs[-1] = CheckRun(first=last.first, last=at, verdict=verdict, count=last.count + 1,
-                                times=times)
+                                offsets=offsets_of(times))
         else:
             runs.append(CheckRun(first=at, last=at, verdict=verdict,
-                                 times=(at,) if keeps_every_time(verdict) else ()))
+                                 offsets=(0,) if keeps_every_time(verdict) else ()))
     return runs
 
 
+@pytest.mark.parametrize("zone", [UTC, timezone(timedelta(hours=-5)), None],
+                         ids=["utc", "utc-5", "naive"])
 @pytest.mark.parametrize("seed", range(60))
-def test_fold_runs_gives_link_state_and_states_at_of_the_same_history(seed: int) -> None:
+def test_fold_runs_gives_link_state_and_states_at_of_the_same_history(
+    seed: int, zone: timezone | None,
+) -> None:
     rnd = random.Random(seed)
     verdicts = [Verdict.ALIVE, Verdict.DEAD, Verdict.SOFT_404, Verdict.UNREACHABLE,
                 Verdict.BLOCKED, Verdict.MOVED, Verdict.DRIFTED]
-    at = datetime(2025, 1, 1, tzinfo=UTC)
+    at = datetime(2025, 1, 1, 0, 0, 0, rnd.randrange(1_000_000), tzinfo=zone)
     checks = []
     verdict = rnd.choice(verdicts)
     for _ in range(rnd.randint(0, 90)):
@@ -243,8 +248,11 @@ def test_fold_runs_gives_link_state_and_states_at_of_the_same_history(seed: int)
                       for _ in range(rnd.randint(0, 8))} if checks else set())
     rule = ConfirmRule(count=rnd.randint(1, 4), spacing=timedelta(hours=rnd.choice([0, 12, 24, 48])))
     history = history_of(runs)
-    assert fold_runs(runs, moments, rule) == (link_state(history, rule),
-                                             states_at(history, moments, rule))
+    folded = fold_runs(runs, moments, rule)
+    assert folded == (link_state(history, rule), states_at(history, moments, rule))
+    # and the times come back naive for naive times (equal instants for aware ones: above)
+    if folded[0].latest is not None:
+        assert (folded[0].latest.checked_at.tzinfo is None) is (zone is None)
 
 
 def test_fold_runs_takes_overlapping_runs_the_slow_way_with_the_same_answer() -> None:
@@ -252,7 +260,7 @@ def test_fold_runs_takes_overlapping_runs_the_slow_way_with_the_same_answer() ->
     runs = [CheckRun(first=day, last=day + timedelta(days=3), verdict=Verdict.ALIVE, count=2),
             CheckRun(first=day + timedelta(days=1), last=day + timedelta(days=2),
                      verdict=Verdict.DEAD, count=2,
-                     times=(day + timedelta(days=1), day + timedelta(days=2)))]
+                     offsets=offsets_of((day + timedelta(days=1), day + timedelta(days=2))))]
     rule = ConfirmRule(count=2, spacing=timedelta(hours=12))
     moments = [day + timedelta(days=1, hours=12), day + timedelta(days=4)]
     history = history_of(runs)

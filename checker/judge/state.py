@@ -28,7 +28,8 @@ whole history, so that one bad night never turns a live citation into a dead one
   check that ended it)``; the last one ends with ``None`` while the link is still failing.
 
 History may arrive in any order; it is sorted by ``checked_at``. Timestamps must be all aware
-(UTC) or all naive.
+(UTC) or all naive; a state's times are the same instants, naive for naive timestamps (aware
+ones may come back in UTC).
 
 **Compacted history.** The store keeps a *run* of identical consecutive checks (same verdict,
 status and final URL) as one row (``CheckRun``): its first and last time, how many checks, and,
@@ -66,7 +67,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
@@ -132,7 +133,25 @@ class CheckRun:
     last: datetime
     verdict: Verdict
     count: int = 1
-    times: tuple[datetime, ...] = ()   # failures: every check's time, first and last included
+    #: Failures: every check's time, as microseconds after ``first`` (0 and the last's included).
+    #: Integers, as the store keeps them: a report reads a year of failures for every link, and
+    #: a datetime for each check was most of that cost.
+    offsets: tuple[int, ...] = ()
+
+    @property
+    def times(self) -> tuple[datetime, ...]:
+        """``offsets`` as datetimes (empty when the run keeps no times)."""
+        return tuple(self.first + timedelta(microseconds=offset) for offset in self.offsets)
+
+
+def micros(delta: timedelta) -> int:
+    """A timedelta in whole microseconds (exact: no float on the way)."""
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def offsets_of(times: Sequence[datetime]) -> tuple[int, ...]:
+    """``CheckRun.offsets`` for checks at ``times`` (ascending)."""
+    return tuple(micros(at - times[0]) for at in times)
 
 
 def keeps_every_time(verdict: Verdict) -> bool:
@@ -142,7 +161,7 @@ def keeps_every_time(verdict: Verdict) -> bool:
 
 def run_records(run: CheckRun) -> list[CheckRecord]:
     """The records that stand for a run in ``link_state`` (module docstring)."""
-    if run.times:
+    if run.offsets:
         return [CheckRecord(at, run.verdict) for at in run.times]
     if run.count == 1 or run.last == run.first:
         return [CheckRecord(run.first, run.verdict)]
@@ -231,78 +250,121 @@ def states_at(history: Sequence[CheckRecord], moments: Sequence[datetime],
 def fold_runs(runs: Sequence[CheckRun], moments: Sequence[datetime] = (),
               rule: ConfirmRule | None = None) -> tuple[LinkState, list[State]]:
     """``link_state(history_of(runs))`` and ``states_at(history_of(runs), moments)`` in one pass,
-    without a record per check: what a report needs of each link. A link that has been failing
-    for a year keeps the time of every failure (the spacing rule needs them), and a record and a
-    method call for each made the report's fold cost grow with the nights; here a run's times
-    are folded in a tight loop, a stretch between two charted moments at a time. Runs that
-    overlap in time (never written by the store, but possible in a hand-edited database) take
-    the record path, so the answer is always ``link_state``'s."""
-    rule = rule or ConfirmRule()
-    ordered = runs if len(runs) < 2 else sorted(runs, key=lambda run: run.first)
-    if len(ordered) > 1 and any(later.first < earlier.last for earlier, later in pairwise(ordered)):
-        history = history_of(ordered)
-        return link_state(history, rule), states_at(history, moments, rule)
-    fold = _Fold(rule)
-    out: list[State] = []
-    m, n_moments = 0, len(moments)
-    for run in ordered:
-        times = _run_times(run)
-        start = 0
-        while start < len(times):
-            while m < n_moments and moments[m] < times[start]:
-                out.append(fold.state())
-                m += 1
-            end = len(times) if m == n_moments else bisect_right(times, moments[m], lo=start)
-            fold.add_times(times, start, end, run.verdict)
-            start = end
-    out.extend(fold.state() for _ in range(m, n_moments))
-    return fold.result(), out
+    without a record per check: what a report needs of each link (see `RunFolder`)."""
+    return RunFolder(moments, rule)(runs)
 
 
-def _run_times(run: CheckRun) -> Sequence[datetime]:
-    """The times ``run_records`` gives a run, without the records."""
-    if run.times:
-        return run.times
+class RunFolder:
+    """`fold_runs` at the same `moments` for link after link (a report's charted runs): the
+    moments are put in the fold's integer time once, not once a link.
+
+    A link that has been failing for a year keeps the time of every failure (the spacing rule
+    needs them), and a record and a method call for each made the report's fold cost grow with
+    the nights; here a run's times are folded in a tight loop, a stretch between two charted
+    moments at a time. Runs that overlap in time (never written by the store, but possible in a
+    hand-edited database) take the record path, so the answer is always ``link_state``'s."""
+
+    __slots__ = ("marks", "moments", "origin", "rule")
+
+    def __init__(self, moments: Sequence[datetime] = (), rule: ConfirmRule | None = None) -> None:
+        self.rule = rule or ConfirmRule()
+        self.moments = moments
+        self.origin = _origin_for(moments[0]) if moments else None
+        self.marks = [micros(moment - self.origin) for moment in moments] if self.origin else []
+
+    def __call__(self, runs: Sequence[CheckRun]) -> tuple[LinkState, list[State]]:
+        rule, moments, marks = self.rule, self.moments, self.marks
+        if len(runs) == 1 and not marks and not runs[0].verdict.is_failure and not runs[0].offsets:
+            return _one_run_state(runs[0], rule), []
+        ordered = runs if len(runs) < 2 else sorted(runs, key=lambda run: run.first)
+        if len(ordered) > 1 and any(later.first < earlier.last
+                                    for earlier, later in pairwise(ordered)):
+            history = history_of(ordered)
+            return link_state(history, rule), states_at(history, moments, rule)
+        fold = _Fold(rule, origin=self.origin)
+        out: list[State] = []
+        m, n_moments = 0, len(marks)
+        for run in ordered:
+            base, offsets = fold.offset(run.first), _run_offsets(run)
+            start = 0
+            while start < len(offsets):
+                while m < n_moments and marks[m] < base + offsets[start]:
+                    out.append(fold.state())
+                    m += 1
+                end = (len(offsets) if m == n_moments
+                       else bisect_right(offsets, marks[m] - base, lo=start))
+                fold.add_times(base, offsets, start, end, run.verdict)
+                start = end
+        out.extend(fold.state() for _ in range(m, n_moments))
+        return fold.result(), out
+
+
+def _one_run_state(run: CheckRun, rule: ConfirmRule) -> LinkState:
+    """What the fold gives a link whose history is one run without a failure (most links: alive
+    all along), without folding: no streak, so the state is its verdict's, and its checks set
+    ``latest`` and, when they end streaks, ``last_ok``."""
+    latest = CheckRecord(run.first if run.count == 1 else run.last, run.verdict)
+    return LinkState(state=_STATE_OF[run.verdict], needed=rule.count, latest=latest,
+                     last_ok=latest.checked_at if run.verdict in _ENDS_STREAK else None)
+
+
+_EPOCH = datetime(1970, 1, 1)
+_EPOCH_UTC = _EPOCH.replace(tzinfo=UTC)
+
+
+def _origin_for(at: datetime) -> datetime:
+    """Time zero of the fold's integer time: the epoch, naive for naive times, else in UTC
+    (aware times come back from a fold in UTC: the same instants)."""
+    return _EPOCH if at.tzinfo is None else _EPOCH_UTC
+
+
+def _run_offsets(run: CheckRun) -> Sequence[int]:
+    """The times ``run_records`` gives a run, as offsets from its first check."""
+    if run.offsets:
+        return run.offsets
     if run.count == 1 or run.last == run.first:
-        return (run.first,)
-    return (run.first, run.last)
+        return (0,)
+    return (0, micros(run.last - run.first))
 
 
 class _Fold:
-    """The rules of the module docstring, one check at a time (in time order)."""
+    """The rules of the module docstring, one check at a time (in time order).
 
-    __slots__ = ("counted", "last_failure", "last_ok", "latest", "periods", "rule")
+    Times are kept as integer microseconds after ``origin`` (`_origin_for`): a link's history
+    is folded for every report, and integers cost a fraction of datetimes. ``result`` turns them
+    back into datetimes: naive for naive times, else in UTC (the same instants)."""
 
-    def __init__(self, rule: ConfirmRule) -> None:
+    __slots__ = ("counted", "last_failure", "last_ok", "latest_at", "latest_verdict", "origin",
+                 "periods", "rule", "spacing")
+
+    def __init__(self, rule: ConfirmRule, origin: datetime | None = None) -> None:
         self.rule = rule
-        self.counted: list[datetime] = []        # counted failures of the open streak
+        self.spacing = micros(rule.spacing)
+        self.origin = origin
+        self.counted: list[int] = []             # counted failures of the open streak
         self.last_failure: Verdict | None = None
-        self.last_ok: datetime | None = None
-        self.periods: list[DownPeriod] = []
-        self.latest: CheckRecord | None = None
+        self.last_ok: int | None = None
+        self.periods: list[tuple[int, int | None]] = []
+        self.latest_at: int | None = None
+        self.latest_verdict: Verdict | None = None
+
+    def offset(self, at: datetime) -> int:
+        """``at`` in the fold's integer time."""
+        if self.origin is None:
+            self.origin = _origin_for(at)
+        return micros(at - self.origin)
 
     def add(self, record: CheckRecord) -> None:
-        counted = self.counted
-        if record.verdict.is_failure:
-            if not counted:
-                self.periods.append((record.checked_at, None))
-                counted.append(record.checked_at)
-            elif record.checked_at - counted[-1] >= self.rule.spacing:
-                counted.append(record.checked_at)
-            self.last_failure = record.verdict
-        elif record.verdict in _ENDS_STREAK:
-            if counted:
-                self.periods[-1] = (self.periods[-1][0], record.checked_at)
-            self.counted = []
-            self.last_ok = record.checked_at
-        self.latest = record
+        self.add_times(self.offset(record.checked_at), (0,), 0, 1, record.verdict)
 
-    def add_times(self, times: Sequence[datetime], start: int, end: int, verdict: Verdict) -> None:
-        """``add`` of a check with ``verdict`` at each of ``times[start:end]`` (ascending)."""
+    def add_times(self, base: int, offsets: Sequence[int], start: int, end: int,
+                  verdict: Verdict) -> None:
+        """``add`` of a check with ``verdict`` at each of ``base + offsets[start:end]``
+        (ascending)."""
         if verdict.is_failure:
-            counted, spacing, periods = self.counted, self.rule.spacing, self.periods
+            counted, spacing, periods = self.counted, self.spacing, self.periods
             for i in range(start, end):
-                at = times[i]
+                at = base + offsets[i]
                 if not counted:
                     periods.append((at, None))
                     counted.append(at)
@@ -311,30 +373,38 @@ class _Fold:
             self.last_failure = verdict
         elif verdict in _ENDS_STREAK:
             if self.counted:   # the first check of the run ends the streak; the rest find none
-                self.periods[-1] = (self.periods[-1][0], times[start])
+                self.periods[-1] = (self.periods[-1][0], base + offsets[start])
             self.counted = []
-            self.last_ok = times[end - 1]
-        self.latest = CheckRecord(times[end - 1], verdict)
+            self.last_ok = base + offsets[end - 1]
+        self.latest_at, self.latest_verdict = base + offsets[end - 1], verdict
 
     def state(self) -> State:
-        latest = self.latest
+        latest = self.latest_verdict
         if latest is None:
             return State.UNCHECKED
-        if latest.verdict in _ABOUT_THE_URL:
-            return _STATE_OF[latest.verdict]
+        if latest in _ABOUT_THE_URL:
+            return _STATE_OF[latest]
         if self.counted and self.last_failure is not None:
             return (_STATE_OF[self.last_failure] if len(self.counted) >= self.rule.count
                     else State.FAILING)
-        return _STATE_OF[latest.verdict]
+        return _STATE_OF[latest]
 
     def result(self) -> LinkState:
-        counted = self.counted
+        counted, origin = self.counted, self.origin
+
+        def at(offset: int) -> datetime:
+            assert origin is not None   # set by the first check
+            return origin + timedelta(microseconds=offset)
+
+        latest = (None if self.latest_at is None or self.latest_verdict is None
+                  else CheckRecord(at(self.latest_at), self.latest_verdict))
         return LinkState(
             state=self.state(),
             failing_count=len(counted),
             needed=self.rule.count,
-            failing_since=counted[0] if counted else None,
-            last_ok=self.last_ok,
-            latest=self.latest,
-            down_periods=tuple(self.periods),
+            failing_since=at(counted[0]) if counted else None,
+            last_ok=None if self.last_ok is None else at(self.last_ok),
+            latest=latest,
+            down_periods=tuple((at(start), None if end is None else at(end))
+                               for start, end in self.periods),
         )

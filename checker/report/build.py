@@ -16,8 +16,8 @@ from archive import capture_time
 from checker.judge.state import (
     ConfirmRule,
     LinkState,
+    RunFolder,
     State,
-    fold_runs,
     link_state,
 )
 from checker.report.common import problems
@@ -264,10 +264,11 @@ def _link_states(
     states: dict[int, LinkState] = {}
     changed: dict[int, str] = {}
     unchecked = link_state([], rule)
+    now_only, charted = RunFolder((), rule), RunFolder(in_order, rule)
     for link_id, link_runs in store.histories(since=in_order[0] if moments else CURRENT,
                                               link_ids=link_ids):
         if len(link_runs) == 1 and not link_runs[0].verdict.is_failure:
-            state = states[link_id] = fold_runs(link_runs, (), rule)[0]
+            state = states[link_id] = now_only(link_runs)[0]
             # One run of the same answer (alive all along, say): its verdict's state from its
             # first check on (no streak to count), without a fold per charted run.
             before = bisect.bisect_left(in_order, link_runs[0].first)
@@ -275,7 +276,7 @@ def _link_states(
             previous = (state.state if len(moments) >= 2 and rank[len(moments) - 2] >= before
                         else unchecked.state)
         else:
-            state, at_ = fold_runs(link_runs, in_order, rule)
+            state, at_ = charted(link_runs)
             states[link_id] = state
             past = tuple(at_[rank[i]] for i in range(len(moments)))
             tally[past] += 1

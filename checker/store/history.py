@@ -33,7 +33,7 @@ try:
 except ImportError:  # Windows: no run lock (see Store.run_lock)
     fcntl = None  # type: ignore[assignment]
 
-from checker.judge.state import ENDS_STREAK, CheckRun, keeps_every_time
+from checker.judge.state import ENDS_STREAK, CheckRun, keeps_every_time, micros
 from checker.models import Verdict
 from checker.store.rows import parse_timestamp
 
@@ -51,10 +51,6 @@ _VERDICTS = {str(v): v for v in Verdict}   # Verdict(text) as a lookup: once per
 CHARTED_RUNS = 30
 
 
-def micros(delta: timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def run_times(first: str, repeats: int, times: str | None) -> list[datetime]:
     """Every check time of a run that keeps them (a single check: its own)."""
     at = parse_timestamp(first)
@@ -70,13 +66,22 @@ def encoded_times(times: list[datetime]) -> str | None:
     return ",".join(steps) or None
 
 
+def run_offsets(repeats: int, times: str | None) -> tuple[int, ...]:
+    """``CheckRun.offsets`` of a stored run: its steps summed (in C: a year of nightly failures
+    is a few hundred steps a link, and a report reads them all)."""
+    if not times:
+        return ()
+    if repeats <= 1:
+        return (0,)
+    return (0, *itertools.accumulate(map(int, times.split(","))))
+
+
 def check_run(row: Sequence[Any]) -> CheckRun:
     """A CheckRun from (checked_at, last_checked_at, verdict, repeats, times)."""
     first, last, verdict, repeats, times = row
-    v = _VERDICTS[verdict]
     return CheckRun(
-        first=parse_timestamp(first), last=parse_timestamp(last or first), verdict=v, count=repeats or 1,
-        times=tuple(run_times(first, repeats or 1, times)) if times else (),
+        first=parse_timestamp(first), last=parse_timestamp(last or first),
+        verdict=_VERDICTS[verdict], count=repeats or 1, offsets=run_offsets(repeats or 1, times),
     )
 
 
