@@ -57,6 +57,7 @@ from checker.judge.state import (
     history_of,
     keeps_every_time,
     link_state,
+    micros,
 )
 from checker.models import CheckResult, Verdict
 from checker.settings import DEFAULT_HISTORY_KEEP_S
@@ -68,7 +69,6 @@ from checker.store.history import (
     check_run,
     chunks,
     fold_runs,
-    micros,
 )
 from checker.store.rows import (
     CitedLink,
@@ -779,38 +779,45 @@ class Store:
             where c.removed_at is null {doc_filter}
             order by d.path, c.line, c.id, cl.position
         """, params)
-        # Values many rows repeat (a document's path, a host, a reason, a URL and its final URL)
-        # are held once, not once per row: most of a 100,000-row report's memory is its strings.
-        names = [column[0] for column in cursor.description]
-        rows = _rows_sharing(cursor, names, [i for i, n in enumerate(names) if n in _SHARED_COLUMNS])
-        return (
-            ReportSource(
-                document=r["path"], document_format=r["format"], document_title=r["doc_title"],
-                citation_id=r["citation_id"], key=r["key"], label=r["label"], line=r["line"],
-                page=r["page"], text=r["text"], title=r["title"], published=parse_date(r["published"]),
-                accessed=parse_date(r["accessed"]), cited_url=r["cited_url"], role=r["role"],
-                work_title=r["work_title"], work_published=parse_date(r["work_published"]),
-                work_accessed=parse_date(r["work_accessed"]),
-                link_id=r["link_id"], url=r["url"], host=r["host"], kind=r["kind"],
-                archive=r["archive"], original_url=r["original_url"],
-                link_captured_at=parse_iso(r["link_captured_at"]), checks=r["checks"] or 0,
-                verdict=r["verdict"], reason=r["reason"] or "",
-                status=r["status"], final_url=r["final_url"], suggested_url=r["suggested_url"],
-                checked_at=parse_iso(r["checked_at"]),
-                similarity=r["similarity"], compared_with=r["compared_with"],
-                snapshot=None if r["s_outcome"] is None else SnapshotRow(
-                    citation_id=r["citation_id"], outcome=r["s_outcome"],
-                    target=parse_iso(r["s_target"]), target_kind=r["s_target_kind"],
-                    target_date=parse_date(r["s_target_date"]),
-                    looked_up_at=parse_iso(r["s_looked_up_at"]) or self.clock(),
-                    archive=r["s_archive"], captured_at=parse_iso(r["s_captured_at"]),
-                    replay_url=r["s_replay_url"], capture_status=r["s_status"],
-                    capture_title=r["s_title"], distance_s=r["s_distance_s"],
-                    reason=r["s_reason"] or "",
+        # Values many rows repeat (a document's path, a host, a reason, a URL and its final URL,
+        # a cited date) are held once, not once per row: most of a 100,000-row report's memory is
+        # its strings. Rows are unpacked by position: a dict per row cost more than the query.
+        one: Callable[[Any, Any], Any] = {}.setdefault
+        dates: dict[str | None, CitedDate | None] = {}
+
+        def date(value: str | None) -> CitedDate | None:
+            return dates[value] if value in dates else dates.setdefault(value, parse_date(value))
+
+        for (path, fmt, doc_title, citation_id, key, label, line, page, text, title, published,
+             accessed, cited_url, role, work_title, work_published, work_accessed, link_id, url,
+             host, kind, archive, original_url, link_captured_at, checks, verdict, reason, status,
+             final_url, suggested_url, checked_at, similarity, compared_with, s_outcome, s_archive,
+             s_captured_at, s_replay_url, s_status, s_title, s_target, s_target_kind,
+             s_target_date, s_distance_s, s_looked_up_at, s_reason) in cursor:
+            yield ReportSource(
+                document=one(path, path), document_format=one(fmt, fmt),
+                document_title=one(doc_title, doc_title), citation_id=citation_id, key=key,
+                label=label, line=line, page=page, text=text, title=title,
+                published=date(published), accessed=date(accessed),
+                cited_url=one(cited_url, cited_url), role=one(role, role), work_title=work_title,
+                work_published=date(work_published), work_accessed=date(work_accessed),
+                link_id=link_id, url=one(url, url), host=one(host, host), kind=one(kind, kind),
+                archive=one(archive, archive), original_url=original_url,
+                link_captured_at=parse_iso(link_captured_at), checks=checks or 0,
+                verdict=one(verdict, verdict), reason=one(reason or "", reason or ""),
+                status=one(status, status), final_url=one(final_url, final_url),
+                suggested_url=suggested_url, checked_at=parse_iso(checked_at),
+                similarity=similarity, compared_with=compared_with,
+                snapshot=None if s_outcome is None else SnapshotRow(
+                    citation_id=citation_id, outcome=one(s_outcome, s_outcome),
+                    target=parse_iso(s_target), target_kind=one(s_target_kind, s_target_kind),
+                    target_date=date(s_target_date),
+                    looked_up_at=parse_iso(s_looked_up_at) or self.clock(),
+                    archive=one(s_archive, s_archive), captured_at=parse_iso(s_captured_at),
+                    replay_url=s_replay_url, capture_status=s_status, capture_title=s_title,
+                    distance_s=s_distance_s, reason=s_reason or "",
                 ),
             )
-            for r in rows
-        )
 
     def finished_runs(self, command: str, limit: int = 30) -> list[tuple[int, datetime]]:
         """(id, finished_at) of the last ``limit`` finished runs of ``command``, oldest first."""
@@ -901,18 +908,6 @@ def _document_filter(document_ids: list[int] | None) -> tuple[str, list[Any]]:
     return f"and c.document_id in ({','.join('?' * len(document_ids))})", list(document_ids)
 
 
-def _rows_sharing(cursor: Iterable[Sequence[Any]], names: list[str], shared_at: list[int]
-                  ) -> Iterator[dict[str, Any]]:
-    """Rows as dicts, the values at `shared_at` held once for all the rows that repeat them."""
-    shared: dict[Any, Any] = {}
-    one = shared.setdefault
-    for row in cursor:
-        values = list(row)
-        for i in shared_at:
-            values[i] = one(values[i], values[i])
-        yield dict(zip(names, values, strict=True))
-
-
 def _link_rows(citation: Citation) -> list[tuple[Link, str, str, CitedUrl]]:
     """(link, URL as written, role, cited URL) for each URL of a citation, in order. A cited
     archive link brings the page it names along as a link of its own (role "original")."""
@@ -985,10 +980,6 @@ def _insert_sql(table: str, values: dict[str, Any]) -> str:
 
 #: report_rows columns whose values repeat across rows, held once (the URLs: cited as
 #: normalised, and the final URL of a page that did not move, are the same text).
-_SHARED_COLUMNS = frozenset({
-    "path", "format", "doc_title", "role", "host", "kind", "verdict", "reason", "status",
-    "url", "cited_url", "final_url", "archive", "s_outcome", "s_archive", "s_target_kind",
-})
 _UNKNOWN: Any = object()   # a link whose latest row was not read ahead (Store.expect_checks)
 _INSERTS: dict[tuple[str, tuple[str, ...]], str] = {}
 _UPDATES: dict[tuple[str, ...], str] = {}
