@@ -1,59 +1,40 @@
-"""``citewatch report``, ``citewatch audit`` and ``citewatch fix``."""
+"""``citewatch report``, and the report options and output that ``audit`` shares."""
 
 from __future__ import annotations
 
-import hashlib
+import gc
 import os
 import shutil
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
 from checker import settings as defaults
-from checker.cli.archive import (
-    archive_max_age_option,
-    archive_options,
-    archive_settings_from,
-)
-from checker.cli.check import network_options, resolve_documents, rule_from, settings_from
 from checker.cli.config import Config
 from checker.cli.exits import ExitCode
 from checker.cli.options import (
     DURATION,
     F,
-    archive_time,
     db_option,
     document_option,
-    exclude_path_option,
     format_duration,
-    is_quiet,
+    resolve_documents,
 )
-from checker.cli.scan import stdin_name_option
-from checker.cli.state_policy import shared_policy, shared_rule
-from checker.errors import ArchiveRefused, StoreError
+from checker.cli.state_policy import shared_policy
+from checker.errors import StoreError
 from checker.judge.state import ConfirmRule
 from checker.report import ReportFormat, render_chunks
 from checker.report.build import build_report, hide_states, only_states, with_paths_relative_to
 from checker.report.model import STATES, StatePolicy
 from checker.report.overrides import apply_overrides
 from checker.report.policy import DEFAULT_FAIL_ON, Policy
-from checker.report.repairs import repairs_for
 from checker.report.to_terminal import TerminalStyle
-from checker.run.archiving import run_archive
-from checker.run.archiving import summary_line as archive_summary
-from checker.run.check import run_check
-from checker.run.check import summary_line as check_summary
-from checker.run.progress import display
-from checker.run.scan import scan_paths
 from checker.store.database import Store, open_store
-from citations import DocumentFormat
-from citations.detect import decode_with_encoding
-from citations.rewrite import Outcome, apply_repairs, unified_diff
 
 
 def _policy(ctx: click.Context, param: click.Parameter, value: str) -> Policy:
@@ -95,7 +76,7 @@ def report_options(f: F) -> F:
     return f
 
 
-def _confirm_options(f: F) -> F:
+def confirm_options(f: F) -> F:
     f = click.option("--confirm-spacing", type=DURATION,
                      default=format_duration(defaults.DEFAULT_CONFIRM_SPACING_S),
                      show_default=True)(f)
@@ -121,6 +102,31 @@ def emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | No
     Rows: ``only`` keeps those states; else alive and skipped rows are left out unless
     ``all_rows``. JUnit gets every row, so its failures are exactly what the exit code counts.
     Document paths are shown relative to the current folder."""
+    with _no_cycle_collection():
+        return _emit_report(store, rule, document_ids=document_ids, fmt=fmt, output=output,
+                            only=only, policy=policy, config=config, all_rows=all_rows,
+                            style=style, state_policy=state_policy)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while a report is built and written: the report is a
+    large graph of objects without cycles (100,000 links make millions), and each full
+    collection walked all of it, several times over (0.6 s of a 100,000-link report's 7).
+    Reference counting still frees everything else as it goes; any cycles are collected after."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, fmt: str,
+                 output: Path | None, only: tuple[str, ...], policy: Policy,
+                 config: Config | None, all_rows: bool, style: str,
+                 state_policy: StatePolicy | None) -> int:
     full = apply_overrides(build_report(store, rule, document_ids=document_ids),
                            (config or Config()).links)
     full = with_paths_relative_to(full, Path.cwd())
@@ -175,7 +181,7 @@ def _batches(pieces: Iterable[str], size: int = 1 << 20) -> Iterator[str]:
 @db_option
 @document_option
 @report_options
-@_confirm_options
+@confirm_options
 @click.pass_obj
 def report_command(config: Config | None, /, db_path: Path, documents: tuple[str, ...], fmt: str,
                    style: str, output: Path | None, only: tuple[str, ...], all_rows: bool,
@@ -200,138 +206,3 @@ def report_command(config: Config | None, /, db_path: Path, documents: tuple[str
                            output=output, only=only, policy=fail_on, config=config,
                            all_rows=all_rows, style=style, state_policy=used)
     raise SystemExit(code)
-
-
-@click.command("audit")
-@click.argument("paths", nargs=-1, required=True, metavar="PATHS...")
-@db_option
-@click.option("--glob", "globs", multiple=True, metavar="PATTERN",
-              help="Pattern for files inside folders; repeatable.")
-@click.option("--input-format", type=click.Choice([f.value for f in DocumentFormat]),
-              help="Parse every document as this format instead of detecting it.")
-@exclude_path_option
-@stdin_name_option
-@click.option("--max-age", type=DURATION, default=format_duration(defaults.DEFAULT_MAX_AGE_S),
-              show_default=True, help="Re-check links whose last check is older than this.")
-@network_options
-@archive_max_age_option("--archive-max-age")
-@archive_options
-@click.option("--no-archive", is_flag=True, help="Do not look up archive captures.")
-@report_options
-@click.pass_obj
-def audit(config: Config | None, /, paths: tuple[str, ...], db_path: Path, globs: tuple[str, ...],
-          input_format: str | None, exclude_path: tuple[str, ...], max_age: float,
-          no_archive: bool, fmt: str, style: str, output: Path | None, only: tuple[str, ...],
-          all_rows: bool, fail_on: Policy, **options: Any) -> None:
-    """Scan, check, find captures and report, in one command.
-
-    PATHS are what scan takes: files, folders, - (standard input) or http(s) URLs.
-    Works on a fresh database or an existing one (--db), whose history it extends. For a one-off
-    audit, --confirm 1 calls a link dead on its first failing check.
-
-    \b
-        citewatch audit report.txt --confirm 1
-        citewatch audit docs/ --db citewatch.db --format html -o report.html
-    """
-    settings = settings_from(options, config)
-    rule = rule_from(options)
-    quiet = is_quiet()
-    with open_store(db_path) as store:
-        rule, used = shared_policy(store, rule)
-        with display(quiet=quiet):   # one progress display for every stage
-            scanned = scan_paths(store, list(paths), globs,
-                                 DocumentFormat(input_format) if input_format else None,
-                                 exclude_path=exclude_path, stdin_name=options["stdin_name"])
-            # nothing readable: an empty report, not every document in the database
-            document_ids = list(scanned.document_ids) or [-1]
-            # --drift compares with the captures an earlier audit (or archive --drift) found
-            pace = archive_time()
-            summary = run_check(store, settings, rule, max_age_s=max_age,
-                                document_ids=document_ids, limit=None, quiet=quiet,
-                                drift=archive_settings_from(options) if options["drift"] else None,
-                                archive_clock=pace.clock, archive_sleep=pace.sleep)
-            click.echo(check_summary(summary), err=True)
-            stopped = None
-            if not no_archive:
-                with store.run_lock():  # as archive takes it: no other run repeats the lookups
-                    archived = run_archive(store, archive_settings_from(options), rule,
-                                           document_ids=document_ids,
-                                           max_age_s=options["archive_max_age"],
-                                           save=options["save"], drift=options["drift"],
-                                           overrides=(config or Config()).links,
-                                           clock=pace.clock, sleep=pace.sleep)
-                click.echo(archive_summary(archived), err=True)
-                stopped = archived.stopped
-        code = emit_report(store, rule, document_ids=document_ids, fmt=fmt, output=output,
-                           only=only, policy=fail_on, config=config, all_rows=all_rows,
-                           style=style, state_policy=used)
-    if stopped:
-        raise ArchiveRefused(
-            f"archive lookups stopped early, everything found so far is saved: {stopped}")
-    if scanned.failures:
-        raise SystemExit(ExitCode.INPUT)
-    raise SystemExit(code)
-
-
-@click.command("fix")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@db_option
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the repaired copy here.")
-@click.option("--in-place", is_flag=True, help="Rewrite PATH itself.")
-@click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
-@click.option("--update-moved", is_flag=True, help="Also replace moved links by their new URL.")
-@click.option("--robust-links", is_flag=True,
-              help="Keep links pointing at the original and add the capture beside them: "
-                   "Robust Links attributes in HTML, an \"[archived DATE: URL]\" note in Markdown.")
-@_confirm_options
-@click.pass_obj
-def fix_command(config: Config | None, /, path: Path, db_path: Path, output: Path | None,
-                in_place: bool, dry_run: bool, update_moved: bool, robust_links: bool, confirm: int,
-                confirm_spacing: float) -> None:
-    """Write a copy of PATH whose lost citations carry their archive capture.
-
-    In text the capture follows the URL ("[archived 2022-11-16: https://web.archive.org/…]"); in
-    Markdown and HTML the link points at the capture and keeps the original. With
-    --robust-links the link keeps pointing at the original instead: HTML gains
-    data-originalurl, data-versionurl and data-versiondate (robustlinks.mementoweb.org), Markdown
-    an "[archived DATE: <capture>]" note. Nothing else in the document changes. Run audit (or
-    scan, check, archive) first.
-
-    \b
-        citewatch fix report.md --output report.fixed.md
-        citewatch fix page.html --robust-links --in-place
-        citewatch fix report.md --dry-run
-    """
-    if sum((output is not None, in_place, dry_run)) != 1:
-        raise click.UsageError("give exactly one of --output FILE, --in-place or --dry-run")
-    if not db_path.exists():
-        raise StoreError(f"{db_path}: no such database (run citewatch audit first)")
-    data = path.read_bytes()
-    rule = ConfirmRule(count=confirm, spacing=timedelta(seconds=confirm_spacing))
-    with open_store(db_path) as store:
-        rule = shared_rule(store, rule)
-        doc_id = store.document_id(str(path.resolve()))
-        if doc_id is None:
-            raise click.UsageError(f"{path} is not in {db_path} (run citewatch audit {path} first)")
-        stored = store.document(doc_id)
-        report = apply_overrides(build_report(store, rule, document_ids=[doc_id]),
-                                 (config or Config()).links)
-    if hashlib.sha256(data).hexdigest() != stored.content_hash:
-        raise click.UsageError(f"{path} changed since it was scanned (run citewatch scan {path})")
-    repairs = repairs_for(report, update_moved=update_moved)
-    text, encoding = decode_with_encoding(str(path), data)  # line endings kept as they are
-    result = apply_repairs(text, DocumentFormat(stored.format), repairs,
-                           robust_links=robust_links)
-    counts = {o: sum(1 for r in result.outcomes if r.outcome == o) for o in Outcome}
-    click.echo(", ".join(f"{n} {o}" for o, n in counts.items() if n) or "nothing to repair",
-               err=True)
-    if dry_run:
-        click.echo(unified_diff(text, result.text, str(path)), nl=False)
-        return
-    target = path if in_place else output
-    assert target is not None
-    if in_place and result.text == text:
-        return
-    target.write_bytes(result.text.encode(encoding))
-
