@@ -28,7 +28,6 @@ from archive.settings import (
     DEFAULT_PER_HOST_CONNECTIONS,
 )
 from checker import settings as defaults
-from checker.cli.check import resolve_documents
 from checker.cli.config import Config
 from checker.cli.options import (
     DURATION,
@@ -37,6 +36,7 @@ from checker.cli.options import (
     db_option,
     document_option,
     format_duration,
+    resolve_documents,
 )
 from checker.cli.state_policy import shared_rule
 from checker.errors import ArchiveRefused, StoreError

@@ -19,6 +19,7 @@ from checker.cli.options import (
     document_option,
     format_duration,
     is_quiet,
+    resolve_documents,
 )
 from checker.cli.state_policy import shared_rule
 from checker.errors import ConfigError, StoreError
@@ -30,7 +31,7 @@ from checker.run.check import (
     summary_line,
 )
 from checker.settings import CheckSettings
-from checker.store.database import Store, open_store
+from checker.store.database import open_store
 
 if TYPE_CHECKING:
     # Only `check --drift` needs the archive and the drift meter (bs4, httpx for the archive):
@@ -173,18 +174,6 @@ def check(config: Config | None, /, db_path: Path, documents: tuple[str, ...], m
                             drift=_archive_settings() if drift else None,
                             archive_clock=archive_time().clock, archive_sleep=archive_time().sleep)
     click.echo(summary_line(summary), err=True)
-
-
-def resolve_documents(store: Store, documents: tuple[str, ...]) -> list[int] | None:
-    if not documents:
-        return None
-    ids = []
-    for ref in documents:
-        doc_id = store.document_id(ref)
-        if doc_id is None:
-            raise click.UsageError(f"no stored document matches {ref!r}")
-        ids.append(doc_id)
-    return ids
 
 
 __all__ = ["check", "drift_option", "network_options", "run_check", "settings_from", "rule_from"]

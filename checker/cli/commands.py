@@ -9,13 +9,13 @@ import click
 
 #: command name -> "module:attribute"
 COMMANDS = {
-    "audit": "checker.cli.report:audit",
+    "audit": "checker.cli.audit:audit",
     "scan": "checker.cli.scan:scan",
     "citations": "checker.cli.scan:citations_command",
     "check": "checker.cli.check:check",
     "archive": "checker.cli.archive:archive_command",
     "report": "checker.cli.report:report_command",
-    "fix": "checker.cli.report:fix_command",
+    "fix": "checker.cli.fix:fix_command",
     "prune": "checker.cli.prune:prune_command",
 }
 

@@ -7,11 +7,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from checker.run.progress import is_quiet, progress
+
+if TYPE_CHECKING:
+    from checker.store.database import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -148,3 +151,15 @@ def format_duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
+
+
+def resolve_documents(store: Store, documents: tuple[str, ...]) -> list[int] | None:
+    if not documents:
+        return None
+    ids = []
+    for ref in documents:
+        doc_id = store.document_id(ref)
+        if doc_id is None:
+            raise click.UsageError(f"no stored document matches {ref!r}")
+        ids.append(doc_id)
+    return ids
