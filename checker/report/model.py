@@ -77,11 +77,11 @@ class LinkRow:
 
     @property
     def lost(self) -> bool:
-        return self.state.is_lost
+        return self.state in LOST_STATES   # State.is_lost (read a few times per row per report)
 
     @property
     def unrecoverable(self) -> bool:
-        return self.lost and (self.capture is None or self.capture.outcome != "found")
+        return self.state in LOST_STATES and (self.capture is None or self.capture.outcome != "found")
 
     @property
     def not_looked_up(self) -> bool:
