@@ -218,7 +218,7 @@ def _runs_of(checks: list[tuple[datetime, Verdict]]) -> list[CheckRun]:
         if runs and runs[-1].verdict is verdict:
             last = runs[-1]
             times = last.times + (at,) if keeps_every_time(verdict) else ()
-            runs[-1] = CheckRun(first=last.first, last=at, verdict=verdict, count=last.count + 1,
+            runs[-1] = CheckRun(first=last.first, last=at, verdict=verdict, checks=last.checks + 1,
                                 offsets=offsets_of(times))
         else:
             runs.append(CheckRun(first=at, last=at, verdict=verdict,
@@ -257,9 +257,9 @@ def test_fold_runs_gives_link_state_and_states_at_of_the_same_history(
 
 def test_fold_runs_takes_overlapping_runs_the_slow_way_with_the_same_answer() -> None:
     day = datetime(2025, 1, 1, tzinfo=UTC)
-    runs = [CheckRun(first=day, last=day + timedelta(days=3), verdict=Verdict.ALIVE, count=2),
+    runs = [CheckRun(first=day, last=day + timedelta(days=3), verdict=Verdict.ALIVE, checks=2),
             CheckRun(first=day + timedelta(days=1), last=day + timedelta(days=2),
-                     verdict=Verdict.DEAD, count=2,
+                     verdict=Verdict.DEAD, checks=2,
                      offsets=offsets_of((day + timedelta(days=1), day + timedelta(days=2))))]
     rule = ConfirmRule(count=2, spacing=timedelta(hours=12))
     moments = [day + timedelta(days=1, hours=12), day + timedelta(days=4)]

@@ -213,7 +213,7 @@ def test_prune_keeps_the_window_and_says_what_it_would_fold(tmp_path: Path) -> N
         (_, runs), = store.histories()
     assert (dry.rows, dry.folded, dry.checks) == (done.rows, done.folded, done.checks) == (40, 29, 40)
     assert runs[0] == CheckRun(first=START, last=START + timedelta(days=29), verdict=Verdict.ALIVE,
-                               count=30)
+                               checks=30)
     assert len(run_records(runs[0])) == 2
 
 

@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
+from typing import NamedTuple
 
 from checker.models import Verdict
 from checker.settings import DEFAULT_CONFIRM_COUNT, DEFAULT_CONFIRM_SPACING_S
@@ -125,14 +126,16 @@ class CheckRecord:
     verdict: Verdict
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CheckRun:
-    """Identical consecutive checks of a link, as the store keeps them (module docstring)."""
+class CheckRun(NamedTuple):
+    """Identical consecutive checks of a link, as the store keeps them (module docstring).
+
+    A named tuple (immutable, made at once): a report reads one per stored run of every link,
+    and a frozen dataclass set each field with an ``object.__setattr__``."""
 
     first: datetime
     last: datetime
     verdict: Verdict
-    count: int = 1
+    checks: int = 1   # how many checks the run stands for
     #: Failures: every check's time, as microseconds after ``first`` (0 and the last's included).
     #: Integers, as the store keeps them: a report reads a year of failures for every link, and
     #: a datetime for each check was most of that cost.
@@ -163,7 +166,7 @@ def run_records(run: CheckRun) -> list[CheckRecord]:
     """The records that stand for a run in ``link_state`` (module docstring)."""
     if run.offsets:
         return [CheckRecord(at, run.verdict) for at in run.times]
-    if run.count == 1 or run.last == run.first:
+    if run.checks == 1 or run.last == run.first:
         return [CheckRecord(run.first, run.verdict)]
     return [CheckRecord(run.first, run.verdict), CheckRecord(run.last, run.verdict)]
 
@@ -303,7 +306,7 @@ def _one_run_state(run: CheckRun, rule: ConfirmRule) -> LinkState:
     """What the fold gives a link whose history is one run without a failure (most links: alive
     all along), without folding: no streak, so the state is its verdict's, and its checks set
     ``latest`` and, when they end streaks, ``last_ok``."""
-    latest = CheckRecord(run.first if run.count == 1 else run.last, run.verdict)
+    latest = CheckRecord(run.first if run.checks == 1 else run.last, run.verdict)
     return LinkState(state=_STATE_OF[run.verdict], needed=rule.count, latest=latest,
                      last_ok=latest.checked_at if run.verdict in _ENDS_STREAK else None)
 
@@ -322,7 +325,7 @@ def _run_offsets(run: CheckRun) -> Sequence[int]:
     """The times ``run_records`` gives a run, as offsets from its first check."""
     if run.offsets:
         return run.offsets
-    if run.count == 1 or run.last == run.first:
+    if run.checks == 1 or run.last == run.first:
         return (0,)
     return (0, micros(run.last - run.first))
 

@@ -79,9 +79,10 @@ def run_offsets(repeats: int, times: str | None) -> tuple[int, ...]:
 def check_run(row: Sequence[Any]) -> CheckRun:
     """A CheckRun from (checked_at, last_checked_at, verdict, repeats, times)."""
     first, last, verdict, repeats, times = row
+    at = parse_timestamp(first)
     return CheckRun(
-        first=parse_timestamp(first), last=parse_timestamp(last or first),
-        verdict=_VERDICTS[verdict], count=repeats or 1, offsets=run_offsets(repeats or 1, times),
+        first=at, last=at if not last or last == first else parse_timestamp(last),
+        verdict=_VERDICTS[verdict], checks=repeats or 1, offsets=run_offsets(repeats or 1, times),
     )
 
 
