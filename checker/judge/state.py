@@ -64,7 +64,7 @@ is how the store reads only the history a report shows (``Store.histories(since=
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -365,14 +365,19 @@ class _Fold:
         """``add`` of a check with ``verdict`` at each of ``base + offsets[start:end]``
         (ascending)."""
         if verdict.is_failure:
-            counted, spacing, periods = self.counted, self.spacing, self.periods
-            for i in range(start, end):
-                at = base + offsets[i]
-                if not counted:
-                    periods.append((at, None))
-                    counted.append(at)
-                elif at - counted[-1] >= spacing:
-                    counted.append(at)
+            counted, spacing = self.counted, self.spacing
+            i = start
+            if not counted:   # a streak opens
+                self.periods.append((base + offsets[i], None))
+                counted.append(base + offsets[i])
+                i += 1
+            # Each next counted failure is the first at least `spacing` after the last counted:
+            # found by bisection, not by visiting each of a year of nightly failures.
+            while i < end:
+                i = bisect_left(offsets, counted[-1] + spacing - base, i, end)
+                if i < end:
+                    counted.append(base + offsets[i])
+                    i += 1
             self.last_failure = verdict
         elif verdict in _ENDS_STREAK:
             if self.counted:   # the first check of the run ends the streak; the rest find none
