@@ -5,6 +5,7 @@ History benchmark: what a database costs after years of nightly checks.
     .venv/bin/python bench/bench_history.py --links 10000 --nights 365 --at 1,30,365
     .venv/bin/python bench/bench_history.py --nights 30 --horizon 365 --at 1,30   # its first 30
     .venv/bin/python bench/bench_history.py --measure-only --nights 365           # measure again
+    .venv/bin/python bench/bench_history.py --measure-only --nights 365 --db FULL --baseline NIGHT30
 
 Builds the history of `--links` cited links checked once a night for `--nights` nights, through
 `Store.record_check` as `citewatch check` records them (commit windows included), and at each
@@ -17,7 +18,8 @@ night of `--at` prints:
 * `citewatch check` with nothing due (every link checked within `--max-age`): the same;
 
 each with its CPU time too (user + system, from wait4: the machine is shared, so wall time is
-noisy), and at the end the ratio of each figure at the last night to the same at night 30. Like
+noisy), the median of `--repeat` runs (3), and at the end the ratio of each figure at the last
+night to the same at night 30. Like
 the nightly workflow, which prunes before it caches the database, it runs `Store.prune` (fold
 and VACUUM) every `--prune-every` nights and before each measure.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -110,8 +113,10 @@ COMMANDS = (("report json", ["report", "--format", "json", "--all"]),
             ("check, nothing due", ["check", "--max-age", "100000d"]))
 
 
-def measure(db: Path, night: int) -> dict[str, float]:
-    """Print one night's figures and return them by name."""
+def measure(db: Path, night: int, repeat: int = 3) -> dict[str, float]:
+    """Print one night's figures and return them by name: of `repeat` runs of each command, the
+    median wall and CPU time and the largest peak memory (this machine's speed varies by a
+    third from one minute to the next; one run says more of the machine than of the code)."""
     with open_store(db) as store:
         store.db.execute("pragma wal_checkpoint(truncate)")
         rows, checks = store.db.execute("select count(*), sum(repeats) from checks").fetchone()
@@ -120,11 +125,16 @@ def measure(db: Path, night: int) -> dict[str, float]:
     figures = {"database MB": size / 1e6}
     shown = []
     for name, args in COMMANDS:
-        wall, cpu, rss, status = run_child([*cli, *args, "--db", str(db)])
+        runs = [run_child([*cli, *args, "--db", str(db)]) for _ in range(repeat)]
+        wall = statistics.median(r[0] for r in runs)
+        cpu = statistics.median(r[1] for r in runs)
+        rss = max(r[2] for r in runs)
+        status = max(r[3] for r in runs)
         figures.update({f"{name} s": wall, f"{name} CPU s": cpu, f"{name} MB": rss})
         shown.append(f"{name} {wall:.2f} s ({cpu:.2f} s CPU) {rss:.0f} MB"
                      + (f" (exit {status})" if status > 1 else ""))
-    print(f"night {night:>4}: {size / 1e6:8.1f} MB, {rows:>10,} rows for {checks:>11,} checks | "
+    print(f"night {night:>4}: {size / 1e6:8.1f} MB, {rows:>10,} rows for {checks:>11,} checks"
+          f" (median of {repeat} runs) | "
           + " | ".join(shown), flush=True)
     return figures
 
@@ -146,9 +156,17 @@ def main() -> None:
     parser.add_argument("--measure-only", action="store_true",
                         help="measure the database at --db as it is (built by an earlier run "
                              "of --nights nights)")
+    parser.add_argument("--baseline", type=Path, metavar="DB",
+                        help="with --measure-only: also measure this database (built by "
+                             "`--nights 30 --horizon 365`) as night 30, and print the ratios")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each command; the median is printed (default: 3)")
     args = parser.parse_args()
     if args.measure_only:   # labelled as night --nights
-        measure(args.db, args.nights)
+        early = measure(args.baseline, 30, args.repeat) if args.baseline else None
+        late = measure(args.db, args.nights, args.repeat)
+        if early is not None:
+            print_ratios(late, early, args.nights)
         return
     measure_at = {int(n) for n in args.at.split(",") if int(n) <= args.nights}
     for suffix in ("", "-wal", "-shm", ".lock"):
@@ -195,11 +213,14 @@ def main() -> None:
                           f"{pruned.folded:,} rows)", flush=True)
             if night in measure_at:
                 store.db.execute("pragma wal_checkpoint(truncate)")
-                measured[night] = measure(args.db, night)
+                measured[night] = measure(args.db, night, args.repeat)
     if 30 in measured and args.nights in measured and args.nights != 30:
-        late, early = measured[args.nights], measured[30]
-        print(f"{args.nights}/30 nights: " + ", ".join(
-            f"{name} {late[name] / early[name]:.2f}x" for name in early), flush=True)
+        print_ratios(measured[args.nights], measured[30], args.nights)
+
+
+def print_ratios(late: dict[str, float], early: dict[str, float], nights: int) -> None:
+    print(f"{nights}/30 nights: " + ", ".join(
+        f"{name} {late[name] / early[name]:.2f}x" for name in early), flush=True)
 
 
 if __name__ == "__main__":
