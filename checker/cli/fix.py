@@ -9,9 +9,7 @@ from pathlib import Path
 import click
 
 from checker.cli.config import Config
-from checker.cli.options import (
-    db_option,
-)
+from checker.cli.options import db_option
 from checker.cli.report import confirm_options
 from checker.cli.state_policy import shared_rule
 from checker.errors import StoreError

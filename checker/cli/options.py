@@ -154,6 +154,8 @@ def format_duration(seconds: float) -> str:
 
 
 def resolve_documents(store: Store, documents: tuple[str, ...]) -> list[int] | None:
+    """The stored ids of ``--document`` values (None for every document); a value that names
+    no stored document is a usage error."""
     if not documents:
         return None
     ids = []

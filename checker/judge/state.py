@@ -273,7 +273,8 @@ class RunFolder:
         self.rule = rule or ConfirmRule()
         self.moments = moments
         self.origin = _origin_for(moments[0]) if moments else None
-        self.marks = [micros(moment - self.origin) for moment in moments] if self.origin else []
+        self.marks = ([micros(moment - self.origin) for moment in moments]
+                      if self.origin is not None else [])
 
     def __call__(self, runs: Sequence[CheckRun]) -> tuple[LinkState, list[State]]:
         rule, moments, marks = self.rule, self.moments, self.marks

@@ -978,8 +978,6 @@ def _insert_sql(table: str, values: dict[str, Any]) -> str:
     return sql
 
 
-#: report_rows columns whose values repeat across rows, held once (the URLs: cited as
-#: normalised, and the final URL of a page that did not move, are the same text).
 _UNKNOWN: Any = object()   # a link whose latest row was not read ahead (Store.expect_checks)
 _INSERTS: dict[tuple[str, tuple[str, ...]], str] = {}
 _UPDATES: dict[tuple[str, ...], str] = {}
