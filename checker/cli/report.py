@@ -151,11 +151,17 @@ def _emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | N
                 out.write(batch)
     else:
         last = ""
+        # JSON escapes every control character, so there is no terminal code to strip from it:
+        # click.echo's stripping (for output that is not a terminal) is a regex over every byte.
         for batch in _batches(pieces):
-            click.echo(batch, nl=False)
+            if fmt == ReportFormat.JSON:
+                sys.stdout.write(batch)
+            else:
+                click.echo(batch, nl=False)
             last = batch
         if not last.endswith("\n"):
             click.echo("")
+        sys.stdout.flush()   # before the policy's line on stderr
     failures = policy.failures(full)
     if failures:
         click.echo(f"{len(failures)} citation link(s) fail the policy "
