@@ -114,29 +114,48 @@ COMMANDS = (("report json", ["report", "--format", "json", "--all"]),
 
 
 def measure(db: Path, night: int, repeat: int = 3) -> dict[str, float]:
-    """Print one night's figures and return them by name: of `repeat` runs of each command, the
-    median wall and CPU time and the largest peak memory (this machine's speed varies by a
-    third from one minute to the next; one run says more of the machine than of the code)."""
-    with open_store(db) as store:
-        store.db.execute("pragma wal_checkpoint(truncate)")
-        rows, checks = store.db.execute("select count(*), sum(repeats) from checks").fetchone()
-        size = store._file_bytes()
+    """Print one night's figures and return them by name (see `measure_together`)."""
+    return measure_together([(db, night)], repeat)[night]
+
+
+def measure_together(databases: list[tuple[Path, int]], repeat: int = 3
+                     ) -> dict[int, dict[str, float]]:
+    """Print each (database, night)'s figures and return them by night and name: of `repeat`
+    runs of each command, the median wall and CPU time and the largest peak memory. This
+    machine's speed drifts by a third from one minute to the next, so one run says more of the
+    machine than of the code, and the databases take turns, run by run, so that a slow spell
+    falls on all of them alike (their ratios are what the targets compare)."""
+    sizes = {}
+    for db, night in databases:
+        with open_store(db) as store:
+            store.db.execute("pragma wal_checkpoint(truncate)")
+            rows, checks = store.db.execute("select count(*), sum(repeats) from checks").fetchone()
+            sizes[night] = (store._file_bytes(), rows, checks)
     cli = [sys.executable, "-m", "checker"]
-    figures = {"database MB": size / 1e6}
-    shown = []
-    for name, args in COMMANDS:
-        runs = [run_child([*cli, *args, "--db", str(db)]) for _ in range(repeat)]
-        wall = statistics.median(r[0] for r in runs)
-        cpu = statistics.median(r[1] for r in runs)
-        rss = max(r[2] for r in runs)
-        status = max(r[3] for r in runs)
-        figures.update({f"{name} s": wall, f"{name} CPU s": cpu, f"{name} MB": rss})
-        shown.append(f"{name} {wall:.2f} s ({cpu:.2f} s CPU) {rss:.0f} MB"
-                     + (f" (exit {status})" if status > 1 else ""))
-    print(f"night {night:>4}: {size / 1e6:8.1f} MB, {rows:>10,} rows for {checks:>11,} checks"
-          f" (median of {repeat} runs) | "
-          + " | ".join(shown), flush=True)
-    return figures
+    runs: dict[tuple[int, str], list[tuple[float, float, float, int]]] = {}
+    for _ in range(repeat):
+        for name, args in COMMANDS:
+            for db, night in databases:
+                runs.setdefault((night, name), []).append(
+                    run_child([*cli, *args, "--db", str(db)]))
+    measured = {}
+    for _, night in databases:
+        size, rows, checks = sizes[night]
+        figures = {"database MB": size / 1e6}
+        shown = []
+        for name, _ in COMMANDS:
+            taken = runs[(night, name)]
+            wall = statistics.median(r[0] for r in taken)
+            cpu = statistics.median(r[1] for r in taken)
+            rss = max(r[2] for r in taken)
+            status = max(r[3] for r in taken)
+            figures.update({f"{name} s": wall, f"{name} CPU s": cpu, f"{name} MB": rss})
+            shown.append(f"{name} {wall:.2f} s ({cpu:.2f} s CPU) {rss:.0f} MB"
+                         + (f" (exit {status})" if status > 1 else ""))
+        print(f"night {night:>4}: {size / 1e6:8.1f} MB, {rows:>10,} rows for {checks:>11,} "
+              f"checks (median of {repeat} runs) | " + " | ".join(shown), flush=True)
+        measured[night] = figures
+    return measured
 
 
 def main() -> None:
@@ -158,15 +177,16 @@ def main() -> None:
                              "of --nights nights)")
     parser.add_argument("--baseline", type=Path, metavar="DB",
                         help="with --measure-only: also measure this database (built by "
-                             "`--nights 30 --horizon 365`) as night 30, and print the ratios")
+                             "`--nights 30 --horizon 365`) as night 30, in turns with --db, "
+                             "and print the ratios")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each command; the median is printed (default: 3)")
     args = parser.parse_args()
     if args.measure_only:   # labelled as night --nights
-        early = measure(args.baseline, 30, args.repeat) if args.baseline else None
-        late = measure(args.db, args.nights, args.repeat)
-        if early is not None:
-            print_ratios(late, early, args.nights)
+        databases = [(args.baseline, 30)] if args.baseline else []
+        measured = measure_together([*databases, (args.db, args.nights)], args.repeat)
+        if args.baseline:
+            print_ratios(measured[args.nights], measured[30], args.nights)
         return
     measure_at = {int(n) for n in args.at.split(",") if int(n) <= args.nights}
     for suffix in ("", "-wal", "-shm", ".lock"):
