@@ -17,7 +17,15 @@ from click.testing import CliRunner
 
 from checker.cli.main import get_cli
 from checker.run.remote import _connect_reason
-from tests.servers import LocalServer, forward_proxy, page, redirect, serve, tls_server_context
+from tests.servers import (
+    LocalServer,
+    forward_proxy,
+    page,
+    redirect,
+    serve,
+    serve_hosts,
+    tls_server_context,
+)
 
 MD = "Body.[^1]\n\n[^1]: Ministry, “Annual Report,” March 3, 2019, https://example.org/report\n"
 HTML = ("<!DOCTYPE html><html><head><title>Paper</title></head><body><p>Text<sup>"
@@ -132,6 +140,38 @@ def test_audit_takes_a_url(cli, tmp_path, docs) -> None:  # type: ignore[no-unty
                  "--exclude", "example.org", "--all", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert [d["path"] for d in json.loads(result.stdout)["documents"]] == [docs.url("/notes.md")]
+
+
+def test_a_url_is_fetched_with_the_configured_user_agent_and_each_hosts_own_headers(  # type: ignore[no-untyped-def]
+    cli, tmp_path,
+) -> None:
+    # two hosts (127.0.0.1 and 127.0.0.2); the first sends its reader on to the second
+    with serve_hosts(_routes, 2) as hosts:
+        first, second = hosts
+        first.routes["/away"] = redirect(302, second.url("/paper.html"))
+        (tmp_path / "citewatch.toml").write_text(
+            'user_agent = "LabBot/2.0 (+https://lab.example/bot)"\n'
+            '[hosts."127.0.0.1"]\nheaders = { Cookie = "session=first" }\n'
+            '[hosts."127.0.0.2"]\nheaders = { X-Token = "second" }\n')
+        result = cli("scan", first.url("/paper.html"), first.url("/away"))
+        assert result.exit_code == 0, result.stderr
+        assert {r.path for r in first.requests} == {"/paper.html", "/away"}
+        assert [r.path for r in second.requests] == ["/paper.html"]
+        for request in first.requests:
+            assert request.headers["user-agent"] == "LabBot/2.0 (+https://lab.example/bot)"
+            assert request.headers["cookie"] == "session=first"
+            assert "x-token" not in request.headers
+        [followed] = second.requests   # the redirect took the first host's cookie off
+        assert followed.headers["user-agent"] == "LabBot/2.0 (+https://lab.example/bot)"
+        assert followed.headers["x-token"] == "second"
+        assert "cookie" not in followed.headers
+
+
+def test_audit_fetches_a_url_with_its_user_agent_option(cli, tmp_path, docs) -> None:  # type: ignore[no-untyped-def]
+    result = cli("audit", docs.url("/notes.md"), "--no-archive", "--exclude", "example.org",
+                 "--user-agent", "AuditBot/1.0")
+    assert result.exit_code == 0, result.stderr
+    assert [r.headers["user-agent"] for r in docs.requests] == ["AuditBot/1.0"]
 
 
 @pytest.mark.parametrize(("path", "reason"), [

@@ -78,7 +78,9 @@ def audit(config: Config | None, /, paths: tuple[str, ...], db_path: Path, globs
         with display(quiet=quiet):   # one progress display for every stage
             scanned = scan_paths(store, list(paths), globs,
                                  DocumentFormat(input_format) if input_format else None,
-                                 exclude_path=exclude_path, stdin_name=options["stdin_name"])
+                                 exclude_path=exclude_path, stdin_name=options["stdin_name"],
+                                 user_agent=settings.user_agent,
+                                 host_headers=settings.host_headers)
             # nothing readable: an empty report, not every document in the database
             document_ids = list(scanned.document_ids) or [-1]
             # --drift compares with the captures an earlier audit (or archive --drift) found

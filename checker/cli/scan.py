@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from checker.cli.config import Config
 from checker.cli.exits import ExitCode
 from checker.cli.options import (
     F,
@@ -22,6 +23,7 @@ from checker.run.scan import (
     STDIN_NAME,
     scan_paths,
 )
+from checker.settings import DEFAULT_USER_AGENT
 from checker.store.database import open_store
 from checker.store.rows import StoredCitation
 from citations import DocumentFormat
@@ -47,8 +49,10 @@ def stdin_name_option(f: F) -> F:
               hidden=True, callback=deprecated_alias("--input-format"), expose_value=True)
 @exclude_path_option
 @stdin_name_option
-def scan(paths: tuple[str, ...], db_path: Path, globs: tuple[str, ...], input_format: str | None,
-         old_format: str | None, exclude_path: tuple[str, ...], stdin_name: str) -> None:
+@click.pass_obj
+def scan(config: Config | None, /, paths: tuple[str, ...], db_path: Path, globs: tuple[str, ...],
+         input_format: str | None, old_format: str | None, exclude_path: tuple[str, ...],
+         stdin_name: str) -> None:
     """Read documents and store their citations and links.
 
     PATHS may be files or folders (searched recursively), - for standard input, or http(s) URLs
@@ -68,8 +72,12 @@ def scan(paths: tuple[str, ...], db_path: Path, globs: tuple[str, ...], input_fo
                                "disagree; give --input-format only")
     fmt = input_format or old_format
     with open_store(db_path) as store:
+        # a URL is fetched as link checks fetch: the configured User-Agent and host headers
+        config = config or Config()
         scanned = scan_paths(store, list(paths), globs, DocumentFormat(fmt) if fmt else None,
-                             exclude_path=exclude_path, stdin_name=stdin_name)
+                             exclude_path=exclude_path, stdin_name=stdin_name,
+                             user_agent=config.values.get("user_agent", DEFAULT_USER_AGENT),
+                             host_headers=config.host_headers)
     if scanned.failures:
         raise SystemExit(ExitCode.INPUT)
 

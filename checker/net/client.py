@@ -162,9 +162,18 @@ def request_headers(settings: CheckSettings, host: str) -> dict[str, str]:
         "Accept-Language": ACCEPT_LANGUAGE,
         "Accept-Encoding": ACCEPT_ENCODING,
     }
-    for name, extra in settings.host_headers.items():
-        if name.lower() == host:  # hosts arrive lower-cased from httpx.URL
-            headers.update(extra)
+    headers.update(host_headers_for(settings.host_headers, host))
     return headers
+
+
+def host_headers_for(host_headers: Mapping[str, Mapping[str, str]], host: str) -> dict[str, str]:
+    """The extra headers configured for `host` (``[hosts."example.org"] headers``): the one
+    rule, for link checks and document downloads alike. The host must match exactly (no
+    subdomains: a cookie for one host is not sent to another)."""
+    extra: dict[str, str] = {}
+    for name, headers in host_headers.items():
+        if name.lower() == host.lower():
+            extra.update(headers)
+    return extra
 
 

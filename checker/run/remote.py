@@ -1,7 +1,8 @@
 """
 Fetch one document named by URL (``citewatch scan https://example.org/report.pdf``), politely.
 
-One GET, as a browser's "save page" would make it: our User-Agent, redirects followed up to
+One GET, as a browser's "save page" would make it: the configured User-Agent and the host's
+configured headers (as link checks send them), redirects followed up to
 ``DEFAULT_DOCUMENT_MAX_REDIRECTS``, a timeout on each phase, and a cap on the body
 (``DEFAULT_DOCUMENT_MAX_BYTES``: checked against ``Content-Length`` before reading, then while
 streaming). The environment is honoured as curl and requests honour it: ``HTTP_PROXY``,
@@ -23,11 +24,13 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 
+from checker.net.client import host_headers_for
 from checker.settings import DEFAULT_USER_AGENT
 from citations import DocumentFormat, UnreadableDocument, UnsupportedFormat
 from citations.detect import detect_format
@@ -64,14 +67,32 @@ def is_url(text: str) -> bool:
 def fetch_document(url: str, *, timeout_s: float = DEFAULT_DOCUMENT_TIMEOUT_S,
                    max_bytes: int = DEFAULT_DOCUMENT_MAX_BYTES,
                    max_redirects: int = DEFAULT_DOCUMENT_MAX_REDIRECTS,
-                   user_agent: str = DEFAULT_USER_AGENT) -> RemoteDocument:
+                   user_agent: str = DEFAULT_USER_AGENT,
+                   host_headers: Mapping[str, Mapping[str, str]] | None = None) -> RemoteDocument:
     """Download the document at ``url``. Raises ``UnreadableDocument`` (named by ``url``) with a
-    one-line reason for anything but a complete 2xx answer within the limits."""
+    one-line reason for anything but a complete 2xx answer within the limits.
+
+    ``user_agent`` and ``host_headers`` are the configuration's, as link checks send them: a
+    site that wants a cookie or a token for its pages wants it for its reports too. Each request
+    of a redirect chain carries the extra headers of its own host only."""
+    base = {"User-Agent": user_agent, "Accept": "*/*"}
+    extras = host_headers or {}
+    configured = {name.lower() for headers in extras.values() for name in headers}
+
+    def own_host_headers(request: httpx.Request) -> None:
+        # httpx copies a request's headers into the redirect it follows: another host's
+        # extras (a Cookie, say) must not travel with it
+        for name in configured:
+            request.headers.pop(name, None)
+        request.headers.update({name: value for name, value in base.items()
+                                if name not in request.headers})
+        request.headers.update(host_headers_for(extras, request.url.host))
+
     try:
         with httpx.Client(
             verify=_ssl_context(), trust_env=True, follow_redirects=True,
-            max_redirects=max_redirects, timeout=httpx.Timeout(timeout_s),
-            headers={"User-Agent": user_agent, "Accept": "*/*"},
+            max_redirects=max_redirects, timeout=httpx.Timeout(timeout_s), headers=base,
+            event_hooks={"request": [own_host_headers]},
         ) as client, client.stream("GET", url) as response:
             if response.status_code >= 400:
                 raise UnreadableDocument(url, f"HTTP {response.status_code} "

@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
@@ -35,6 +35,7 @@ import click
 from checker.run.collect import collect_documents
 from checker.run.progress import progress
 from checker.run.remote import document_format, fetch_document, is_url
+from checker.settings import DEFAULT_USER_AGENT
 from checker.store.database import Store, document_key
 from citations import CitationsError, DocumentFormat, ParsedDocument, parse_bytes, parse_document
 from citations.detect import detect_format
@@ -53,12 +54,15 @@ class Scanned:
 def scan_paths(
     store: Store, paths: Sequence[str | Path], globs: tuple[str, ...], fmt: DocumentFormat | None,
     *, exclude_path: tuple[str, ...] = (), stdin_name: str = STDIN_NAME,
+    user_agent: str = DEFAULT_USER_AGENT,
+    host_headers: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Scanned:
     """Scan every document under ``paths`` into ``store``; print one line per failure and a
     summary.
 
     A path may also be ``-`` (the document on standard input, stored as ``stdin_name``) or an
-    http(s) URL (fetched by checker.run.remote, stored under the URL as given)."""
+    http(s) URL (fetched by checker.run.remote with ``user_agent`` and the ``host_headers`` of
+    its host, stored under the URL as given)."""
     inputs = [str(p) for p in paths if str(p) == "-" or is_url(str(p))]
     files_given = [Path(p) for p in paths if str(p) not in inputs]
     collected = collect_documents(files_given, globs, exclude_path=tuple(exclude_path))
@@ -91,7 +95,8 @@ def scan_paths(
             advance()
         parsed_files = parse_all(tuple(p for p in files if p not in known), fmt)
         read: Iterator[tuple[Path | str, ParsedDocument | str]] = itertools.chain(
-            parsed_files, _read_inputs(inputs, fmt, stdin_name))
+            parsed_files, _read_inputs(inputs, fmt, stdin_name, user_agent=user_agent,
+                                       host_headers=host_headers))
         for source, parsed in read:
             if isinstance(parsed, str):
                 click.echo(f"Error: {parsed}", err=True)
@@ -121,7 +126,8 @@ def scan_paths(
 
 
 
-def _read_inputs(inputs: list[str], fmt: DocumentFormat | None, stdin_name: str
+def _read_inputs(inputs: list[str], fmt: DocumentFormat | None, stdin_name: str, *,
+                 user_agent: str, host_headers: Mapping[str, Mapping[str, str]] | None,
                  ) -> Iterator[tuple[str, ParsedDocument | str]]:
     """Standard input (``-``) and URLs, each parsed under the name it is stored as: its
     ParsedDocument or its error line."""
@@ -132,7 +138,8 @@ def _read_inputs(inputs: list[str], fmt: DocumentFormat | None, stdin_name: str
                 name = stdin_name
                 detected = fmt
             else:
-                remote = fetch_document(source)
+                remote = fetch_document(source, user_agent=user_agent,
+                                        host_headers=host_headers)
                 data, name = remote.data, source
                 detected = fmt or (document_format(remote) if remote.data.strip() else None)
             yield name, parse_bytes(data, path=name, format=detected)
