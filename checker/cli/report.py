@@ -103,9 +103,47 @@ def emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | No
     ``all_rows``. JUnit gets every row, so its failures are exactly what the exit code counts.
     Document paths are shown relative to the current folder."""
     with _no_cycle_collection():
-        return _emit_report(store, rule, document_ids=document_ids, fmt=fmt, output=output,
-                            only=only, policy=policy, config=config, all_rows=all_rows,
-                            style=style, state_policy=state_policy)
+        full = apply_overrides(build_report(store, rule, document_ids=document_ids),
+                               (config or Config()).links)
+        full = with_paths_relative_to(full, Path.cwd())
+        if state_policy is not None:
+            full = replace(full, summary=replace(full.summary, state_policy=state_policy))
+        if fmt == ReportFormat.JUNIT or (all_rows and not only):
+            report = full
+        else:
+            report = only_states(full, only) if only else hide_states(full)
+        to_terminal = output is None and sys.stdout.isatty()
+        width = shutil.get_terminal_size((100, 24)).columns if to_terminal else None
+        pieces = render_chunks(
+            report, ReportFormat(fmt), width=width,
+            color=to_terminal and fmt == "terminal" and not os.environ.get("NO_COLOR"),
+            fail_on=policy.fails,   # JUnit's failures: what makes the exit code 1
+            style=terminal_style(style, to_terminal=to_terminal, ci=bool(os.environ.get("CI"))))
+        # Written as rendered, about a megabyte at a time: a 100,000-link report's text is
+        # never held whole (JSON and HTML come a citation or a row at a time).
+        if output is not None:
+            with output.open("w", encoding="utf-8") as out:
+                for batch in _batches(pieces):
+                    out.write(batch)
+        else:
+            last = ""
+            # JSON escapes every control character: no terminal code to strip from it, and
+            # click.echo's stripping (for output not bound for a terminal) is a regex over every
+            # byte of it.
+            for batch in _batches(pieces):
+                if fmt == ReportFormat.JSON:
+                    sys.stdout.write(batch)
+                else:
+                    click.echo(batch, nl=False)
+                last = batch
+            if not last.endswith("\n"):
+                click.echo("")
+            sys.stdout.flush()   # before the policy's line on stderr
+        failures = policy.failures(full)
+        if failures:
+            click.echo(f"{len(failures)} citation link(s) fail the policy "
+                       f"({', '.join(sorted(policy.terms))}).", err=True)
+        return ExitCode.POLICY if failures else ExitCode.OK
 
 
 @contextmanager
@@ -121,52 +159,6 @@ def _no_cycle_collection() -> Iterator[None]:
     finally:
         if paused:
             gc.enable()
-
-
-def _emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, fmt: str,
-                 output: Path | None, only: tuple[str, ...], policy: Policy,
-                 config: Config | None, all_rows: bool, style: str,
-                 state_policy: StatePolicy | None) -> int:
-    full = apply_overrides(build_report(store, rule, document_ids=document_ids),
-                           (config or Config()).links)
-    full = with_paths_relative_to(full, Path.cwd())
-    if state_policy is not None:
-        full = replace(full, summary=replace(full.summary, state_policy=state_policy))
-    if fmt == ReportFormat.JUNIT or (all_rows and not only):
-        report = full
-    else:
-        report = only_states(full, only) if only else hide_states(full)
-    to_terminal = output is None and sys.stdout.isatty()
-    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else None
-    pieces = render_chunks(
-        report, ReportFormat(fmt), width=width,
-        color=to_terminal and fmt == "terminal" and not os.environ.get("NO_COLOR"),
-        fail_on=policy.fails,   # JUnit's failures: what makes the exit code 1
-        style=terminal_style(style, to_terminal=to_terminal, ci=bool(os.environ.get("CI"))))
-    # Written as rendered, about a megabyte at a time: a 100,000-link report's text is never
-    # held whole (JSON and HTML come a citation or a row at a time).
-    if output is not None:
-        with output.open("w", encoding="utf-8") as out:
-            for batch in _batches(pieces):
-                out.write(batch)
-    else:
-        last = ""
-        # JSON escapes every control character, so there is no terminal code to strip from it:
-        # click.echo's stripping (for output that is not a terminal) is a regex over every byte.
-        for batch in _batches(pieces):
-            if fmt == ReportFormat.JSON:
-                sys.stdout.write(batch)
-            else:
-                click.echo(batch, nl=False)
-            last = batch
-        if not last.endswith("\n"):
-            click.echo("")
-        sys.stdout.flush()   # before the policy's line on stderr
-    failures = policy.failures(full)
-    if failures:
-        click.echo(f"{len(failures)} citation link(s) fail the policy "
-                   f"({', '.join(sorted(policy.terms))}).", err=True)
-    return ExitCode.POLICY if failures else ExitCode.OK
 
 
 def _batches(pieces: Iterable[str], size: int = 1 << 20) -> Iterator[str]:
