@@ -164,11 +164,8 @@ def keeps_every_time(verdict: Verdict) -> bool:
 
 def run_records(run: CheckRun) -> list[CheckRecord]:
     """The records that stand for a run in ``link_state`` (module docstring)."""
-    if run.offsets:
-        return [CheckRecord(at, run.verdict) for at in run.times]
-    if run.checks == 1 or run.last == run.first:
-        return [CheckRecord(run.first, run.verdict)]
-    return [CheckRecord(run.first, run.verdict), CheckRecord(run.last, run.verdict)]
+    return [CheckRecord(run.first + timedelta(microseconds=offset), run.verdict)
+            for offset in _run_offsets(run)]
 
 
 def history_of(runs: Sequence[CheckRun]) -> list[CheckRecord]:
@@ -323,7 +320,8 @@ def _origin_for(at: datetime) -> datetime:
 
 
 def _run_offsets(run: CheckRun) -> Sequence[int]:
-    """The times ``run_records`` gives a run, as offsets from its first check."""
+    """The times that stand for a run's checks (module docstring), as offsets from its first:
+    every check's for a run that keeps them, else its first and last."""
     if run.offsets:
         return run.offsets
     if run.checks == 1 or run.last == run.first:
