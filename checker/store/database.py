@@ -54,9 +54,8 @@ from checker.judge.state import (
     ENDS_STREAK,
     CheckRun,
     ConfirmRule,
-    history_of,
+    RunFolder,
     keeps_every_time,
-    link_state,
     micros,
 )
 from checker.models import CheckResult, Verdict
@@ -875,11 +874,12 @@ def refresh_link_states(db: Database, *, link_ids: Sequence[int] | None = None,
     stored policy, computed by checker.judge.state from its history; only ``link_ids``, or the
     links run ``run_id`` checked, when given. The caller holds the write transaction."""
     rule = stored_rule(db)
+    fold = RunFolder((), rule)   # the state now only: no chart
     now: str | None = None   # asked only when there is something to write: clocks may be scripted
     rows = []
     for link_id, runs in Store(db, clock=clock).histories(since=CURRENT, link_ids=link_ids,
                                                           run_id=run_id):
-        state = link_state(history_of(runs), rule)
+        state = fold(runs)[0]
         now = now or iso(clock())
         rows.append({"link_id": link_id, "state": str(state.state), "label": state.label,
                      "failing_since": iso(state.failing_since), "last_ok_at": iso(state.last_ok),
