@@ -255,8 +255,10 @@ def fold_runs(runs: Sequence[CheckRun], moments: Sequence[datetime] = (),
 
 
 class RunFolder:
-    """`fold_runs` at the same `moments` for link after link (a report's charted runs): the
-    moments are put in the fold's integer time once, not once a link.
+    """`fold_runs` at the same `moments` for link after link (a report's charted runs; none
+    for the state now, as the report, the archive step, the end of a check run and the
+    ``link_states`` table ask it): the moments are put in the fold's integer time once, not once
+    a link.
 
     A link that has been failing for a year keeps the time of every failure (the spacing rule
     needs them), and a record and a method call for each made the report's fold cost grow with

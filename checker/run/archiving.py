@@ -46,7 +46,7 @@ from archive import (
     start_of_day,
 )
 from checker.judge.classify import judge_capture
-from checker.judge.state import ConfirmRule, State, history_of, link_state
+from checker.judge.state import ConfirmRule, RunFolder, State
 from checker.models import CheckResult, Observation, Verdict
 from checker.report.overrides import LinkOverride
 from checker.run import eventloop
@@ -129,6 +129,7 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
     for cited in store.cited_links(document_ids):
         by_link[cited.link_id].append(cited)
     histories = dict(store.histories(since=CURRENT, link_ids=sorted(by_link)))
+    fold = RunFolder((), rule)
     fresh = store.fresh_lookups(max_age_s)
     out = Plan()
     for link_id, citations in by_link.items():
@@ -139,7 +140,7 @@ def plan(store: Store, rule: ConfirmRule, *, document_ids: list[int] | None, max
             if stale and first.archive == "wayback":   # others have no replay API to ask
                 out.replays.append((link_id, first.url, stale))
             continue
-        state = link_state(history_of(histories.get(link_id, [])), rule)
+        state = fold(histories.get(link_id, []))[0]
         said = forced.get(first.url)
         if said == "dead":
             state = replace(state, state=State.DEAD)

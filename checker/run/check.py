@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from checker.judge.soft404 import ProbeCache
-from checker.judge.state import ConfirmRule, State, history_of, link_state, state_of_latest
+from checker.judge.state import ConfirmRule, RunFolder, State, link_state, state_of_latest
 from checker.models import CheckResult, FailureKind, Verdict
 from checker.net.fetch import Fetcher
 from checker.run import eventloop, parallel
@@ -250,8 +250,9 @@ def _run_check(
             open_verdicts.append(verdict)
         else:
             states[str(settled)] += count
+    fold = RunFolder((), rule)
     for _, runs in store.histories(since=CURRENT, run_id=run_id, run_verdicts=open_verdicts):
-        states[str(link_state(history_of(runs), rule).state)] += 1
+        states[str(fold(runs)[0].state)] += 1
     unchecked = len(due_ids) - sum(states.values())
     if unchecked:  # due but not reached (an interrupted run)
         states[str(link_state([], rule).state)] += unchecked
