@@ -433,9 +433,10 @@ def _words(text: str) -> str:
 def _link(url: str | None) -> str:
     if not url:
         return ""
+    shown = _e(url)   # once for the href and the text: a report escapes a URL or two a row
     if not is_web_url(url):
-        return _e(url)
-    return f'<a href="{_e(url)}" rel="noopener noreferrer nofollow">{_e(url)}</a>'
+        return shown
+    return f'<a href="{shown}" rel="noopener noreferrer nofollow">{shown}</a>'
 
 
 def _evidence(link: LinkRow) -> str:
