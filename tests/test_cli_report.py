@@ -3,6 +3,7 @@ configuration errors, the change between runs, and repaired documents."""
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -141,6 +142,48 @@ def test_every_format_writes_its_file(run, tmp_path, site, wayback) -> None:  # 
         assert result.exit_code == 0, result.stderr
         assert probe in out.read_text(encoding="utf-8"), fmt
         assert result.stdout == ""
+
+
+def test_the_cycle_collector_is_back_on_after_a_report_whatever_happens(  # type: ignore[no-untyped-def]
+    run, tmp_path, site, wayback,
+) -> None:
+    # paused while the report is built and written (checker.cli.report), never left off
+    _, server = site
+    run("audit", str(_paper(tmp_path, server)), *FAST, "--confirm", "1", "--fail-on", "none")
+    assert gc.isenabled()
+    missing = tmp_path / "no" / "such" / "report.json"   # an error once the report is built
+    result = run("report", "--format", "json", "--output", str(missing))
+    assert result.exit_code == 2
+    assert f"Invalid value for '--output': cannot write {missing}: No such file or directory" \
+        in result.stderr
+    assert gc.isenabled()
+    gc.disable()   # a caller that had it off finds it off
+    try:
+        assert run("report", "--format", "json", "--fail-on", "none").exit_code == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_fix_into_a_folder_that_does_not_exist_is_one_line(run, tmp_path, site, wayback) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    doc = _paper(tmp_path, server)
+    run("audit", str(doc), *FAST, "--confirm", "1", "--fail-on", "none")
+    missing = tmp_path / "no" / "such" / "paper.md"
+    result = run("fix", str(doc), "--output", str(missing))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '--output': cannot write {missing}: No such file or directory")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="a device that is always full")
+def test_a_report_that_cannot_be_written_whole_is_one_line(run, tmp_path, site, wayback) -> None:  # type: ignore[no-untyped-def]
+    _, server = site
+    run("audit", str(_paper(tmp_path, server)), *FAST, "--confirm", "1", "--fail-on", "none")
+    result = run("report", "--format", "html", "--output", "/dev/full")   # a full disk
+    assert result.exit_code == 4
+    assert result.stderr.splitlines()[-1] == (
+        "Error: /dev/full: writing failed (No space left on device)")
 
 
 def test_change_since_previous_run(run, tmp_path, site, wayback) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from checker.cli.config import Config
-from checker.cli.options import db_option
+from checker.cli.options import db_option, output_file
 from checker.cli.report import confirm_options
 from checker.cli.state_policy import shared_rule
 from checker.errors import StoreError
@@ -83,4 +83,5 @@ def fix_command(config: Config | None, /, path: Path, db_path: Path, output: Pat
     assert target is not None
     if in_place and result.text == text:
         return
-    target.write_bytes(result.text.encode(encoding))
+    with output_file(target, binary=True, option="--in-place" if in_place else "--output") as out:
+        out.write(result.text.encode(encoding))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from checker.cli.exits import OperationalError
 from checker.run.progress import is_quiet, progress
 
 if TYPE_CHECKING:
@@ -165,3 +167,20 @@ def resolve_documents(store: Store, documents: tuple[str, ...]) -> list[int] | N
             raise click.UsageError(f"no stored document matches {ref!r}")
         ids.append(doc_id)
     return ids
+
+
+@contextmanager
+def output_file(path: Path, *, binary: bool = False, option: str = "--output") -> Iterator[IO[Any]]:
+    """``path`` opened for writing (text in UTF-8, or bytes). A path that cannot be opened (a
+    folder that does not exist, no permission) is a usage error naming `option`, a failure while
+    writing (a full disk) an operational one: one line, never a traceback."""
+    try:
+        handle = path.open("wb") if binary else path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {path}: {exc.strerror or exc}",
+                                 param_hint=f"'{option}'") from None
+    try:
+        with handle:
+            yield handle
+    except OSError as exc:
+        raise OperationalError(f"{path}: writing failed ({exc.strerror or exc})") from None

@@ -23,6 +23,7 @@ from checker.cli.options import (
     db_option,
     document_option,
     format_duration,
+    output_file,
     resolve_documents,
 )
 from checker.cli.state_policy import shared_policy
@@ -122,7 +123,7 @@ def emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | No
         # Written as rendered, about a megabyte at a time: a 100,000-link report's text is
         # never held whole (JSON and HTML come a citation or a row at a time).
         if output is not None:
-            with output.open("w", encoding="utf-8") as out:
+            with output_file(output) as out:
                 for batch in _batches(pieces):
                     out.write(batch)
         else:
