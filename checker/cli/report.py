@@ -129,17 +129,14 @@ def emit_report(store: Store, rule: ConfirmRule, *, document_ids: list[int] | No
         else:
             last = ""
             # JSON escapes every control character: no terminal code to strip from it, and
-            # click.echo's stripping (for output not bound for a terminal) is a regex over every
-            # byte of it.
+            # click.echo's stripping (for output not bound for a terminal; color=True skips it)
+            # is a regex over every byte of it.
+            raw = True if fmt == ReportFormat.JSON else None
             for batch in _batches(pieces):
-                if fmt == ReportFormat.JSON:
-                    sys.stdout.write(batch)
-                else:
-                    click.echo(batch, nl=False)
+                click.echo(batch, nl=False, color=raw)
                 last = batch
             if not last.endswith("\n"):
                 click.echo("")
-            sys.stdout.flush()   # before the policy's line on stderr
         failures = policy.failures(full)
         if failures:
             click.echo(f"{len(failures)} citation link(s) fail the policy "
