@@ -240,6 +240,18 @@ def test_https_with_the_ca_bundle_of_requests_ca_bundle(cli, tmp_path, tls_ca, c
     assert _documents(tmp_path)[url] == ("html", ["https://example.org/plan"])
 
 
+@pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "SSL_CERT_DIR"])
+def test_a_ca_variable_naming_a_missing_file_is_one_line(cli, tmp_path, monkeypatch, variable) -> None:  # type: ignore[no-untyped-def]
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, str(tmp_path / "missing.pem"))
+    result = cli("scan", "https://127.0.0.1:9/report.html")
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[0] == (
+        "Error: https://127.0.0.1:9/report.html: cannot verify TLS certificates: "
+        f"{variable}={tmp_path / 'missing.pem'}: no such file or directory")
+
+
 def test_the_environment_proxy_is_used_and_no_proxy_bypasses_it(  # type: ignore[no-untyped-def]
         cli, tmp_path, docs, monkeypatch) -> None:
     with serve({}, host="127.0.0.5", default=forward_proxy()) as proxy:

@@ -6,9 +6,10 @@ configured headers (as link checks send them), redirects followed up to
 ``DEFAULT_DOCUMENT_MAX_REDIRECTS``, a timeout on each phase, and a cap on the body
 (``DEFAULT_DOCUMENT_MAX_BYTES``: checked against ``Content-Length`` before reading, then while
 streaming). The environment is honoured as curl and requests honour it: ``HTTP_PROXY``,
-``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` (httpx's ``trust_env``), and the CA bundle of
-``SSL_CERT_FILE``, else ``REQUESTS_CA_BUNDLE`` (which httpx alone ignores), else ``SSL_CERT_DIR``,
-else certifi's.
+``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` (httpx's ``trust_env``), and the CA certificates
+of ``SSL_CERT_FILE``, else ``REQUESTS_CA_BUNDLE`` (which httpx alone ignores), and ``SSL_CERT_DIR``,
+else certifi's: the TLS context of link checks (checker.net.client.build_ssl_context), so that
+a variable naming a missing file is one line here too.
 
 The format comes from what the server says and what it sent (``document_format``): a PDF
 signature or an HTML start in the bytes win; then ``Content-Type`` (``text/html``,
@@ -16,13 +17,13 @@ signature or an HTML start in the bytes win; then ``Content-Type`` (``text/html`
 then the URL path's suffix and the content, as for a file (citations.detect). ``text/plain``
 says little: a ``.md`` served as text/plain is Markdown by its suffix or its footnotes.
 
-This is a document download, not a link check, so it does not use checker/net/: a failure is an
-error of the scan (one line, exit status 3), never a link verdict.
+This is a document download, not a link check, so it does not go through checker/net/'s
+fetcher (only its TLS context and host headers): a failure is an error of the scan (one line,
+exit status 3), never a link verdict.
 """
 
 from __future__ import annotations
 
-import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from checker.net.client import host_headers_for
+from checker.net.client import build_ssl_context, ca_environment_problem, host_headers_for
 from checker.settings import DEFAULT_USER_AGENT
 from citations import DocumentFormat, UnreadableDocument, UnsupportedFormat
 from citations.detect import detect_format
@@ -88,9 +89,11 @@ def fetch_document(url: str, *, timeout_s: float = DEFAULT_DOCUMENT_TIMEOUT_S,
                                 if name not in request.headers})
         request.headers.update(host_headers_for(extras, request.url.host))
 
+    if url.lower().startswith("https:") and (problem := ca_environment_problem()):
+        raise UnreadableDocument(url, f"cannot verify TLS certificates: {problem}")
     try:
         with httpx.Client(
-            verify=_ssl_context(), trust_env=True, follow_redirects=True,
+            verify=build_ssl_context(), trust_env=True, follow_redirects=True,
             max_redirects=max_redirects, timeout=httpx.Timeout(timeout_s), headers=base,
             event_hooks={"request": [own_host_headers]},
         ) as client, client.stream("GET", url) as response:
@@ -142,15 +145,6 @@ def _sniffed(head: bytes) -> DocumentFormat | None:
     """The format the bytes themselves prove (a PDF signature, an HTML start), else None."""
     found = detect_format("", head)
     return found if found in (DocumentFormat.PDF, DocumentFormat.HTML) else None
-
-
-def _ssl_context() -> ssl.SSLContext | bool:
-    # httpx (trust_env) reads SSL_CERT_FILE and SSL_CERT_DIR but not REQUESTS_CA_BUNDLE, which CI
-    # images and corporate proxies set for Python tools: that one is built here.
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE")
-    if bundle and not os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=bundle)
-    return True
 
 
 def _connect_reason(exc: httpx.ConnectError) -> str:
